@@ -1,0 +1,38 @@
+/*
+ * buf.h - the one growable byte buffer used everywhere (after git's strbuf).
+ *
+ * data is always NUL-terminated once anything has been added, so a buf
+ * holding text can be passed to string functions directly; len never counts
+ * the terminator. A zeroed struct buf is a valid empty buffer.
+ */
+#ifndef CX_BUF_H
+#define CX_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Drops the first n bytes, keeping the rest (for consumed input). */
+void buf_consume(struct buf *b, size_t n);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands the malloc'd contents to the caller and leaves b empty. */
+char *buf_detach(struct buf *b, size_t *len);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * hostdir.c - create and load DIR/host.conf. The file is a config file
+ * (config.h syntax), so an operator can read it and the one parser serves
+ * both.
+ */
+#include "hostdir.h"
+#include "buf.h"
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int hostdir_copy(char *dst, size_t dstlen, const struct config *c, const char *key,
+                        char *err, size_t errlen)
+{
+    const char *v = config_get(c, key, NULL);
+    if (!v || strlen(v) >= dstlen || !*v) {
+        snprintf(err, errlen, "host.conf: %s is missing or malformed", key);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static void hostdir_path(struct buf *p, const char *dir, const char *name)
+{
+    buf_reset(p);
+    buf_printf(p, "%s/%s", dir, name);
+}
+
+int hostdir_load(const char *dir, struct host_identity *id, char *err, size_t errlen)
+{
+    struct buf path = BUF_INIT;
+    hostdir_path(&path, dir, "host.conf");
+    struct config *c = config_new();
+    const char *why;
+    int rc = config_load_file(c, path.data, false, &why);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", why);
+    else if (hostdir_copy(id->host_uuid, sizeof(id->host_uuid), c, "host-uuid", err, errlen) ||
+             hostdir_copy(id->host_ref, sizeof(id->host_ref), c, "host-ref", err, errlen) ||
+             hostdir_copy(id->pool_uuid, sizeof(id->pool_uuid), c, "pool-uuid", err, errlen) ||
+             hostdir_copy(id->pool_ref, sizeof(id->pool_ref), c, "pool-ref", err, errlen) ||
+             hostdir_copy(id->root_password, sizeof(id->root_password), c, "root-password", err,
+                          errlen))
+        rc = -1;
+    config_free(c);
+    buf_free(&path);
+    return rc;
+}
+
+int hostdir_mkdirs(const char *path, int mode)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int hostdir_save(const char *dir, const struct host_identity *id, char *err, size_t errlen)
+{
+    struct config *c = config_new();
+    config_set(c, "host-uuid", id->host_uuid);
+    config_set(c, "host-ref", id->host_ref);
+    config_set(c, "pool-uuid", id->pool_uuid);
+    config_set(c, "pool-ref", id->pool_ref);
+    config_set(c, "root-password", id->root_password);
+    struct buf path = BUF_INIT;
+    hostdir_path(&path, dir, "host.conf");
+    int rc = config_save(c, path.data, 0600);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path.data, strerror(errno));
+    buf_free(&path);
+    config_free(c);
+    return rc;
+}
+
+int hostdir_init(const char *dir, const char *root_password, struct host_identity *id,
+                 bool *created, char *err, size_t errlen)
+{
+    struct buf logdir = BUF_INIT;
+    hostdir_path(&logdir, dir, "log");
+    int rc = hostdir_mkdirs(logdir.data, 0755);
+    buf_free(&logdir);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (root_password && (strlen(root_password) > HOSTDIR_PASSWORD_MAX || !*root_password ||
+                          strchr(root_password, '\n'))) {
+        snprintf(err, errlen, "root password must be 1..%d characters on one line",
+                 HOSTDIR_PASSWORD_MAX);
+        return -1;
+    }
+    *created = hostdir_load(dir, id, err, errlen) < 0;
+    if (*created) {
+        struct stat st;
+        struct buf path = BUF_INIT;
+        hostdir_path(&path, dir, "host.conf");
+        bool exists = stat(path.data, &st) == 0;
+        buf_free(&path);
+        if (exists)
+            return -1; /* present but unreadable: never overwrite a host */
+        ids_uuid(id->host_uuid);
+        ids_ref(id->host_ref);
+        ids_uuid(id->pool_uuid);
+        ids_ref(id->pool_ref);
+        ids_secret(id->root_password, 16);
+    } else if (!root_password || strcmp(root_password, id->root_password) == 0) {
+        return 0;
+    }
+    if (root_password)
+        snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
+    return hostdir_save(dir, id, err, errlen);
+}

@@ -1,0 +1,172 @@
+/* value.c - constructors and helpers for the wire-neutral value tree. */
+#include "value.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static struct val *val_new(struct arena *a, enum val_type t)
+{
+    struct val *v = arena_zalloc(a, sizeof(*v));
+    v->type = t;
+    return v;
+}
+
+struct val *val_nil(struct arena *a)
+{
+    return val_new(a, VAL_NIL);
+}
+
+struct val *val_string_len(struct arena *a, const char *s, size_t len)
+{
+    struct val *v = val_new(a, VAL_STRING);
+    v->u.str.ptr = arena_strndup(a, s, len);
+    v->u.str.len = len;
+    return v;
+}
+
+struct val *val_string(struct arena *a, const char *s)
+{
+    return val_string_len(a, s, strlen(s));
+}
+
+struct val *val_int(struct arena *a, int64_t i)
+{
+    struct val *v = val_new(a, VAL_INT);
+    v->u.i = i;
+    return v;
+}
+
+struct val *val_float(struct arena *a, double f)
+{
+    struct val *v = val_new(a, VAL_FLOAT);
+    v->u.f = f;
+    return v;
+}
+
+struct val *val_bool(struct arena *a, bool b)
+{
+    struct val *v = val_new(a, VAL_BOOL);
+    v->u.b = b;
+    return v;
+}
+
+struct val *val_datetime(struct arena *a, const char *text)
+{
+    struct val *v = val_string(a, text);
+    v->type = VAL_DATETIME;
+    return v;
+}
+
+struct val *val_array(struct arena *a)
+{
+    return val_new(a, VAL_ARRAY);
+}
+
+struct val *val_struct(struct arena *a)
+{
+    return val_new(a, VAL_STRUCT);
+}
+
+void val_array_push(struct arena *a, struct val *arr, struct val *item)
+{
+    if (arr->u.arr.n == arr->u.arr.cap) {
+        size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
+        arr->u.arr.items = arena_realloc(a, arr->u.arr.items, arr->u.arr.cap * sizeof(struct val *),
+                                         cap * sizeof(struct val *));
+        arr->u.arr.cap = cap;
+    }
+    arr->u.arr.items[arr->u.arr.n++] = item;
+}
+
+void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value)
+{
+    if (st->u.st.n == st->u.st.cap) {
+        size_t cap = st->u.st.cap ? st->u.st.cap * 2 : 4;
+        st->u.st.members =
+            arena_realloc(a, st->u.st.members, st->u.st.cap * sizeof(struct val_member),
+                          cap * sizeof(struct val_member));
+        st->u.st.cap = cap;
+    }
+    struct val_member *m = &st->u.st.members[st->u.st.n++];
+    m->name = arena_strdup(a, name);
+    m->value = value;
+}
+
+struct val *val_struct_get(const struct val *st, const char *name)
+{
+    if (!st || st->type != VAL_STRUCT)
+        return NULL;
+    for (size_t i = 0; i < st->u.st.n; i++)
+        if (strcmp(st->u.st.members[i].name, name) == 0)
+            return st->u.st.members[i].value;
+    return NULL;
+}
+
+const char *val_str(const struct val *v)
+{
+    return v && v->type == VAL_STRING ? v->u.str.ptr : NULL;
+}
+
+bool val_equal(const struct val *a, const struct val *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case VAL_NIL:
+        return true;
+    case VAL_STRING:
+    case VAL_DATETIME:
+        return a->u.str.len == b->u.str.len &&
+               memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0;
+    case VAL_INT:
+        return a->u.i == b->u.i;
+    case VAL_FLOAT:
+        return a->u.f == b->u.f;
+    case VAL_BOOL:
+        return a->u.b == b->u.b;
+    case VAL_ARRAY:
+        if (a->u.arr.n != b->u.arr.n)
+            return false;
+        for (size_t i = 0; i < a->u.arr.n; i++)
+            if (!val_equal(a->u.arr.items[i], b->u.arr.items[i]))
+                return false;
+        return true;
+    case VAL_STRUCT:
+        if (a->u.st.n != b->u.st.n)
+            return false;
+        for (size_t i = 0; i < a->u.st.n; i++) {
+            const struct val *bv = val_struct_get(b, a->u.st.members[i].name);
+            if (!bv || !val_equal(a->u.st.members[i].value, bv))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+const char *val_type_name(enum val_type t)
+{
+    static const char *const names[] = {"nil",  "string",   "int",   "float",
+                                        "bool", "datetime", "array", "struct"};
+    return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
+}
+
+struct rpc_reply rpc_reply_ok(struct val *value)
+{
+    struct rpc_reply r = {value, NULL};
+    return r;
+}
+
+struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...)
+{
+    struct val *err = val_array(a);
+    val_array_push(a, err, val_string(a, code));
+    va_list ap;
+    va_start(ap, code);
+    const char *p;
+    while ((p = va_arg(ap, const char *)) != NULL)
+        val_array_push(a, err, val_string(a, p));
+    va_end(ap);
+    struct rpc_reply r = {NULL, err};
+    return r;
+}

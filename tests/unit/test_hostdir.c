@@ -1,0 +1,76 @@
+/* test_hostdir.c - a host is created once, reloaded the same, never clobbered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hostdir.h"
+
+static void test_hostdir_create_then_load(void **state)
+{
+    char base[] = "/tmp/cxapi-test-hostdir-XXXXXX";
+    assert_non_null(mkdtemp(base));
+    char dir[256], err[256];
+    snprintf(dir, sizeof(dir), "%s/a/b", base);
+    struct host_identity id, again;
+    bool created;
+    assert_int_equal(hostdir_init(dir, NULL, &id, &created, err, sizeof(err)), 0);
+    assert_true(created);
+    assert_true(ids_is_uuid(id.host_uuid));
+    assert_int_equal(strlen(id.root_password), 16);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/host.conf", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(hostdir_init(dir, NULL, &again, &created, err, sizeof(err)), 0);
+    assert_false(created);
+    assert_string_equal(id.host_uuid, again.host_uuid);
+    assert_string_equal(id.host_ref, again.host_ref);
+    assert_string_equal(id.pool_uuid, again.pool_uuid);
+    assert_string_equal(id.pool_ref, again.pool_ref);
+    assert_string_equal(id.root_password, again.root_password);
+    assert_int_equal(hostdir_init(dir, "new pw", &again, &created, err, sizeof(err)), 0);
+    assert_string_equal(again.root_password, "new pw");
+    assert_int_equal(hostdir_load(dir, &again, err, sizeof(err)), 0);
+    assert_string_equal(again.root_password, "new pw");
+    assert_string_equal(again.host_uuid, id.host_uuid);
+    /* a damaged identity is reported, never replaced by a new host */
+    FILE *f = fopen(path, "w");
+    fputs("host-uuid = x\n", f);
+    fclose(f);
+    assert_int_equal(hostdir_init(dir, NULL, &again, &created, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "host-ref"));
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_hostdir_rejects_bad_password(void **state)
+{
+    char base[] = "/tmp/cxapi-test-hostdir-XXXXXX";
+    assert_non_null(mkdtemp(base));
+    char err[256];
+    struct host_identity id;
+    bool created;
+    assert_int_equal(hostdir_init(base, "two\nlines", &id, &created, err, sizeof(err)), -1);
+    assert_int_equal(hostdir_init(base, "", &id, &created, err, sizeof(err)), -1);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostdir_create_then_load),
+        cmocka_unit_test(test_hostdir_rejects_bad_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
