@@ -149,6 +149,7 @@ static int cx_supervise_background(struct supervisor *sup)
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -1;
+    fflush(NULL); /* or the child's exit would print what is buffered twice */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -159,6 +160,7 @@ static int cx_supervise_background(struct supervisor *sup)
         buf_printf(&out, "%s/log/cxapi.out", sup->state_dir);
         int null = open("/dev/null", O_RDWR);
         int fd = open(out.data, O_WRONLY | O_CREAT | O_APPEND, 0640);
+        buf_free(&out);
         if (null >= 0 && fd >= 0) {
             dup2(null, 0);
             dup2(null, 1);
@@ -171,7 +173,7 @@ static int cx_supervise_background(struct supervisor *sup)
         int rc = supervise(sup);
         cx_remove_runtime(sup->run_dir);
         log_close();
-        _exit(rc);
+        exit(rc); /* not _exit: LeakSanitizer checks the supervisor at exit */
     }
     close(pipefd[1]);
     char word[16] = {0};

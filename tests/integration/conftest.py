@@ -1,0 +1,188 @@
+"""Shared fixtures for the cxapi integration tests.
+
+The build directory comes from $CXAPI_BUILD (default: <repo>/build, found
+relative to this file).  Each test module gets its own host (module-scoped
+fixture `host`): a fresh state dir, a free port, a known root password and
+an xapi.conf with http-header-timeout-ms=2000.  At teardown the host is
+stopped and the test run fails if any DIR/log/*.out carries a sanitizer
+report.
+"""
+
+import glob
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import xmlrpc.client
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("CXAPI_BUILD") or os.path.join(REPO, "build")
+CXAPI = os.path.join(BUILD, "cxapi")
+
+PASSWORD = "s3cret-pw"
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+CMD_TIMEOUT = 60  # seconds, for any cxapi start/stop/status invocation
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cxapi(*args, timeout=CMD_TIMEOUT):
+    """Runs build/cxapi ARGS; returns the CompletedProcess (never raises on rc)."""
+    return subprocess.run([CXAPI, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def sanitizer_reports(state_dir):
+    """Returns [(file, excerpt)] for every *.out in DIR/log with a sanitizer report."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(state_dir, "log", "*.out"))):
+        try:
+            with open(path, "r", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for marker in SANITIZER_MARKERS:
+            i = text.find(marker)
+            if i >= 0:
+                found.append((path, text[max(0, i - 200):i + 2000]))
+                break
+    return found
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client connection over an AF_UNIX socket."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Host:
+    def __init__(self, state, port, password, run):
+        self.state = state
+        self.port = port
+        self.password = password
+        self.run = run
+        self.url = "http://127.0.0.1:%d/" % port
+        self.sock_path = os.path.join(run, "xapi.sock")
+
+    # --- lifecycle -------------------------------------------------------
+    def start(self, extra=()):
+        return run_cxapi("start", "--state", self.state, "--port", str(self.port),
+                         "--root-password", self.password, *extra)
+
+    def stop(self):
+        return run_cxapi("stop", "--state", self.state)
+
+    def status(self):
+        return run_cxapi("status", "--state", self.state)
+
+    # --- clients -------------------------------------------------------
+    def proxy(self, path="/"):
+        return xmlrpc.client.ServerProxy("http://127.0.0.1:%d%s" % (self.port, path),
+                                         allow_none=True)
+
+    def login(self, path="/"):
+        r = self.proxy(path).session.login_with_password(
+            "root", self.password, "1.0", "cxapi-integration-tests")
+        assert r["Status"] == "Success", r
+        return r["Value"]
+
+    def conn(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def post(self, path, body, content_type="text/xml", conn=None, timeout=10):
+        """POSTs body; returns (status, headers-dict-lowercase, body bytes)."""
+        own = conn is None
+        c = conn or self.conn(timeout)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        try:
+            c.request("POST", path, body=body, headers={"Content-Type": content_type})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            if own:
+                c.close()
+
+    def jsonrpc(self, payload, conn=None):
+        status, headers, data = self.post("/jsonrpc", json.dumps(payload),
+                                          "application/json", conn=conn)
+        return status, headers, data
+
+    def wait_api(self, timeout=30):
+        """Polls until login works; returns True/False. Bounded in time and count."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout * 10) + 1):
+            try:
+                self.login()
+                return True
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        return False
+
+
+def make_host(tmp_prefix="cxapi-it-"):
+    assert os.access(CXAPI, os.X_OK), "cxapi binary not found at %s (set CXAPI_BUILD)" % CXAPI
+    base = tempfile.mkdtemp(prefix=tmp_prefix)
+    state = os.path.join(base, "state")
+    os.makedirs(state)
+    with open(os.path.join(state, "xapi.conf"), "w") as f:
+        f.write("http-header-timeout-ms=2000\n")
+    host = Host(state, free_port(), PASSWORD, os.path.join(state, "run"))
+    return base, host
+
+
+def teardown_host(base, host):
+    r = None
+    try:
+        r = host.stop()
+    except subprocess.TimeoutExpired:
+        pass
+    reports = sanitizer_reports(host.state)
+    if not reports:
+        shutil.rmtree(base, ignore_errors=True)
+    msgs = []
+    if r is None:
+        msgs.append("cxapi stop timed out")
+    if reports:
+        msgs.append("sanitizer report(s) in %s:\n" % host.state +
+                    "\n".join("== %s ==\n%s" % (p, t) for p, t in reports))
+    return msgs
+
+
+@pytest.fixture(scope="module")
+def host():
+    base, h = make_host()
+    try:
+        r = h.start()
+        assert r.returncode == 0, "cxapi start failed rc=%d\nstdout:%s\nstderr:%s" % (
+            r.returncode, r.stdout, r.stderr)
+        assert h.url in r.stdout, r.stdout
+        assert "login: root / %s" % h.password in r.stdout, r.stdout
+        yield h
+    finally:
+        msgs = teardown_host(base, h)
+        if msgs:
+            pytest.fail("\n".join(msgs), pytrace=False)

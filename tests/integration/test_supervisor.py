@@ -1,0 +1,201 @@
+"""cxapi start/stop/status and the supervisor's restart of a dead xapi."""
+
+import os
+import re
+import signal
+import time
+
+import pytest
+
+
+def parse_status(out):
+    """Returns {daemon: {"pid": int, "state": str, "restarts": int|None}} from `cxapi status`."""
+    daemons = {}
+    lines = out.splitlines()
+    header = None
+    for line in lines:
+        cols = line.split()
+        if not cols:
+            continue
+        if cols[0] == "DAEMON":
+            header = [c.upper() for c in cols]
+            continue
+        if header is None:
+            continue
+        row = dict(zip(header, cols))
+        pid = row.get("PID")
+        daemons[cols[0]] = {
+            "pid": int(pid) if pid and pid.isdigit() else None,
+            "state": row.get("STATE"),
+            "restarts": int(row["RESTARTS"]) if row.get("RESTARTS", "").isdigit() else None,
+        }
+    return daemons
+
+
+def xapi_status(host):
+    r = host.status()
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    d = parse_status(r.stdout)
+    assert "xapi" in d, r.stdout
+    return d["xapi"], r.stdout
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive for our purposes
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_for(pred, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / step) + 2):
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            break
+        time.sleep(step)
+    return pred()
+
+
+def read_host_conf(host):
+    with open(os.path.join(host.state, "host.conf")) as f:
+        text = f.read()
+    conf = {}
+    for line in text.splitlines():
+        m = re.match(r'\s*([\w.-]+)\s*=\s*"?(.*?)"?\s*$', line)
+        if m:
+            conf[m.group(1)] = m.group(2)
+    return conf
+
+
+def ensure_running(host):
+    if host.status().returncode != 0:
+        r = host.start()
+        assert r.returncode == 0, (r.stdout, r.stderr)
+    assert host.wait_api(30)
+
+
+def test_status_lists_xapi_running(host):
+    ensure_running(host)
+    x, out = xapi_status(host)
+    assert x["state"] == "running", out
+    assert x["pid"] and pid_alive(x["pid"]), out
+    with open("/proc/%d/cmdline" % x["pid"], "rb") as f:
+        assert b"xapi" in f.read()
+
+
+def test_host_conf_created(host):
+    conf = read_host_conf(host)
+    assert re.fullmatch(r"[0-9a-f-]{36}", conf.get("host-uuid", "")), conf
+
+
+def test_second_start_refused(host):
+    ensure_running(host)
+    before, _ = xapi_status(host)
+    r = host.start()
+    assert r.returncode != 0, ("second start succeeded", r.stdout, r.stderr)
+    after, out = xapi_status(host)
+    assert after["pid"] == before["pid"], out
+    assert after["state"] == "running"
+    assert host.wait_api(5)
+
+
+def test_second_start_other_port_refused(host):
+    ensure_running(host)
+    from conftest import free_port, run_cxapi
+    r = run_cxapi("start", "--state", host.state, "--port", str(free_port()),
+                  "--root-password", host.password)
+    assert r.returncode != 0, ("second start on another port succeeded", r.stdout, r.stderr)
+    assert host.wait_api(5)
+
+
+def test_kill9_xapi_restarted(host):
+    ensure_running(host)
+    before, _ = xapi_status(host)
+    old_pid = before["pid"]
+    session = host.login()
+    os.kill(old_pid, signal.SIGKILL)
+
+    def restarted():
+        r = host.status()
+        if r.returncode != 0:
+            return None
+        x = parse_status(r.stdout).get("xapi")
+        if x and x["state"] == "running" and x["pid"] and x["pid"] != old_pid:
+            return x
+        return None
+
+    new = wait_for(restarted, 30)
+    assert new, "xapi not restarted within 30 s; status:\n%s" % host.status().stdout
+    assert pid_alive(new["pid"])
+    assert not pid_alive(old_pid)
+    if before["restarts"] is not None:
+        assert new["restarts"] == before["restarts"] + 1, (before, new)
+    assert host.wait_api(30), "API does not answer after the restart"
+    # the old session is either still valid or SESSION_INVALID; both are fine
+    r = host.proxy().pool.get_all(session)
+    assert r["Status"] == "Success" or r["ErrorDescription"][0] == "SESSION_INVALID", r
+    s = host.login()
+    assert host.proxy().pool.get_all(s)["Status"] == "Success"
+
+
+def test_stop_status_restart_same_identity(host):
+    ensure_running(host)
+    conf_before = read_host_conf(host)
+    s = host.login()
+    p = host.proxy()
+    host_ref = p.session.get_this_host(s, s)["Value"]
+    pool_refs = p.pool.get_all(s)["Value"]
+    sup_pid = None
+    x, out = xapi_status(host)
+    xapi_pid = x["pid"]
+    m = re.search(r"supervisor pid (\d+)", out)
+    if m:
+        sup_pid = int(m.group(1))
+
+    r = host.stop()
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = host.status()
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert wait_for(lambda: not pid_alive(xapi_pid), 10), "xapi still alive after stop"
+    if sup_pid:
+        assert wait_for(lambda: not pid_alive(sup_pid), 10), "supervisor alive after stop"
+    with pytest.raises(OSError):
+        host.login()
+
+    # start again WITHOUT --root-password: same uuid, same password
+    from conftest import run_cxapi
+    r = run_cxapi("start", "--state", host.state, "--port", str(host.port))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert conf_before["host-uuid"] in r.stdout, r.stdout
+    assert "login: root / %s" % host.password in r.stdout, r.stdout
+    assert read_host_conf(host)["host-uuid"] == conf_before["host-uuid"]
+    assert host.wait_api(30)
+    s = host.login()  # same password
+    p = host.proxy()
+    assert p.session.get_this_host(s, s)["Value"] == host_ref
+    assert p.pool.get_all(s)["Value"] == pool_refs
+    x, out = xapi_status(host)
+    assert x["state"] == "running" and x["pid"] != xapi_pid, out
+
+
+def test_stop_twice_and_status_on_stopped(host):
+    ensure_running(host)
+    assert host.stop().returncode == 0
+    assert host.status().returncode == 3
+    r = host.stop()  # stopping a stopped host must not hang or crash
+    assert r.returncode in (0, 3), (r.returncode, r.stdout, r.stderr)
+    assert host.status().returncode == 3
+    r = host.start()
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert host.wait_api(30)
