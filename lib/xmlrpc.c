@@ -143,6 +143,10 @@ static void xmlrpc_fail(struct xmlrpc_parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Quoted names may hold any UTF-8, cut anywhere: keep err plain ASCII. */
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
     p->err = arena_strdup(p->a, msg);
     XML_StopParser(p->xp, XML_FALSE);
 }
@@ -345,6 +349,8 @@ static void XMLCALL xmlrpc_on_start(void *ud, const XML_Char *name, const XML_Ch
     struct xmlrpc_frame *f = xmlrpc_builder_push(p, (enum xmlrpc_tag)tag);
     if (!f)
         return;
+    /* The push may have moved the stack: parent must point into the new one. */
+    parent = p->nframes > 1 ? f - 1 : NULL;
     buf_reset(&p->text);
     switch (f->tag) {
     case XMLRPC_VALUE:
