@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "mem.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +96,30 @@ char *buf_detach(struct buf *b, size_t *len)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+void buf_put_int64(struct buf *b, int64_t i)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    /* Negate in unsigned arithmetic so that INT64_MIN needs no special case. */
+    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+int buf_format_double(char *tmp, size_t size, double f)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, size, "%.*g", prec, f);
+        if (!isfinite(f) || strtod(tmp, NULL) == f)
+            break;
+    }
+    return n;
 }

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
     char *data;
@@ -28,6 +29,12 @@ void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Appends i in decimal (the codecs' hot path: no printf). */
+void buf_put_int64(struct buf *b, int64_t i);
+/* Formats f into tmp with the fewest digits (15 to 17) that read back as
+ * the same double, so 0.1 stays "0.1"; non-finite values come out as
+ * inf/-inf/nan. Returns the length. size >= 32. */
+int buf_format_double(char *tmp, size_t size, double f);
 /* Drops the first n bytes, keeping the rest (for consumed input). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

@@ -164,34 +164,6 @@ void json_write_string(struct buf *out, const char *s, size_t len)
     buf_putc(out, '"');
 }
 
-static void json_write_int(struct buf *out, int64_t i)
-{
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    /* Negate in unsigned arithmetic so that INT64_MIN needs no special case. */
-    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (i < 0)
-        *--p = '-';
-    buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-/* The shortest of %.15g..%.17g that reads back as the same double, so that
- * 0.1 goes out as 0.1 and not 0.10000000000000001 (17 digits always do). */
-static int json_format_double(char *tmp, size_t size, double f)
-{
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, size, "%.*g", prec, f);
-        if (strtod(tmp, NULL) == f)
-            break;
-    }
-    return n;
-}
-
 static void json_write_float(struct buf *out, double f)
 {
     if (!isfinite(f)) {
@@ -199,7 +171,7 @@ static void json_write_float(struct buf *out, double f)
         return;
     }
     char tmp[40];
-    int n = json_format_double(tmp, sizeof(tmp) - 2, f);
+    int n = buf_format_double(tmp, sizeof(tmp) - 2, f);
     bool is_real = false;
     for (int k = 0; k < n; k++) {
         if (tmp[k] == 'e') {
@@ -253,7 +225,7 @@ void json_write(struct buf *out, const struct val *v)
         json_write_string(out, v->u.str.ptr, v->u.str.len);
         return;
     case VAL_INT:
-        json_write_int(out, v->u.i);
+        buf_put_int64(out, v->u.i);
         return;
     case VAL_FLOAT:
         json_write_float(out, v->u.f);

@@ -656,35 +656,6 @@ static void xmlrpc_escape(struct buf *out, const char *s, size_t len)
     buf_append(out, run, (size_t)(end - run));
 }
 
-static void xmlrpc_put_int(struct buf *out, int64_t i)
-{
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    /* Negate in unsigned arithmetic so INT64_MIN works. */
-    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (i < 0)
-        *--p = '-';
-    buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-/* The shortest of %.15g..%.17g that reads back exactly: 0.1 stays "0.1".
- * Non-finite values come out as inf/-inf/nan, which strtod reads back. */
-static void xmlrpc_put_double(struct buf *out, double f)
-{
-    char tmp[40];
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, f);
-        if (!isfinite(f) || strtod(tmp, NULL) == f)
-            break;
-    }
-    buf_append(out, tmp, (size_t)n);
-}
-
 static void xmlrpc_put_text_value(struct buf *out, const char *open, const char *close,
                                   const struct val *v)
 {
@@ -695,6 +666,7 @@ static void xmlrpc_put_text_value(struct buf *out, const char *open, const char 
 
 void xmlrpc_write_value(struct buf *out, const struct val *v)
 {
+    char tmp[40];
     if (!v) {
         XMLRPC_PUT(out, "<value></value>");
         return;
@@ -711,12 +683,12 @@ void xmlrpc_write_value(struct buf *out, const struct val *v)
         break;
     case VAL_INT:
         XMLRPC_PUT(out, "<value><string>");
-        xmlrpc_put_int(out, v->u.i);
+        buf_put_int64(out, v->u.i);
         XMLRPC_PUT(out, "</string></value>");
         break;
     case VAL_FLOAT:
         XMLRPC_PUT(out, "<value><double>");
-        xmlrpc_put_double(out, v->u.f);
+        buf_append(out, tmp, (size_t)buf_format_double(tmp, sizeof(tmp), v->u.f));
         XMLRPC_PUT(out, "</double></value>");
         break;
     case VAL_BOOL:

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,30 @@ static void test_buf_binary_data(void **state)
     buf_free(&b);
 }
 
+static void test_buf_numbers(void **state)
+{
+    struct buf b = BUF_INIT;
+    buf_put_int64(&b, 0);
+    buf_putc(&b, ' ');
+    buf_put_int64(&b, -42);
+    buf_putc(&b, ' ');
+    buf_put_int64(&b, INT64_MIN);
+    buf_putc(&b, ' ');
+    buf_put_int64(&b, INT64_MAX);
+    assert_string_equal(b.data, "0 -42 -9223372036854775808 9223372036854775807");
+    buf_free(&b);
+
+    char tmp[40];
+    assert_int_equal(buf_format_double(tmp, sizeof(tmp), 0.1), 3);
+    assert_string_equal(tmp, "0.1");
+    buf_format_double(tmp, sizeof(tmp), 1.0 / 3.0);
+    assert_true(strtod(tmp, NULL) == 1.0 / 3.0);
+    buf_format_double(tmp, sizeof(tmp), -1e300);
+    assert_string_equal(tmp, "-1e+300");
+    buf_format_double(tmp, sizeof(tmp), INFINITY);
+    assert_string_equal(tmp, "inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +111,7 @@ int main(void)
         cmocka_unit_test(test_buf_consume_and_reset),
         cmocka_unit_test(test_buf_detach_hands_over),
         cmocka_unit_test(test_buf_binary_data),
+        cmocka_unit_test(test_buf_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
