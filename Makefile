@@ -37,7 +37,7 @@ bench: deps
 	bench/http-bench build-release
 
 fuzz: deps
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false \
 		-Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 	@ninja -C build-fuzz $(addprefix fuzz/fuzz_,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
