@@ -1,7 +1,10 @@
 /* value.c - constructors and helpers for the wire-neutral value tree. */
 #include "value.h"
 
+#include "mem.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct val *val_new(struct arena *a, enum val_type t)
@@ -169,4 +172,108 @@ struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...)
     va_end(ap);
     struct rpc_reply r = {NULL, err};
     return r;
+}
+
+struct val *val_copy(struct arena *a, const struct val *v)
+{
+    switch (v->type) {
+    case VAL_STRING:
+    case VAL_DATETIME: {
+        struct val *c = val_string_len(a, v->u.str.ptr, v->u.str.len);
+        c->type = v->type;
+        return c;
+    }
+    case VAL_ARRAY: {
+        struct val *c = val_array(a);
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            val_array_push(a, c, val_copy(a, v->u.arr.items[i]));
+        return c;
+    }
+    case VAL_STRUCT: {
+        struct val *c = val_struct(a);
+        for (size_t i = 0; i < v->u.st.n; i++)
+            val_struct_add(a, c, v->u.st.members[i].name, val_copy(a, v->u.st.members[i].value));
+        return c;
+    }
+    default: {
+        struct val *c = val_new(a, v->type);
+        c->u = v->u;
+        return c;
+    }
+    }
+}
+
+#define VAL_ROUND(n) (((n) + 7) & ~(size_t)7)
+
+static size_t val_flat_size(const struct val *v)
+{
+    size_t n = VAL_ROUND(sizeof(struct val));
+    switch (v->type) {
+    case VAL_STRING:
+    case VAL_DATETIME:
+        return n + VAL_ROUND(v->u.str.len + 1);
+    case VAL_ARRAY:
+        n += VAL_ROUND(v->u.arr.n * sizeof(struct val *));
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            n += val_flat_size(v->u.arr.items[i]);
+        return n;
+    case VAL_STRUCT:
+        n += VAL_ROUND(v->u.st.n * sizeof(struct val_member));
+        for (size_t i = 0; i < v->u.st.n; i++)
+            n += VAL_ROUND(strlen(v->u.st.members[i].name) + 1) +
+                 val_flat_size(v->u.st.members[i].value);
+        return n;
+    default:
+        return n;
+    }
+}
+
+static void *val_flat_take(char **p, size_t n)
+{
+    void *r = *p;
+    *p += VAL_ROUND(n);
+    return r;
+}
+
+static struct val *val_flat_copy(char **p, const struct val *v)
+{
+    struct val *c = val_flat_take(p, sizeof(*c));
+    *c = *v;
+    switch (v->type) {
+    case VAL_STRING:
+    case VAL_DATETIME: {
+        char *s = val_flat_take(p, v->u.str.len + 1);
+        memcpy(s, v->u.str.ptr, v->u.str.len);
+        s[v->u.str.len] = '\0';
+        c->u.str.ptr = s;
+        break;
+    }
+    case VAL_ARRAY:
+        c->u.arr.items = val_flat_take(p, v->u.arr.n * sizeof(struct val *));
+        c->u.arr.cap = v->u.arr.n;
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            c->u.arr.items[i] = val_flat_copy(p, v->u.arr.items[i]);
+        break;
+    case VAL_STRUCT:
+        c->u.st.members = val_flat_take(p, v->u.st.n * sizeof(struct val_member));
+        c->u.st.cap = v->u.st.n;
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            size_t len = strlen(v->u.st.members[i].name);
+            char *name = val_flat_take(p, len + 1);
+            memcpy(name, v->u.st.members[i].name, len + 1);
+            c->u.st.members[i].name = name;
+            c->u.st.members[i].value = val_flat_copy(p, v->u.st.members[i].value);
+        }
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+struct val *val_flatten(const struct val *v)
+{
+    char *block = xmalloc(val_flat_size(v));
+    char *p = block;
+    return val_flat_copy(&p, v);
 }

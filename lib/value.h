@@ -79,6 +79,11 @@ struct val *val_struct_get(const struct val *st, const char *name);
 /* String content, or NULL when v is not a VAL_STRING. */
 const char *val_str(const struct val *v);
 bool val_equal(const struct val *a, const struct val *b);
+/* Deep copy into a. */
+struct val *val_copy(struct arena *a, const struct val *v);
+/* Deep copy into one malloc'd block, released with a single free(): how
+ * long-lived values (database fields) are kept without an arena each. */
+struct val *val_flatten(const struct val *v);
 const char *val_type_name(enum val_type t);
 
 /*

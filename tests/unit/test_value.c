@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "value.h"
@@ -72,6 +73,35 @@ static void test_value_rpc_reply_error(void **state)
     arena_free(a);
 }
 
+static void test_value_copy_and_flatten(void **state)
+{
+    struct arena *a = arena_new();
+    struct val *st = val_struct(a);
+    val_struct_add(a, st, "name_label", val_string(a, "vm \xc3\xa9"));
+    val_struct_add(a, st, "memory", val_int(a, INT64_MIN));
+    val_struct_add(a, st, "ratio", val_float(a, 0.25));
+    val_struct_add(a, st, "on", val_bool(a, true));
+    val_struct_add(a, st, "when", val_datetime(a, "20261127T10:00:00Z"));
+    val_struct_add(a, st, "none", val_nil(a));
+    struct val *set = val_array(a);
+    val_array_push(a, set, val_string(a, "OpaqueRef:1"));
+    val_array_push(a, set, val_array(a));
+    val_struct_add(a, st, "set", set);
+    val_struct_add(a, st, "empty", val_struct(a));
+
+    struct arena *b = arena_new();
+    struct val *c = val_copy(b, st);
+    arena_free(a); /* the copies must not point into the original */
+    struct val *flat = val_flatten(c);
+    assert_true(val_equal(flat, c));
+    assert_string_equal(val_str(val_struct_get(flat, "name_label")), "vm \xc3\xa9");
+    assert_int_equal(val_struct_get(flat, "memory")->u.i, INT64_MIN);
+    assert_int_equal(val_struct_get(flat, "set")->u.arr.n, 2);
+    arena_free(b);
+    assert_int_equal(val_struct_get(flat, "when")->type, VAL_DATETIME);
+    free(flat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -79,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_value_array_grows),
         cmocka_unit_test(test_value_equal),
         cmocka_unit_test(test_value_rpc_reply_error),
+        cmocka_unit_test(test_value_copy_and_flatten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
