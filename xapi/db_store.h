@@ -1,0 +1,39 @@
+/*
+ * db_store.h - the database's disk side: SQLite in WAL mode with
+ * synchronous=FULL, so a commit is on disk before it returns. One row per
+ * persistent object (its class, ref, and fields as JSON) and a meta table
+ * (schema version, generation).
+ */
+#ifndef CX_DB_STORE_H
+#define CX_DB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db_store;
+
+struct db_store *db_store_open(const char *path, char *err, size_t errlen);
+void db_store_close(struct db_store *s);
+
+/* Calls fn for every stored object; fn returning non-zero stops with that
+ * value. Returns 0, or -1 on a read error. */
+int db_store_load(struct db_store *s,
+                  int (*fn)(void *ctx, const char *cls, const char *ref, const char *json,
+                            size_t len),
+                  void *ctx);
+/* A meta value, or NULL (malloc'd; the caller frees). */
+char *db_store_meta_get(struct db_store *s, const char *key);
+
+/* A write transaction: begin, any number of puts, deletes and meta sets,
+ * then commit (durable on return) or rollback. Each returns 0 or -1; the
+ * last error is in db_store_error. */
+int db_store_begin(struct db_store *s);
+int db_store_put(struct db_store *s, const char *cls, const char *ref, const char *json,
+                 size_t len);
+int db_store_delete(struct db_store *s, const char *ref);
+int db_store_meta_set(struct db_store *s, const char *key, const char *value);
+int db_store_commit(struct db_store *s);
+void db_store_rollback(struct db_store *s);
+const char *db_store_error(struct db_store *s);
+
+#endif
