@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "testutil.h"
 
 static struct val *parse_ok(struct arena *a, const char *text)
 {
@@ -33,10 +34,7 @@ static const char *parse_fail_len(struct arena *a, const char *text, size_t len)
     struct val *v = NULL;
     const char *err = NULL;
     assert_int_equal(json_parse(a, text, len, &v, &err), -1);
-    assert_non_null(err);
-    assert_true(strncmp(err, "JSON: ", 6) == 0);
-    for (const unsigned char *p = (const unsigned char *)err; *p; p++)
-        assert_true(*p >= 0x20 && *p < 0x7f);
+    assert_error_line(err, "JSON: ");
     return err;
 }
 
@@ -48,23 +46,13 @@ static const char *parse_fail(struct arena *a, const char *text)
 /* json_write into a fresh buf; the result lives in the arena. */
 static const char *write_text(struct arena *a, const struct val *v)
 {
-    struct buf b = BUF_INIT;
-    json_write(&b, v);
-    char *s = arena_strndup(a, b.data, b.len);
-    assert_int_equal(strlen(s), b.len);
-    buf_free(&b);
-    return s;
+    return text_of(a, json_write, v);
 }
 
 /* Parses text, writes it back and expects the same text (compact input). */
 static void assert_roundtrip_text(const char *text)
 {
-    struct arena *a = arena_new();
-    struct val *v = parse_ok(a, text);
-    assert_string_equal(write_text(a, v), text);
-    struct val *again = parse_ok(a, write_text(a, v));
-    assert_true(val_equal(v, again));
-    arena_free(a);
+    assert_text_roundtrip(text, json_write, parse_ok);
 }
 
 static void test_scalars(void **state)
@@ -218,26 +206,19 @@ static void test_string_escaping(void **state)
     struct arena *a = arena_new();
     static const char raw[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f"
                               "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
-    struct val *v = val_string_len(a, raw, sizeof(raw) - 1);
-    const char *text = write_text(a, v);
-    assert_string_equal(text, "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f"
-                              "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
-    struct val *back = parse_ok(a, text);
-    assert_int_equal(back->u.str.len, sizeof(raw) - 1);
-    assert_memory_equal(back->u.str.ptr, raw, sizeof(raw) - 1);
+    assert_string_written(a, json_write, parse_ok, raw, sizeof(raw) - 1,
+                          "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\x7f"
+                          "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
 
     /* Long clean runs around escapes, as in a real record. */
     struct buf big = BUF_INIT;
     for (int i = 0; i < 1000; i++)
         buf_puts(&big, i % 100 ? "abcdefgh" : "a\"\n");
-    v = val_string_len(a, big.data, big.len);
-    back = parse_ok(a, write_text(a, v));
-    assert_int_equal(back->u.str.len, big.len);
-    assert_memory_equal(back->u.str.ptr, big.data, big.len);
+    assert_string_written(a, json_write, parse_ok, big.data, big.len, NULL);
     buf_free(&big);
 
     /* Escapes other writers use read back as the same bytes. */
-    v = parse_ok(a, "\"\\u00e9\\u20ac\\ud83d\\ude00\\/\\u0041\"");
+    struct val *v = parse_ok(a, "\"\\u00e9\\u20ac\\ud83d\\ude00\\/\\u0041\"");
     assert_string_equal(v->u.str.ptr, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80/A");
 
     /* Names are escaped as well. */
@@ -261,32 +242,9 @@ static void test_datetime_written_as_string(void **state)
     arena_free(a);
 }
 
-static void assert_float_text(double f, const char *want)
-{
-    struct arena *a = arena_new();
-    const char *text = write_text(a, val_float(a, f));
-    assert_string_equal(text, want);
-    struct val *back = parse_ok(a, text);
-    assert_int_equal(back->type, VAL_FLOAT);
-    assert_memory_equal(&back->u.f, &f, sizeof(f));
-    arena_free(a);
-}
-
 static void test_float_format(void **state)
 {
-    assert_float_text(1.0, "1.0");
-    assert_float_text(0.1, "0.1");
-    assert_float_text(60.1, "60.1");
-    assert_float_text(-2.5, "-2.5");
-    assert_float_text(0.0, "0.0");
-    assert_float_text(-0.0, "-0.0");
-    assert_float_text(123456789.0, "123456789.0");
-    assert_float_text(0.30000000000000004, "0.30000000000000004");
-    assert_float_text(1e300, "1e+300");
-    assert_float_text(1e16, "1e+16");
-    assert_float_text(-1.5e-7, "-1.5e-07");
-    assert_float_text(1.7976931348623157e308, "1.7976931348623157e+308");
-    assert_float_text(5e-324, "4.94065645841247e-324");
+    assert_doubles_written(CODEC_JSON, json_write, parse_ok);
 
     struct arena *a = arena_new();
     assert_string_equal(write_text(a, val_float(a, NAN)), "null");
@@ -303,22 +261,7 @@ static void test_float_format(void **state)
 /* Any finite double goes out and comes back bit for bit. */
 static void test_float_roundtrip_random(void **state)
 {
-    struct arena *a = arena_new();
-    uint64_t x = 0x9e3779b97f4a7c15u;
-    for (int i = 0; i < 20000; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        double f;
-        memcpy(&f, &x, sizeof(f));
-        if (!isfinite(f))
-            continue;
-        struct buf b = BUF_INIT;
-        json_write(&b, val_float(a, f));
-        struct val *back = parse_ok(a, b.data);
-        if (back->type != VAL_FLOAT || memcmp(&back->u.f, &f, sizeof(f)) != 0)
-            fail_msg("%a written as %s read back differently", f, b.data);
-        buf_free(&b);
-    }
-    arena_free(a);
+    assert_doubles_roundtrip(json_write, parse_ok);
 }
 
 static void test_write_appends(void **state)
@@ -426,49 +369,24 @@ static void test_truncated_prefixes(void **state)
     arena_free(a);
 }
 
-static char *nested(const char *open, const char *inner, const char *close, int depth)
-{
-    struct buf b = BUF_INIT;
-    for (int i = 0; i < depth; i++)
-        buf_puts(&b, open);
-    buf_puts(&b, inner);
-    for (int i = 0; i < depth; i++)
-        buf_puts(&b, close);
-    return buf_detach(&b, NULL);
-}
-
 static void test_depth(void **state)
 {
     struct arena *a = arena_new();
-    char *ok = nested("[", "1", "]", VAL_MAX_DEPTH);
-    struct val *v = parse_ok(a, ok);
-    assert_string_equal(write_text(a, v), ok);
-    free(ok);
-    char *deep = nested("[", "1", "]", VAL_MAX_DEPTH + 1);
-    assert_string_equal(parse_fail(a, deep), "JSON: nesting deeper than 64 levels");
-    free(deep);
+    const char *ok = nested(a, "[", "1", "]", VAL_MAX_DEPTH);
+    assert_string_equal(write_text(a, parse_ok(a, ok)), ok);
+    assert_string_equal(parse_fail(a, nested(a, "[", "1", "]", VAL_MAX_DEPTH + 1)),
+                        "JSON: nesting deeper than 64 levels");
 
-    ok = nested("{\"a\":", "{}", "}", VAL_MAX_DEPTH - 1);
-    parse_ok(a, ok);
-    free(ok);
-    deep = nested("{\"a\":", "{}", "}", VAL_MAX_DEPTH);
-    assert_string_equal(parse_fail(a, deep), "JSON: nesting deeper than 64 levels");
-    free(deep);
+    parse_ok(a, nested(a, "{\"a\":", "{}", "}", VAL_MAX_DEPTH - 1));
+    assert_string_equal(parse_fail(a, nested(a, "{\"a\":", "{}", "}", VAL_MAX_DEPTH)),
+                        "JSON: nesting deeper than 64 levels");
 
-    deep = nested("[{\"a\":", "[]", "}]", VAL_MAX_DEPTH / 2);
-    parse_fail(a, deep);
-    free(deep);
+    parse_fail(a, nested(a, "[{\"a\":", "[]", "}]", VAL_MAX_DEPTH / 2));
 
     /* Far past jansson's own limit: must fail, not exhaust the stack. */
-    deep = nested("[", "", "", 100000);
-    parse_fail(a, deep);
-    free(deep);
-    deep = nested("[", "", "]", 100000);
-    parse_fail(a, deep);
-    free(deep);
-    deep = nested("{\"a\":", "1", "}", 100000);
-    parse_fail(a, deep);
-    free(deep);
+    parse_fail(a, nested(a, "[", "", "", 100000));
+    parse_fail(a, nested(a, "[", "", "]", 100000));
+    parse_fail(a, nested(a, "{\"a\":", "1", "}", 100000));
     arena_free(a);
 }
 

@@ -1,0 +1,293 @@
+/*
+ * test_db.c - the database through its own interface, on a real SQLite
+ * file: indexes, relations kept on both sides, abort, reload, upgrade of
+ * an older schema's rows, deletions for event.from, and waiting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "db.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct db *db;
+    int vm, vbd, session, f_name, f_vbds, f_vbd_vm, f_uuid, f_mem;
+};
+
+static struct db *reopen(struct fixture *fx)
+{
+    if (fx->db)
+        db_close(fx->db);
+    char err[256];
+    fx->db = db_open(fx->path, err, sizeof(err));
+    if (!fx->db)
+        fail_msg("db_open: %s", err);
+    return fx->db;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    strcpy(fx->dir, "/tmp/cx-db-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof(fx->path), "%s/xapi.db", fx->dir);
+    fx->vm = api_class_find("VM");
+    fx->vbd = api_class_find("VBD");
+    fx->session = api_class_find("session");
+    fx->f_name = api_field_find(fx->vm, "name_label");
+    fx->f_vbds = api_field_find(fx->vm, "VBDs");
+    fx->f_vbd_vm = api_field_find(fx->vbd, "VM");
+    fx->f_uuid = api_field_find(fx->vm, "uuid");
+    fx->f_mem = api_field_find(fx->vm, "memory_static_max");
+    assert_true(fx->vm >= 0 && fx->vbd >= 0 && fx->f_vbds >= 0 && fx->f_vbd_vm >= 0);
+    reopen(fx);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    db_close(fx->db);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+static struct db_obj *make_vm(struct fixture *fx, const char *name)
+{
+    struct arena *a = arena_new();
+    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vm].n_fields * sizeof(*v));
+    v[fx->f_name] = val_string(a, name);
+    v[fx->f_mem] = val_int(a, 1 << 30);
+    struct db_txn *t = db_begin(fx->db);
+    struct db_obj *o = db_txn_create(t, fx->vm, v, NULL);
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    arena_free(a);
+    return o;
+}
+
+static struct db_obj *make_vbd(struct fixture *fx, const char *vm_ref)
+{
+    struct arena *a = arena_new();
+    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vbd].n_fields * sizeof(*v));
+    v[fx->f_vbd_vm] = val_string(a, vm_ref);
+    struct db_txn *t = db_begin(fx->db);
+    struct db_obj *o = db_txn_create(t, fx->vbd, v, NULL);
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    arena_free(a);
+    return o;
+}
+
+static bool set_has(const struct val *set, const char *ref)
+{
+    for (size_t i = 0; i < set->u.arr.n; i++)
+        if (strcmp(val_str(set->u.arr.items[i]), ref) == 0)
+            return true;
+    return false;
+}
+
+static void test_db_create_index_reload(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t g0 = db_generation(fx->db);
+    struct db_obj *o = make_vm(fx, "web");
+    assert_true(db_generation(fx->db) > g0);
+    char ref[IDS_REF_LEN + 1], uuid[IDS_UUID_LEN + 1];
+    strcpy(ref, o->ref);
+    strcpy(uuid, val_str(o->f[fx->f_uuid]));
+    assert_true(ids_is_uuid(uuid));
+    assert_ptr_equal(db_get(fx->db, fx->vm, ref), o);
+    assert_null(db_get(fx->db, fx->vbd, ref));
+    assert_ptr_equal(db_get_by_uuid(fx->db, fx->vm, uuid), o);
+    struct db_obj *found[4];
+    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "web", found, 4), 1);
+    assert_ptr_equal(found[0], o);
+    /* defaults from the schema */
+    int f_power = api_field_find(fx->vm, "power_state");
+    assert_string_equal(val_str(o->f[f_power]), "Halted");
+
+    reopen(fx);
+    o = db_get(fx->db, fx->vm, ref);
+    assert_non_null(o);
+    assert_string_equal(val_str(o->f[fx->f_name]), "web");
+    assert_int_equal(o->f[fx->f_mem]->u.i, 1 << 30);
+    assert_ptr_equal(db_get_by_uuid(fx->db, fx->vm, uuid), o);
+    assert_int_equal(db_count(fx->db, fx->vm), 1);
+}
+
+static void test_db_relations_both_sides(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *vm1 = make_vm(fx, "a"), *vm2 = make_vm(fx, "b");
+    struct db_obj *vbd = make_vbd(fx, vm1->ref);
+    assert_true(set_has(vm1->f[fx->f_vbds], vbd->ref));
+    struct arena *a = arena_new();
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_set(t, vbd, fx->f_vbd_vm, val_string(a, vm2->ref));
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    assert_false(set_has(vm1->f[fx->f_vbds], vbd->ref));
+    assert_true(set_has(vm2->f[fx->f_vbds], vbd->ref));
+    assert_int_equal(vm2->gen_modified, vbd->gen_modified); /* the VM gets an event too */
+
+    char vm2_ref[IDS_REF_LEN + 1], vbd_ref[IDS_REF_LEN + 1];
+    strcpy(vm2_ref, vm2->ref);
+    strcpy(vbd_ref, vbd->ref);
+    reopen(fx); /* the set side is rebuilt from the refs */
+    vm2 = db_get(fx->db, fx->vm, vm2_ref);
+    assert_true(set_has(vm2->f[fx->f_vbds], vbd_ref));
+
+    t = db_begin(fx->db);
+    db_txn_destroy(t, db_get(fx->db, fx->vbd, vbd_ref));
+    assert_int_equal(db_commit(t, &err), 0);
+    assert_int_equal(vm2->f[fx->f_vbds]->u.arr.n, 0);
+    assert_null(db_get_any(fx->db, vbd_ref));
+    arena_free(a);
+}
+
+static void test_db_abort_restores(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *vm = make_vm(fx, "keep");
+    size_t before = db_count(fx->db, fx->vbd);
+    struct arena *a = arena_new();
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_set(t, vm, fx->f_name, val_string(a, "renamed"));
+    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vbd].n_fields * sizeof(*v));
+    v[fx->f_vbd_vm] = val_string(a, vm->ref);
+    db_txn_create(t, fx->vbd, v, NULL);
+    db_txn_destroy(t, vm);
+    db_abort(t);
+    vm = db_get(fx->db, fx->vm, vm->ref);
+    assert_non_null(vm);
+    assert_string_equal(val_str(vm->f[fx->f_name]), "keep");
+    assert_int_equal(vm->f[fx->f_vbds]->u.arr.n, 0);
+    assert_int_equal(db_count(fx->db, fx->vbd), before);
+    struct db_obj *found[2];
+    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "keep", found, 2), 1);
+    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "renamed", found, 2), 0);
+    arena_free(a);
+}
+
+static void record_deletion(void *ctx, int cls, const char *ref, uint64_t gen)
+{
+    strcpy(ctx, ref);
+}
+
+static void test_db_deletions_and_sessions(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *vm = make_vm(fx, "gone");
+    char ref[IDS_REF_LEN + 1];
+    strcpy(ref, vm->ref);
+    uint64_t g = db_generation(fx->db);
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_destroy(t, vm);
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    char seen[IDS_REF_LEN + 1] = "";
+    assert_true(db_deleted_since(fx->db, g, record_deletion, seen));
+    assert_string_equal(seen, ref);
+
+    /* sessions live in memory only */
+    t = db_begin(fx->db);
+    struct db_obj *s = db_txn_create(t, fx->session, NULL, NULL);
+    strcpy(ref, s->ref);
+    assert_int_equal(db_commit(t, &err), 0);
+    uint64_t before = db_generation(fx->db);
+    reopen(fx);
+    assert_null(db_get_any(fx->db, ref));
+    /* after a restart no earlier token looks current, and old deletions are gone */
+    assert_true(db_generation(fx->db) > before);
+    assert_false(db_deleted_since(fx->db, before, record_deletion, seen));
+}
+
+static void test_db_upgrades_old_rows(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *vm = make_vm(fx, "old");
+    char ref[IDS_REF_LEN + 1];
+    strcpy(ref, vm->ref);
+    db_close(fx->db);
+    fx->db = NULL;
+    sqlite3 *sql;
+    assert_int_equal(sqlite3_open(fx->path, &sql), SQLITE_OK);
+    char q[512];
+    snprintf(q, sizeof(q),
+             "UPDATE objects SET data = '{\"name_label\":\"old\",\"retired_field\":1,"
+             "\"memory_static_max\":\"not a number\"}' WHERE ref = '%s';"
+             "UPDATE meta SET value = 'older' WHERE key = 'schema_version';",
+             ref);
+    assert_int_equal(sqlite3_exec(sql, q, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(sql);
+    reopen(fx);
+    vm = db_get(fx->db, fx->vm, ref);
+    assert_non_null(vm);
+    assert_string_equal(val_str(vm->f[fx->f_name]), "old");
+    assert_int_equal(vm->f[fx->f_mem]->type, VAL_INT); /* bad value: default */
+    int f_power = api_field_find(fx->vm, "power_state");
+    assert_string_equal(val_str(vm->f[f_power]), "Halted"); /* missing: default */
+    db_close(fx->db);
+    fx->db = NULL;
+    assert_int_equal(sqlite3_open(fx->path, &sql), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(sql, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_not_equal((const char *)sqlite3_column_text(st, 0), "older");
+    sqlite3_finalize(st);
+    sqlite3_close(sql);
+    reopen(fx);
+}
+
+static void *writer(void *arg)
+{
+    struct fixture *fx = arg;
+    usleep(100000);
+    make_vm(fx, "later");
+    return NULL;
+}
+
+static void test_db_wait_wakes(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t g = db_generation(fx->db);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_int_equal(db_wait(fx->db, g, now + 50), g); /* times out */
+    pthread_t th;
+    pthread_create(&th, NULL, writer, fx);
+    assert_true(db_wait(fx->db, g, now + 30000) > g);
+    pthread_join(th, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_db_create_index_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_relations_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_abort_restores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_deletions_and_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_upgrades_old_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_wait_wakes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
