@@ -156,7 +156,7 @@ const char *val_type_name(enum val_type t)
 
 struct rpc_reply rpc_reply_ok(struct val *value)
 {
-    struct rpc_reply r = {value, NULL};
+    struct rpc_reply r = {.value = value};
     return r;
 }
 
@@ -170,7 +170,7 @@ struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...)
     while ((p = va_arg(ap, const char *)) != NULL)
         val_array_push(a, err, val_string(a, p));
     va_end(ap);
-    struct rpc_reply r = {NULL, err};
+    struct rpc_reply r = {.error = err};
     return r;
 }
 

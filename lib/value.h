@@ -105,6 +105,7 @@ struct rpc_call {
 struct rpc_reply {
     struct val *value;
     struct val *error;
+    bool bare; /* XML-RPC: value without the Status envelope (system.*) */
 };
 
 struct rpc_reply rpc_reply_ok(struct val *value);

@@ -734,6 +734,12 @@ void xmlrpc_write_call(struct buf *out, const char *method, const struct val *pa
 
 void xmlrpc_write_reply(struct buf *out, const struct rpc_reply *reply)
 {
+    if (reply->bare && !reply->error) {
+        XMLRPC_PUT(out, "<methodResponse><params><param>");
+        xmlrpc_write_value(out, reply->value);
+        XMLRPC_PUT(out, "</param></params></methodResponse>");
+        return;
+    }
     XMLRPC_PUT(out, "<methodResponse><params><param><value><struct><member><name>Status</name>");
     if (reply->error) {
         XMLRPC_PUT(out, "<value>Failure</value></member><member><name>ErrorDescription</name>");

@@ -1,6 +1,7 @@
 /*
  * main.c - the xapi daemon: load the host's identity and settings, serve
  * the XenAPI on TCP and on RUNDIR/xapi.sock, stop cleanly on SIGTERM.
+ * The database is STATE/xapi.db.
  *
  * Settings come from STATE/xapi.conf, then from flags:
  *   --state DIR (required)  --run DIR (default DIR/run)
@@ -12,6 +13,7 @@
 #include "xapi.h"
 #include "buf.h"
 #include "config.h"
+#include "db.h"
 #include "hostdir.h"
 #include "log.h"
 
@@ -134,6 +136,28 @@ static int xapi_run(struct xapi *x, const struct xapi_settings *s, const char *l
     return 0;
 }
 
+/* Opens the database, makes sure the host's own objects are there, and
+ * serves until told to stop. */
+static int xapi_serve(struct xapi *x, const struct xapi_settings *s, const char *log_path)
+{
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "%s/xapi.db", x->state_dir);
+    char why[512];
+    x->db = db_open(path.data, why, sizeof(why));
+    buf_free(&path);
+    if (!x->db) {
+        log_error(NULL, "cannot open the database: %s", why);
+        return 1;
+    }
+    int rc = 1;
+    if (xapi_firstboot(x, why, sizeof(why)) < 0)
+        log_error(NULL, "cannot create the host's objects: %s", why);
+    else
+        rc = xapi_run(x, s, log_path);
+    db_close(x->db);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *err = NULL;
@@ -161,9 +185,7 @@ int main(int argc, char **argv)
         log_error(NULL, "cannot load the host identity: %s", why);
     } else {
         log_set_level((enum log_level)log_level_parse(s.log_level));
-        x.sessions = session_table_new();
-        rc = xapi_run(&x, &s, log_path.data);
-        session_table_free(x.sessions);
+        rc = xapi_serve(&x, &s, log_path.data);
     }
     log_close();
     buf_free(&run_default);

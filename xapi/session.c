@@ -1,110 +1,18 @@
 /*
- * session.c - logins and the table of live sessions. A session reference
- * is a random OpaqueRef, so it is the credential; the table is a hash on
- * it behind one mutex (lookups are short and every call does one).
+ * session.c - logins and sessions. A session is a database object of
+ * class session (kept in memory only, as upstream does), so its record,
+ * its getters and its events come from the schema like any other class;
+ * the reference is random and is the credential.
  */
 #include "xapi.h"
-#include "ids.h"
+#include "api.h"
+#include "api_value.h"
+#include "db.h"
 #include "log.h"
-#include "mem.h"
 
 #include <openssl/crypto.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define SESSION_BUCKETS 1024
-
-struct session {
-    struct session *next;
-    char ref[IDS_REF_LEN + 1];
-    char uuid[IDS_UUID_LEN + 1];
-    char user[64];
-    char originator[64];
-    time_t since;
-};
-
-struct session_table {
-    pthread_mutex_t lock;
-    struct session *buckets[SESSION_BUCKETS];
-    size_t count;
-};
-
-static unsigned session_hash(const char *ref)
-{
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *ref; ref++)
-        h = (h ^ (unsigned char)*ref) * 16777619u;
-    return h % SESSION_BUCKETS;
-}
-
-struct session_table *session_table_new(void)
-{
-    struct session_table *t = xcalloc(1, sizeof(*t));
-    pthread_mutex_init(&t->lock, NULL);
-    return t;
-}
-
-void session_table_free(struct session_table *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < SESSION_BUCKETS; i++) {
-        struct session *s = t->buckets[i];
-        while (s) {
-            struct session *next = s->next;
-            free(s);
-            s = next;
-        }
-    }
-    pthread_mutex_destroy(&t->lock);
-    free(t);
-}
-
-bool session_check(struct session_table *t, const char *ref, char *user, size_t userlen)
-{
-    bool found = false;
-    pthread_mutex_lock(&t->lock);
-    for (struct session *s = t->buckets[session_hash(ref)]; s; s = s->next) {
-        if (strcmp(s->ref, ref) == 0) {
-            if (user)
-                snprintf(user, userlen, "%s", s->user);
-            found = true;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
-    return found;
-}
-
-static void session_add(struct session_table *t, struct session *s)
-{
-    unsigned h = session_hash(s->ref);
-    pthread_mutex_lock(&t->lock);
-    s->next = t->buckets[h];
-    t->buckets[h] = s;
-    t->count++;
-    pthread_mutex_unlock(&t->lock);
-}
-
-static bool session_remove(struct session_table *t, const char *ref)
-{
-    struct session *gone = NULL;
-    pthread_mutex_lock(&t->lock);
-    for (struct session **p = &t->buckets[session_hash(ref)]; *p; p = &(*p)->next) {
-        if (strcmp((*p)->ref, ref) == 0) {
-            gone = *p;
-            *p = gone->next;
-            t->count--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
-    free(gone);
-    return gone != NULL;
-}
 
 /* Compares in time independent of where the strings differ. */
 static bool session_password_ok(const char *given, const char *stored)
@@ -113,53 +21,79 @@ static bool session_password_ok(const char *given, const char *stored)
     return lg == ls && CRYPTO_memcmp(given, stored, ls) == 0;
 }
 
-static struct rpc_reply session_bad_type(struct xapi_call *c, size_t i)
+static int session_cls(void)
 {
-    return rpc_reply_error(c->a, "XMLRPC_UNMARSHAL_FAILURE", "string",
-                           val_type_name(c->params[i]->type), NULL);
+    static int cls = -2;
+    if (cls == -2)
+        cls = api_class_find("session");
+    return cls;
+}
+
+bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
+{
+    db_read_lock(x->db);
+    struct db_obj *s = db_get(x->db, session_cls(), ref);
+    if (s) {
+        int f = api_field_find(session_cls(), "is_local_superuser");
+        /* Only the local superuser can log in until subjects arrive. */
+        *roles = s->f[f]->u.b ? ~(uint32_t)0 : api_role_bit("read-only");
+    }
+    db_read_unlock(x->db);
+    return s != NULL;
+}
+
+static void session_set(struct arena *a, struct val **v, const char *field, struct val *value)
+{
+    v[api_field_find(session_cls(), field)] = value;
 }
 
 struct rpc_reply session_login_with_password(struct xapi_call *c)
 {
-    for (size_t i = 0; i < c->n_params; i++)
-        if (c->params[i]->type != VAL_STRING)
-            return session_bad_type(c, i);
-    const char *user = val_str(c->params[0]);
-    const char *password = val_str(c->params[1]);
-    const char *originator = c->n_params > 3 ? val_str(c->params[3]) : "";
+    const char *user = val_str(c->args[0]);
+    const char *password = val_str(c->args[1]);
+    const char *originator = c->n_args > 3 ? val_str(c->args[3]) : "";
     if (strcmp(user, "root") != 0 || !session_password_ok(password, c->x->id.root_password)) {
         log_info(c->log_ctx, "session.login_with_password: authentication of '%s' failed", user);
         return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", user,
                                "Authentication failure", NULL);
     }
-    struct session *s = xcalloc(1, sizeof(*s));
-    ids_ref(s->ref);
-    ids_uuid(s->uuid);
-    snprintf(s->user, sizeof(s->user), "%s", user);
-    snprintf(s->originator, sizeof(s->originator), "%s", originator);
-    s->since = time(NULL);
+    struct val **v = arena_zalloc(c->a, (size_t)api_classes[session_cls()].n_fields * sizeof(*v));
+    struct val *now = api_value_datetime(c->a, time(NULL));
+    session_set(c->a, v, "this_host", val_string(c->a, c->x->id.host_ref));
+    session_set(c->a, v, "last_active", now);
+    session_set(c->a, v, "validation_time", now);
+    session_set(c->a, v, "is_local_superuser", val_bool(c->a, true));
+    session_set(c->a, v, "auth_user_name", val_string(c->a, user));
+    session_set(c->a, v, "originator", val_string(c->a, originator));
+    struct db_txn *t = db_begin(c->x->db);
+    struct db_obj *s = db_txn_create(t, session_cls(), v, NULL);
     struct val *ref = val_string(c->a, s->ref);
-    session_add(c->x->sessions, s);
-    log_info(c->log_ctx, "session.login_with_password: %s logged in (originator '%s')", user,
-             originator);
-    return rpc_reply_ok(ref);
+    struct rpc_reply r = xapi_commit(c, t, ref);
+    if (!r.error)
+        log_info(c->log_ctx, "session.login_with_password: %s logged in (originator '%s')", user,
+                 originator);
+    return r;
+}
+
+static struct rpc_reply session_end(struct xapi_call *c)
+{
+    struct db_txn *t = db_begin(c->x->db);
+    struct db_obj *s = db_get(c->x->db, session_cls(), c->session);
+    if (!s) {
+        db_abort(t);
+        return rpc_reply_error(c->a, "SESSION_INVALID", c->session, NULL);
+    }
+    db_txn_destroy(t, s);
+    log_info(c->log_ctx, "%s: session ended", c->m->wire_name);
+    return xapi_commit(c, t, val_nil(c->a));
 }
 
 struct rpc_reply session_logout(struct xapi_call *c)
 {
-    const char *ref = val_str(c->params[0]);
-    if (!session_remove(c->x->sessions, ref))
-        return rpc_reply_error(c->a, "SESSION_INVALID", ref, NULL);
-    log_info(c->log_ctx, "session.logout: session ended");
-    return rpc_reply_ok(val_nil(c->a));
+    return session_end(c);
 }
 
-struct rpc_reply session_get_this_host(struct xapi_call *c)
+struct rpc_reply session_local_logout(struct xapi_call *c)
 {
-    const char *self = val_str(c->params[1]);
-    if (!self)
-        return session_bad_type(c, 1);
-    if (!session_check(c->x->sessions, self, NULL, 0))
-        return rpc_reply_error(c->a, "HANDLE_INVALID", "session", self, NULL);
-    return rpc_reply_ok(val_string(c->a, c->x->id.host_ref));
+    return session_end(c);
 }

@@ -11,20 +11,24 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "hostdir.h"
 #include "http_server.h"
 #include "value.h"
 
-struct session_table;
+struct db;
+struct db_obj;
+struct db_txn;
+struct api_message;
 
 struct xapi {
     const char *state_dir;
     const char *run_dir;
     struct host_identity id;
-    size_t max_rpc_size;            /* largest XML-RPC/JSON-RPC body accepted */
-    struct session_table *sessions; /* has its own lock */
+    size_t max_rpc_size; /* largest XML-RPC/JSON-RPC body accepted */
+    struct db *db;       /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request; /* numbers requests for the logs */
 };
@@ -32,30 +36,47 @@ struct xapi {
 /* One RPC call being served: what a method implementation gets. */
 struct xapi_call {
     struct xapi *x;
-    struct arena *a;
-    const char *method;
-    struct val **params;
-    size_t n_params;
+    struct arena *a; /* everything of the call, freed after the reply */
+    const struct api_message *m;
+    struct val **args; /* checked and canonical; args[0] is the session if any */
+    size_t n_args;
+    const char *session; /* the caller's session ref, or NULL */
     const char *log_ctx; /* "req:N" */
 };
 
-/* dispatch.c: runs call on the method table; never fails to reply. */
+typedef struct rpc_reply (*xapi_explicit_fn)(struct xapi_call *c);
+
+/* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
                                const char *log_ctx);
+/* Commits t; on a disk failure the reply is INTERNAL_ERROR, else ok(result). */
+struct rpc_reply xapi_commit(struct xapi_call *c, struct db_txn *t, struct val *result);
+struct rpc_reply xapi_handle_invalid(struct xapi_call *c, int cls, const char *ref);
 
 /* frontdoor.c: the HTTP handler for every listener. */
 void xapi_frontdoor(struct http_req *req, void *ctx);
 
+/* explicit.c: the hand-written message for a wire name, or NULL. */
+xapi_explicit_fn xapi_explicit_find(const char *wire_name);
+/* NULL when the table is sorted and names only explicit messages of the
+ * schema; otherwise the first entry that is not. */
+const char *xapi_explicit_verify(void);
+
+/* implicit.c: the messages the schema implies (accessors, records,
+ * get_all*, create, destroy). */
+struct rpc_reply xapi_implicit(struct xapi_call *c);
+/* The record of o, copied into a (hold the read lock). */
+struct val *xapi_record(struct arena *a, const struct db_obj *o);
+
 /* session.c */
-struct session_table *session_table_new(void);
-void session_table_free(struct session_table *t);
-/* True when ref names a live session; fills user (may be NULL). */
-bool session_check(struct session_table *t, const char *ref, char *user, size_t userlen);
+/* Whether ref is a live session; fills its roles. Updates last_active. */
+bool session_check(struct xapi *x, const char *ref, uint32_t *roles);
 struct rpc_reply session_login_with_password(struct xapi_call *c);
 struct rpc_reply session_logout(struct xapi_call *c);
-struct rpc_reply session_get_this_host(struct xapi_call *c);
+struct rpc_reply session_local_logout(struct xapi_call *c);
 
-/* pool.c */
-struct rpc_reply pool_get_all(struct xapi_call *c);
+/* firstboot.c: creates the pool and this host when the database lacks
+ * them, and refreshes what describes this host at every start. */
+int xapi_firstboot(struct xapi *x, char *err, size_t errlen);
 
 #endif
