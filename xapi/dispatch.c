@@ -117,7 +117,5 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
     xapi_explicit_fn fn = xapi_explicit_find(m->wire_name);
     if (!fn)
         return rpc_reply_error(a, "MESSAGE_METHOD_UNKNOWN", call->method, NULL);
-    if (async)
-        return rpc_reply_error(a, "MESSAGE_METHOD_UNKNOWN", call->method, NULL);
-    return fn(&c);
+    return async ? xapi_async(&c, fn) : fn(&c);
 }

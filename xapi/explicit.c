@@ -1,49 +1,52 @@
 /*
  * explicit.c - the table of hand-written messages. A message of the
  * schema that is neither implicit nor listed here answers
- * MESSAGE_METHOD_UNKNOWN.
+ * MESSAGE_METHOD_UNKNOWN. Few enough that a linear search costs nothing
+ * next to the call itself.
  */
 #include "xapi.h"
 #include "api.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-struct xapi_explicit {
-    const char *wire_name;
-    xapi_explicit_fn fn;
-};
-
-/* Sorted by wire name; xapi_explicit_verify checks it. */
-static const struct xapi_explicit xapi_explicit_table[] = {
+/* Each module's table, sorted by wire name and ended by {NULL, NULL};
+ * xapi_explicit_verify checks them. */
+static const struct xapi_explicit xapi_session_messages[] = {
     {"session.local_logout", session_local_logout},
     {"session.login_with_password", session_login_with_password},
     {"session.logout", session_logout},
+    {NULL, NULL},
 };
 
-static int xapi_explicit_cmp(const void *key, const void *elem)
-{
-    return strcmp(key, ((const struct xapi_explicit *)elem)->wire_name);
-}
+static const struct xapi_explicit *const xapi_explicit_tables[] = {
+    xapi_session_messages, xapi_event_messages, xapi_task_messages,
+    xapi_message_messages, xapi_rbac_messages,  xapi_host_messages,
+};
+
+#define XAPI_N_TABLES (sizeof(xapi_explicit_tables) / sizeof(xapi_explicit_tables[0]))
 
 xapi_explicit_fn xapi_explicit_find(const char *wire_name)
 {
-    const struct xapi_explicit *e =
-        bsearch(wire_name, xapi_explicit_table,
-                sizeof(xapi_explicit_table) / sizeof(xapi_explicit_table[0]),
-                sizeof(xapi_explicit_table[0]), xapi_explicit_cmp);
-    return e ? e->fn : NULL;
+    for (size_t t = 0; t < XAPI_N_TABLES; t++)
+        for (const struct xapi_explicit *e = xapi_explicit_tables[t]; e->wire_name; e++)
+            if (strcmp(e->wire_name, wire_name) == 0)
+                return e->fn;
+    return NULL;
 }
 
 const char *xapi_explicit_verify(void)
 {
-    size_t n = sizeof(xapi_explicit_table) / sizeof(xapi_explicit_table[0]);
-    for (size_t i = 0; i < n; i++) {
-        const struct api_message *m = api_message_find(xapi_explicit_table[i].wire_name);
-        if (!m || m->impl != API_EXPLICIT ||
-            (i > 0 &&
-             strcmp(xapi_explicit_table[i - 1].wire_name, xapi_explicit_table[i].wire_name) >= 0))
-            return xapi_explicit_table[i].wire_name;
+    for (size_t t = 0; t < XAPI_N_TABLES; t++) {
+        for (const struct xapi_explicit *e = xapi_explicit_tables[t]; e->wire_name; e++) {
+            const struct api_message *m = api_message_find(e->wire_name);
+            if (!m || m->impl != API_EXPLICIT ||
+                (e != xapi_explicit_tables[t] && strcmp(e[-1].wire_name, e->wire_name) >= 0))
+                return e->wire_name;
+            for (size_t u = 0; u < t; u++) /* and no name in two tables */
+                for (const struct xapi_explicit *d = xapi_explicit_tables[u]; d->wire_name; d++)
+                    if (strcmp(d->wire_name, e->wire_name) == 0)
+                        return e->wire_name;
+        }
     }
     return NULL;
 }

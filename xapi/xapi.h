@@ -46,6 +46,18 @@ struct xapi_call {
 
 typedef struct rpc_reply (*xapi_explicit_fn)(struct xapi_call *c);
 
+/* A module's hand-written messages: a table sorted by wire name, ended
+ * by {NULL, NULL}, listed in explicit.c. */
+struct xapi_explicit {
+    const char *wire_name;
+    xapi_explicit_fn fn;
+};
+extern const struct xapi_explicit xapi_event_messages[];   /* event.c */
+extern const struct xapi_explicit xapi_task_messages[];    /* task.c */
+extern const struct xapi_explicit xapi_message_messages[]; /* message.c */
+extern const struct xapi_explicit xapi_rbac_messages[];    /* rbac.c: subject, role */
+extern const struct xapi_explicit xapi_host_messages[];    /* host.c: pool and host */
+
 /* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
                                const char *log_ctx);
@@ -74,6 +86,10 @@ bool session_check(struct xapi *x, const char *ref, uint32_t *roles);
 struct rpc_reply session_login_with_password(struct xapi_call *c);
 struct rpc_reply session_logout(struct xapi_call *c);
 struct rpc_reply session_local_logout(struct xapi_call *c);
+
+/* task.c: runs fn as the task of an Async. call and answers its ref at
+ * once. */
+struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn);
 
 /* firstboot.c: creates the pool and this host when the database lacks
  * them, and refreshes what describes this host at every start. */
