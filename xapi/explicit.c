@@ -12,9 +12,12 @@
 /* Each module's table, sorted by wire name and ended by {NULL, NULL};
  * xapi_explicit_verify checks them. */
 static const struct xapi_explicit xapi_session_messages[] = {
+    {"session.change_password", session_change_password},
+    {"session.get_all_subject_identifiers", session_get_all_subject_identifiers},
     {"session.local_logout", session_local_logout},
     {"session.login_with_password", session_login_with_password},
     {"session.logout", session_logout},
+    {"session.logout_subject_identifier", session_logout_subject_identifier},
     {NULL, NULL},
 };
 

@@ -169,6 +169,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct xapi x = {0};
+    pthread_mutex_init(&x.id_lock, NULL);
     x.state_dir = config_get(cfg, "state", NULL);
     struct buf run_default = BUF_INIT, log_path = BUF_INIT;
     buf_printf(&run_default, "%s/run", x.state_dir);

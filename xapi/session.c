@@ -3,6 +3,11 @@
  * class session (kept in memory only, as upstream does), so its record,
  * its getters and its events come from the schema like any other class;
  * the reference is random and is the credential.
+ *
+ * Limits as upstream: a session unused for 24 hours expires, and one
+ * originator (or user name) holds at most 500 sessions, the oldest
+ * making room. A failed login costs the caller a second, which makes
+ * guessing the password over the API slow.
  */
 #include "xapi.h"
 #include "api.h"
@@ -11,62 +16,176 @@
 #include "log.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-/* Compares in time independent of where the strings differ. */
-static bool session_password_ok(const char *given, const char *stored)
+#define SESSION_IDLE_S (24 * 3600)
+#define SESSION_MAX_PER_ORIGINATOR 500
+#define SESSION_ACTIVE_GRANULARITY_S 60 /* last_active is refreshed this coarsely */
+#define SESSION_FAIL_DELAY_US 1000000
+
+struct session_fields {
+    int cls, this_host, last_active, validation_time, is_local_superuser, auth_user_name,
+        originator, subject;
+    int subject_cls, subject_roles, subject_identifier, role_cls, role_name;
+};
+
+static struct session_fields sf;
+static pthread_once_t sf_once = PTHREAD_ONCE_INIT;
+
+/* Field numbers, looked up once: they are facts of the schema. */
+static void session_fields_init(void)
 {
-    size_t lg = strlen(given), ls = strlen(stored);
-    return lg == ls && CRYPTO_memcmp(given, stored, ls) == 0;
+    sf.cls = api_class_find("session");
+    sf.this_host = api_field_find(sf.cls, "this_host");
+    sf.last_active = api_field_find(sf.cls, "last_active");
+    sf.validation_time = api_field_find(sf.cls, "validation_time");
+    sf.is_local_superuser = api_field_find(sf.cls, "is_local_superuser");
+    sf.auth_user_name = api_field_find(sf.cls, "auth_user_name");
+    sf.originator = api_field_find(sf.cls, "originator");
+    sf.subject = api_field_find(sf.cls, "subject");
+    sf.subject_cls = api_class_find("subject");
+    sf.subject_roles = api_field_find(sf.subject_cls, "roles");
+    sf.subject_identifier = api_field_find(sf.subject_cls, "subject_identifier");
+    sf.role_cls = api_class_find("role");
+    sf.role_name = api_field_find(sf.role_cls, "name_label");
 }
 
-static int session_cls(void)
+static const struct session_fields *session_f(void)
 {
-    static int cls = -2;
-    if (cls == -2)
-        cls = api_class_find("session");
-    return cls;
+    pthread_once(&sf_once, session_fields_init);
+    return &sf;
+}
+
+/* Datetimes in the wire form compare as text in time order. */
+static const char *session_time(char *buf, size_t len, time_t t)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y%m%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* The text of a datetime field. */
+static const char *session_when(const struct val *v)
+{
+    return v->type == VAL_DATETIME || v->type == VAL_STRING ? v->u.str.ptr : "";
+}
+
+/* The roles of a session: all of them for the local superuser, else the
+ * roles of its subject (read under the caller's lock). */
+static uint32_t session_roles(struct xapi *x, const struct db_obj *s)
+{
+    const struct session_fields *f = session_f();
+    if (s->f[f->is_local_superuser]->u.b)
+        return ~(uint32_t)0;
+    const struct db_obj *subj = db_get(x->db, f->subject_cls, val_str(s->f[f->subject]));
+    uint32_t roles = 0;
+    if (!subj)
+        return 0;
+    const struct val *refs = subj->f[f->subject_roles];
+    for (size_t i = 0; i < refs->u.arr.n; i++) {
+        const struct db_obj *role = db_get(x->db, f->role_cls, val_str(refs->u.arr.items[i]));
+        if (role)
+            roles |= api_role_bit(val_str(role->f[f->role_name]));
+    }
+    return roles;
 }
 
 bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
 {
+    const struct session_fields *f = session_f();
+    char now[32], stale[32];
+    time_t t = time(NULL);
+    session_time(now, sizeof(now), t);
+    session_time(stale, sizeof(stale), t - SESSION_ACTIVE_GRANULARITY_S);
     db_read_lock(x->db);
-    struct db_obj *s = db_get(x->db, session_cls(), ref);
+    struct db_obj *s = db_get(x->db, f->cls, ref);
+    bool refresh = false;
     if (s) {
-        int f = api_field_find(session_cls(), "is_local_superuser");
-        /* Only the local superuser can log in until subjects arrive. */
-        *roles = s->f[f]->u.b ? ~(uint32_t)0 : api_role_bit("read-only");
+        *roles = session_roles(x, s);
+        refresh = strcmp(session_when(s->f[f->last_active]), stale) < 0;
     }
     db_read_unlock(x->db);
+    if (refresh) {
+        struct arena *a = arena_new();
+        struct db_txn *txn = db_begin(x->db);
+        const char *err;
+        if ((s = db_get(x->db, f->cls, ref)))
+            db_txn_set(txn, s, f->last_active, val_datetime(a, now));
+        db_commit(txn, &err); /* sessions are not on disk: cannot fail */
+        arena_free(a);
+    }
     return s != NULL;
 }
 
-static void session_set(struct arena *a, struct val **v, const char *field, struct val *value)
+/* Drops sessions idle for a day, and the oldest of this originator's and
+ * this user's beyond the limit, so that one more fits. */
+static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *originator,
+                          const char *user)
 {
-    v[api_field_find(session_cls(), field)] = value;
+    const struct session_fields *f = session_f();
+    char idle[32];
+    session_time(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
+    size_t same_origin = 0, same_user = 0;
+    for (struct db_obj *s = db_first(c->x->db, f->cls); s; s = s->next) {
+        same_origin += strcmp(val_str(s->f[f->originator]), originator) == 0;
+        same_user += strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+    }
+    /* Sessions are kept in creation order, so the first ones are the oldest. */
+    for (struct db_obj *s = db_first(c->x->db, f->cls), *next; s; s = next) {
+        next = s->next;
+        bool origin = strcmp(val_str(s->f[f->originator]), originator) == 0;
+        bool mine = strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+        bool expired = strcmp(session_when(s->f[f->last_active]), idle) < 0;
+        bool evict = (origin && same_origin >= SESSION_MAX_PER_ORIGINATOR) ||
+                     (mine && same_user >= SESSION_MAX_PER_ORIGINATOR);
+        if (!expired && !evict)
+            continue;
+        log_info(c->log_ctx, "session %s of '%s' (originator '%s') %s", s->ref, user, originator,
+                 expired ? "expired" : "evicted: too many sessions");
+        same_origin -= origin;
+        same_user -= mine;
+        db_txn_destroy(t, s);
+    }
+}
+
+/* Compares in time independent of where the strings differ. */
+static bool session_password_ok(struct xapi *x, const char *given)
+{
+    pthread_mutex_lock(&x->id_lock);
+    size_t lg = strlen(given), ls = strlen(x->id.root_password);
+    bool ok = lg == ls && CRYPTO_memcmp(given, x->id.root_password, ls) == 0;
+    pthread_mutex_unlock(&x->id_lock);
+    return ok;
 }
 
 struct rpc_reply session_login_with_password(struct xapi_call *c)
 {
+    const struct session_fields *f = session_f();
     const char *user = val_str(c->args[0]);
     const char *password = val_str(c->args[1]);
     const char *originator = c->n_args > 3 ? val_str(c->args[3]) : "";
-    if (strcmp(user, "root") != 0 || !session_password_ok(password, c->x->id.root_password)) {
+    if (strcmp(user, "root") != 0 || !session_password_ok(c->x, password)) {
         log_info(c->log_ctx, "session.login_with_password: authentication of '%s' failed", user);
+        usleep(SESSION_FAIL_DELAY_US);
         return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", user,
                                "Authentication failure", NULL);
     }
-    struct val **v = arena_zalloc(c->a, (size_t)api_classes[session_cls()].n_fields * sizeof(*v));
+    struct val **v = arena_zalloc(c->a, (size_t)api_classes[f->cls].n_fields * sizeof(*v));
     struct val *now = api_value_datetime(c->a, time(NULL));
-    session_set(c->a, v, "this_host", val_string(c->a, c->x->id.host_ref));
-    session_set(c->a, v, "last_active", now);
-    session_set(c->a, v, "validation_time", now);
-    session_set(c->a, v, "is_local_superuser", val_bool(c->a, true));
-    session_set(c->a, v, "auth_user_name", val_string(c->a, user));
-    session_set(c->a, v, "originator", val_string(c->a, originator));
+    v[f->this_host] = val_string(c->a, c->x->id.host_ref);
+    v[f->last_active] = now;
+    v[f->validation_time] = now;
+    v[f->is_local_superuser] = val_bool(c->a, true);
+    v[f->auth_user_name] = val_string(c->a, user);
+    v[f->originator] = val_string(c->a, originator);
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *s = db_txn_create(t, session_cls(), v, NULL);
+    session_sweep(c, t, originator, user);
+    struct db_obj *s = db_txn_create(t, f->cls, v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
     if (!r.error)
@@ -78,7 +197,7 @@ struct rpc_reply session_login_with_password(struct xapi_call *c)
 static struct rpc_reply session_end(struct xapi_call *c)
 {
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *s = db_get(c->x->db, session_cls(), c->session);
+    struct db_obj *s = db_get(c->x->db, session_f()->cls, c->session);
     if (!s) {
         db_abort(t);
         return rpc_reply_error(c->a, "SESSION_INVALID", c->session, NULL);
@@ -96,4 +215,52 @@ struct rpc_reply session_logout(struct xapi_call *c)
 struct rpc_reply session_local_logout(struct xapi_call *c)
 {
     return session_end(c);
+}
+
+struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
+{
+    const struct session_fields *f = session_f();
+    struct val *ids = val_array(c->a);
+    db_read_lock(c->x->db);
+    for (struct db_obj *s = db_first(c->x->db, f->subject_cls); s; s = s->next)
+        val_array_push(c->a, ids, val_copy(c->a, s->f[f->subject_identifier]));
+    db_read_unlock(c->x->db);
+    return rpc_reply_ok(ids);
+}
+
+struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
+{
+    const struct session_fields *f = session_f();
+    const char *sid = val_str(c->args[1]);
+    struct db_txn *t = db_begin(c->x->db);
+    for (struct db_obj *s = db_first(c->x->db, f->cls), *next; s; s = next) {
+        next = s->next;
+        const struct db_obj *subj = db_get(c->x->db, f->subject_cls, val_str(s->f[f->subject]));
+        if (subj && strcmp(val_str(subj->f[f->subject_identifier]), sid) == 0)
+            db_txn_destroy(t, s);
+    }
+    return xapi_commit(c, t, val_nil(c->a));
+}
+
+/* Only the local superuser has a password here; it lives in DIR/host.conf. */
+struct rpc_reply session_change_password(struct xapi_call *c)
+{
+    const char *old_pw = val_str(c->args[1]), *new_pw = val_str(c->args[2]);
+    if (!session_password_ok(c->x, old_pw)) {
+        usleep(SESSION_FAIL_DELAY_US);
+        return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", "root",
+                               "Authentication failure", NULL);
+    }
+    struct host_identity id;
+    bool created;
+    char why[256];
+    pthread_mutex_lock(&c->x->id_lock);
+    int rc = hostdir_init(c->x->state_dir, new_pw, &id, &created, why, sizeof(why));
+    if (rc == 0)
+        memcpy(c->x->id.root_password, id.root_password, sizeof(id.root_password));
+    pthread_mutex_unlock(&c->x->id_lock);
+    if (rc < 0)
+        return rpc_reply_error(c->a, "CHANGE_PASSWORD_REJECTED", why, NULL);
+    log_info(c->log_ctx, "session.change_password: the root password was changed");
+    return rpc_reply_ok(val_nil(c->a));
 }

@@ -8,6 +8,7 @@
 #ifndef CX_XAPI_H
 #define CX_XAPI_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,8 +28,9 @@ struct xapi {
     const char *state_dir;
     const char *run_dir;
     struct host_identity id;
-    size_t max_rpc_size; /* largest XML-RPC/JSON-RPC body accepted */
-    struct db *db;       /* has its own locks */
+    pthread_mutex_t id_lock; /* id.root_password changes (session.change_password) */
+    size_t max_rpc_size;     /* largest XML-RPC/JSON-RPC body accepted */
+    struct db *db;           /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request; /* numbers requests for the logs */
 };
@@ -86,6 +88,9 @@ bool session_check(struct xapi *x, const char *ref, uint32_t *roles);
 struct rpc_reply session_login_with_password(struct xapi_call *c);
 struct rpc_reply session_logout(struct xapi_call *c);
 struct rpc_reply session_local_logout(struct xapi_call *c);
+struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c);
+struct rpc_reply session_logout_subject_identifier(struct xapi_call *c);
+struct rpc_reply session_change_password(struct xapi_call *c);
 
 /* task.c: runs fn as the task of an Async. call and answers its ref at
  * once. */
