@@ -7,7 +7,7 @@ BUILD ?= build
 PORT ?= 8080
 STATE ?= state
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = xmlrpc jsonrpc http config
+FUZZ_TARGETS = xmlrpc jsonrpc http config where
 
 # The everyday build carries ASan and UBSan: tests and `make run` alike
 # catch memory errors where they happen.
