@@ -14,6 +14,8 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "event.h"
+#include "task.h"
 #include "hostdir.h"
 #include "log.h"
 
@@ -130,6 +132,7 @@ static int xapi_run(struct xapi *x, const struct xapi_settings *s, const char *l
     log_info(NULL, "host %s serving the XenAPI on %s port %d and %s/xapi.sock", x->id.host_uuid,
              s->address ? s->address : "*", http_server_port(x->http), x->run_dir);
     xapi_wait_for_stop(&set, log_path, s->foreground);
+    xapi_event_shutdown(); /* long-polling calls return, so their threads end */
     http_server_stop(x->http);
     http_server_free(x->http);
     log_info(NULL, "stopped");
@@ -154,6 +157,7 @@ static int xapi_serve(struct xapi *x, const struct xapi_settings *s, const char 
         log_error(NULL, "cannot create the host's objects: %s", why);
     else
         rc = xapi_run(x, s, log_path);
+    task_shutdown(5000); /* task threads must be done with the database */
     db_close(x->db);
     return rc;
 }
