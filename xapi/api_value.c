@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,27 @@ static int api_int_from_text(const char *s, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* The datetimes clients send: 20240131T12:00:00Z as XML-RPC writes it,
+ * with or without the Z, or ISO 8601's 2024-01-31T12:00:00Z; an offset or
+ * fraction may follow the seconds. */
+static bool api_datetime_ok(const char *s)
+{
+    const char *p = s;
+    for (int part = 0; part < 6; part++) {
+        int digits = part == 0 ? 4 : 2;
+        for (int i = 0; i < digits; i++, p++)
+            if (*p < '0' || *p > '9')
+                return false;
+        if (part < 2 && *p == '-')
+            p++;
+        else if (part == 2 && *p++ != 'T')
+            return false;
+        else if ((part == 3 || part == 4) && *p++ != ':')
+            return false;
+    }
+    return *p == '\0' || *p == 'Z' || *p == '.' || *p == '+' || *p == '-';
 }
 
 static int api_scalar_in(struct arena *a, const struct api_type *t, const struct val *in,
@@ -75,11 +97,11 @@ static int api_scalar_in(struct arena *a, const struct api_type *t, const struct
         }
         return -1;
     case API_DATETIME:
-        if (in->type == VAL_DATETIME) {
+        if (in->type == VAL_DATETIME && api_datetime_ok(in->u.str.ptr)) {
             *out = (struct val *)in;
             return 0;
         }
-        if (!s)
+        if (!s || !api_datetime_ok(s))
             return -1;
         *out = val_datetime(a, s);
         return 0;
