@@ -98,13 +98,18 @@ static uint32_t session_roles(struct xapi *x, const struct db_obj *s)
 bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
 {
     const struct session_fields *f = session_f();
-    char now[32], stale[32];
+    char now[32], stale[32], idle[32];
     time_t t = time(NULL);
     session_time(now, sizeof(now), t);
     session_time(stale, sizeof(stale), t - SESSION_ACTIVE_GRANULARITY_S);
+    session_time(idle, sizeof(idle), t - SESSION_IDLE_S);
     db_read_lock(x->db);
     struct db_obj *s = db_get(x->db, f->cls, ref);
     bool refresh = false;
+    /* An expired session is gone for the caller even before a sweep
+     * removes it. */
+    if (s && strcmp(session_when(s->f[f->last_active]), idle) < 0)
+        s = NULL;
     if (s) {
         *roles = session_roles(x, s);
         refresh = strcmp(session_when(s->f[f->last_active]), stale) < 0;

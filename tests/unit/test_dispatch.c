@@ -182,6 +182,26 @@ static void test_dispatch_change_password(void **state)
     arena_free(a);
 }
 
+static void test_dispatch_idle_session_expires(void **state)
+{
+    struct fixture *fx = *state;
+    struct arena *a = arena_new();
+    int session = api_class_find("session");
+    struct db_txn *t = db_begin(fx->x.db);
+    struct db_obj *s = db_get(fx->x.db, session, fx->root_session);
+    db_txn_set(t, s, api_field_find(session, "last_active"), val_datetime(a, "20200101T00:00:00Z"));
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    struct rpc_reply r = call(fx, a, "pool.get_all", fx->root_session, NULL);
+    assert_string_equal(error_code(&r), "SESSION_INVALID");
+    r = call(fx, a, "session.login_with_password", "root", "secret", NULL);
+    assert_null(r.error);
+    db_read_lock(fx->x.db);
+    assert_null(db_get(fx->x.db, session, fx->root_session)); /* swept at login */
+    db_read_unlock(fx->x.db);
+    arena_free(a);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -189,6 +209,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dispatch_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_read_only_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_change_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dispatch_idle_session_expires, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
