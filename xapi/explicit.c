@@ -18,6 +18,9 @@ static const struct xapi_explicit xapi_session_messages[] = {
     {"session.login_with_password", session_login_with_password},
     {"session.logout", session_logout},
     {"session.logout_subject_identifier", session_logout_subject_identifier},
+    /* A member's local login: the same check here, where every host is its
+     * own master. */
+    {"session.slave_local_login_with_password", session_login_with_password},
     {NULL, NULL},
 };
 
