@@ -105,12 +105,12 @@ static int hs_wait(int fd, short events, int64_t deadline)
 }
 
 /* Writes all of data before the I/O deadline. 0 or -1. */
-static int hs_send_all(struct http_req *r, const void *data, size_t len)
+static int hs_send_flags(struct http_req *r, const void *data, size_t len, int flags)
 {
     const char *p = data;
     int64_t deadline = hs_now_ms() + r->opts->io_timeout_ms;
     while (len > 0) {
-        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL | flags);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
@@ -126,6 +126,11 @@ static int hs_send_all(struct http_req *r, const void *data, size_t len)
         return -1;
     }
     return 0;
+}
+
+static int hs_send_all(struct http_req *r, const void *data, size_t len)
+{
+    return hs_send_flags(r, data, len, 0);
 }
 
 /* Reads what is available into r->in, waiting until the deadline.
@@ -468,9 +473,17 @@ int http_reply(struct http_req *r, int status, const char *content_type, const v
         return -1;
     struct buf out = BUF_INIT;
     hs_head(r, &out, status, content_type, (int64_t)len);
-    if (!hs_is_head(r))
+    int rc;
+    if (hs_is_head(r)) {
+        rc = hs_send_all(r, out.data, out.len);
+    } else if (len <= 16384) { /* one write, one packet */
         buf_append(&out, body, len);
-    int rc = hs_send_all(r, out.data, out.len);
+        rc = hs_send_all(r, out.data, out.len);
+    } else { /* no copy of a big body; MSG_MORE keeps the head in its packet */
+        rc = hs_send_flags(r, out.data, out.len, MSG_MORE);
+        if (rc == 0)
+            rc = hs_send_all(r, body, len);
+    }
     buf_free(&out);
     r->reply_done = true;
     return rc;

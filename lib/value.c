@@ -81,7 +81,15 @@ void val_array_push(struct arena *a, struct val *arr, struct val *item)
     arr->u.arr.items[arr->u.arr.n++] = item;
 }
 
-void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value)
+struct val *val_struct_sized(struct arena *a, size_t n)
+{
+    struct val *v = val_struct(a);
+    v->u.st.members = arena_alloc(a, (n ? n : 1) * sizeof(struct val_member));
+    v->u.st.cap = n ? n : 1;
+    return v;
+}
+
+void val_struct_add_static(struct arena *a, struct val *st, const char *name, struct val *value)
 {
     if (st->u.st.n == st->u.st.cap) {
         size_t cap = st->u.st.cap ? st->u.st.cap * 2 : 4;
@@ -91,8 +99,13 @@ void val_struct_add(struct arena *a, struct val *st, const char *name, struct va
         st->u.st.cap = cap;
     }
     struct val_member *m = &st->u.st.members[st->u.st.n++];
-    m->name = arena_strdup(a, name);
+    m->name = name;
     m->value = value;
+}
+
+void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value)
+{
+    val_struct_add_static(a, st, arena_strdup(a, name), value);
 }
 
 struct val *val_struct_get(const struct val *st, const char *name)

@@ -71,6 +71,11 @@ struct val *val_array(struct arena *a);
 struct val *val_struct(struct arena *a);
 
 void val_array_push(struct arena *a, struct val *arr, struct val *item);
+/* An empty struct with room for n members. */
+struct val *val_struct_sized(struct arena *a, size_t n);
+/* Appends a member whose name outlives the value (a string constant):
+ * not copied. */
+void val_struct_add_static(struct arena *a, struct val *st, const char *name, struct val *value);
 /* Appends a member; the name is copied. Does not look for duplicates. */
 void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value);
 /* First member with this name, or NULL (also when st is not a struct). */

@@ -15,9 +15,9 @@
 struct val *xapi_record(struct arena *a, const struct db_obj *o)
 {
     const struct api_class *c = &api_classes[o->cls];
-    struct val *rec = val_struct(a);
-    for (int i = 0; i < c->n_fields; i++)
-        val_struct_add(a, rec, c->fields[i].name, val_copy(a, o->f[i]));
+    struct val *rec = val_struct_sized(a, (size_t)c->n_fields);
+    for (int i = 0; i < c->n_fields; i++) /* field names are the schema's constants */
+        val_struct_add_static(a, rec, c->fields[i].name, val_copy(a, o->f[i]));
     return rec;
 }
 
