@@ -39,6 +39,15 @@ static struct rpc_reply xapi_count_mismatch(struct arena *a, const char *method,
     return rpc_reply_error(a, "MESSAGE_PARAMETER_COUNT_MISMATCH", method, e, r, NULL);
 }
 
+/* Whether a message has an Async. form: explicit messages that do work,
+ * not the getters (clients take every name ending in get_all_records as
+ * a class's, so Async.message.get_all_records would be read as a class
+ * called Async). */
+static bool xapi_has_async(const struct api_message *m)
+{
+    return m->impl == API_EXPLICIT && strncmp(m->name, "get", 3) != 0;
+}
+
 /* Every wire name, as system.listMethods answers; Async. forms too. */
 static struct rpc_reply xapi_list_methods(struct arena *a)
 {
@@ -46,7 +55,7 @@ static struct rpc_reply xapi_list_methods(struct arena *a)
     for (int i = 0; i < api_n_messages; i++)
         val_array_push(a, names, val_string(a, api_messages[i].wire_name));
     for (int i = 0; i < api_n_messages; i++)
-        if (api_messages[i].impl == API_EXPLICIT)
+        if (xapi_has_async(&api_messages[i]))
             val_array_push(a, names,
                            val_string(a, arena_printf(a, "Async.%s", api_messages[i].wire_name)));
     val_array_push(a, names, val_string(a, "system.listMethods"));
@@ -89,7 +98,7 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
     if (!async && strcmp(name, "system.listMethods") == 0)
         return xapi_list_methods(a);
     const struct api_message *m = api_message_find(name);
-    if (!m || (async && m->impl != API_EXPLICIT))
+    if (!m || (async && !xapi_has_async(m)))
         return rpc_reply_error(a, "MESSAGE_METHOD_UNKNOWN", call->method, NULL);
     size_t n = call->params->u.arr.n;
     /* Clients (Xen Orchestra among them) log in with just user and

@@ -188,17 +188,23 @@ static bool event_token_parse(const char *token, uint64_t *gen)
 
 /* "*", "vm", "VM" or "vm/OpaqueRef:..."; false for a class that is not in
  * the database. */
+#define EVENT_SUB_ALL (-1)
+#define EVENT_SUB_NOTHING (-2)
+
 static bool event_sub_parse(struct arena *a, const char *s, struct event_sub *out)
 {
     if (strcmp(s, "*") == 0) {
-        *out = (struct event_sub){-1, NULL};
+        *out = (struct event_sub){EVENT_SUB_ALL, NULL};
         return true;
     }
     const char *slash = strchr(s, '/');
     const char *name = slash ? arena_strndup(a, s, (size_t)(slash - s)) : s;
     int cls = api_class_find(name);
+    /* Like upstream, a name that is no class of ours subscribes to nothing
+     * rather than failing the call: clients build their lists from
+     * system.listMethods and may include names that are not classes. */
     if (cls < 0 || !api_classes[cls].in_db)
-        return false;
+        cls = EVENT_SUB_NOTHING;
     *out = (struct event_sub){cls, slash ? arena_strdup(a, slash + 1) : NULL};
     return true;
 }
@@ -225,7 +231,7 @@ static bool event_sub_equal(const struct event_sub *x, const struct event_sub *y
 static bool event_subs_match(const struct event_sub *subs, size_t n, int cls, const char *ref)
 {
     for (size_t i = 0; i < n; i++)
-        if (subs[i].cls < 0 ||
+        if (subs[i].cls == EVENT_SUB_ALL ||
             (subs[i].cls == cls && (!subs[i].ref || strcmp(subs[i].ref, ref) == 0)))
             return true;
     return false;
@@ -304,10 +310,10 @@ static bool event_scan(struct db *db, struct event_scan *s)
         return false;
     bool *whole = xcalloc((size_t)api_n_classes, sizeof(*whole));
     for (size_t i = 0; i < s->n_subs; i++) {
-        if (s->subs[i].cls < 0)
+        if (s->subs[i].cls == EVENT_SUB_ALL)
             for (int c = 0; c < api_n_classes; c++)
                 whole[c] = api_classes[c].in_db;
-        else if (!s->subs[i].ref)
+        else if (s->subs[i].cls >= 0 && !s->subs[i].ref)
             whole[s->subs[i].cls] = true;
     }
     for (int c = 0; c < api_n_classes; c++)
