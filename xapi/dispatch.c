@@ -39,13 +39,15 @@ static struct rpc_reply xapi_count_mismatch(struct arena *a, const char *method,
     return rpc_reply_error(a, "MESSAGE_PARAMETER_COUNT_MISMATCH", method, e, r, NULL);
 }
 
-/* Whether a message has an Async. form: explicit messages that do work,
- * not the getters (clients take every name ending in get_all_records as
- * a class's, so Async.message.get_all_records would be read as a class
- * called Async). */
+/* Whether a message has an Async. form: explicit messages that do work
+ * for a session. Not the getters (clients take every name ending in
+ * get_all_records as a class's, so Async.message.get_all_records would be
+ * read as a class called Async), and not the logins: a task for a caller
+ * without a session would let anyone fill the task table, and would keep
+ * the new session's ref in a task result others can read. */
 static bool xapi_has_async(const struct api_message *m)
 {
-    return m->impl == API_EXPLICIT && strncmp(m->name, "get", 3) != 0;
+    return m->impl == API_EXPLICIT && m->with_session && strncmp(m->name, "get", 3) != 0;
 }
 
 /* Every wire name, as system.listMethods answers; Async. forms too. */

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "api_value.h"
 #include "db.h"
+#include "log.h"
 #include "where.h"
 
 #include <string.h>
@@ -103,8 +104,10 @@ static struct rpc_reply implicit_get_all_records(struct xapi_call *c)
     if (c->m->impl == API_GET_ALL_RECORDS_WHERE) {
         const char *err;
         const char *expr = val_str(implicit_arg(c, 0));
-        if (where_parse(c->a, expr, &where, &err) < 0)
-            return rpc_reply_error(c->a, "INVALID_VALUE", "expr", err, NULL);
+        if (where_parse(c->a, expr, &where, &err) < 0) {
+            log_info(c->log_ctx, "%s: %s", c->m->wire_name, err);
+            return rpc_reply_error(c->a, "INVALID_VALUE", "expr", expr, NULL);
+        }
     }
     struct db *db = c->x->db;
     struct val *out = val_struct(c->a);

@@ -17,12 +17,13 @@
 /* Runs the implicit implementation of kind for an explicit message. */
 static struct rpc_reply message_as(struct xapi_call *c, enum api_impl kind)
 {
-    struct api_message m = *c->m;
+    const struct api_message *orig = c->m;
+    struct api_message m = *orig;
     m.impl = kind;
     m.field = -1;
     c->m = &m;
     struct rpc_reply r = xapi_implicit(c);
-    c->m = NULL;
+    c->m = orig; /* the caller (an Async task) still reads it */
     return r;
 }
 

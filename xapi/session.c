@@ -138,16 +138,21 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
     size_t same_origin = 0, same_user = 0;
     for (struct db_obj *s = db_first(c->x->db, f->cls); s; s = s->next) {
         same_origin += strcmp(val_str(s->f[f->originator]), originator) == 0;
-        same_user += strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+        same_user +=
+            !*val_str(s->f[f->originator]) && strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
     }
     /* Sessions are kept in creation order, so the first ones are the oldest. */
     for (struct db_obj *s = db_first(c->x->db, f->cls), *next; s; s = next) {
         next = s->next;
         bool origin = strcmp(val_str(s->f[f->originator]), originator) == 0;
-        bool mine = strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+        bool mine =
+            !*val_str(s->f[f->originator]) && strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
         bool expired = strcmp(session_when(s->f[f->last_active]), idle) < 0;
+        /* The user-name limit is for callers that give no originator:
+         * every login here is root, so counting users would let one
+         * client's logins evict another client's sessions. */
         bool evict = (origin && same_origin >= SESSION_MAX_PER_ORIGINATOR) ||
-                     (mine && same_user >= SESSION_MAX_PER_ORIGINATOR);
+                     (!*originator && mine && same_user >= SESSION_MAX_PER_ORIGINATOR);
         if (!expired && !evict)
             continue;
         log_info(c->log_ctx, "session %s of '%s' (originator '%s') %s", s->ref, user, originator,
