@@ -6,6 +6,13 @@
  * abort), any number of readers otherwise. Every change in a transaction
  * is logged with what it replaced, so an abort, or a failed disk write,
  * puts memory back exactly as it was.
+ *
+ * Generations only grow, across restarts too: db_open starts at the stored
+ * generation plus DB_RESTART_GAP and stores that at once, and the stored
+ * value never falls DB_RESTART_GAP / 2 behind the live one (commits to
+ * persistent objects store it, in-memory-only commits store it when it
+ * has fallen that far behind, db_close stores it). So even after a crash
+ * the next start is above every token handed out before it.
  */
 #include "db.h"
 #include "api_value.h"
@@ -15,7 +22,6 @@
 #include "log.h"
 #include "mem.h"
 
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,7 +31,7 @@
 
 #define DB_TOMBS 65536 /* deletions remembered for event.from */
 /* At a restart the generation jumps by this much: changes to objects that
- * are not written to disk (sessions, tasks) bumped it without saving it,
+ * are not written to disk (sessions, tasks) bump it without saving it,
  * and no token handed out before the restart may look current. */
 #define DB_RESTART_GAP 1000000
 
@@ -58,6 +64,7 @@ struct db_undo {
 
 struct db_txn {
     struct db *db;
+    uint64_t seq; /* counts transactions, for db_obj.txn_seq */
     struct db_undo *undo;
     size_t n_undo, cap_undo;
     struct db_obj **touched;
@@ -69,6 +76,7 @@ struct db {
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
     _Atomic uint64_t generation;
+    uint64_t gen_stored; /* the generation last made durable */
     struct hmap *by_ref;
     struct db_class *classes;
     struct db_tomb *tombs; /* a ring */
@@ -279,9 +287,10 @@ uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
 
 static void db_touch(struct db_txn *t, struct db_obj *o)
 {
-    for (size_t i = 0; i < t->n_touched; i++)
-        if (t->touched[i] == o)
-            return;
+    if (o->txn_seq == t->seq)
+        return;
+    o->txn_seq = t->seq;
+    o->txn_created = false;
     if (t->n_touched == t->cap_touched) {
         t->cap_touched = t->cap_touched ? 2 * t->cap_touched : 16;
         t->touched = xrealloc(t->touched, t->cap_touched * sizeof(*t->touched));
@@ -304,6 +313,7 @@ struct db_txn *db_begin(struct db *db)
 {
     pthread_rwlock_wrlock(&db->lock);
     db->txn.db = db;
+    db->txn.seq++;
     db->txn.n_undo = 0;
     db->txn.n_touched = 0;
     return &db->txn;
@@ -314,21 +324,41 @@ void db_txn_touch(struct db_txn *t, struct db_obj *o)
     db_touch(t, o);
 }
 
-/* Swaps a field's value (taking ownership of flat), keeping indexes. */
-static void db_replace(struct db_txn *t, struct db_obj *o, int field, struct val *flat)
+/* A ref field whose target lists it in a set (VBD.VM, listed in VM.VBDs). */
+static bool db_is_relation_ref(const struct api_field *f)
+{
+    return f->type->kind == API_REF && f->inverse_cls >= 0;
+}
+
+/* A set field derived from the ref fields pointing at its object: never
+ * stored, rebuilt at load. */
+static bool db_is_derived_set(const struct api_field *f)
+{
+    return f->type->kind == API_SET && f->inverse_cls >= 0;
+}
+
+/* Puts flat in a field, keeping the indexes; returns the old value. */
+static struct val *db_swap(struct db *db, struct db_obj *o, int field, struct val *flat)
 {
     const struct api_class *c = &api_classes[o->cls];
     bool indexed = field == c->name_label_field || field == c->uuid_field;
     if (indexed) {
-        db_index_name(t->db, o, false);
-        db_index_uuid(t->db, o, false);
+        db_index_name(db, o, false);
+        db_index_uuid(db, o, false);
     }
-    db_log(t, UNDO_SET, o, field, o->f[field]);
+    struct val *old = o->f[field];
     o->f[field] = flat;
     if (indexed) {
-        db_index_name(t->db, o, true);
-        db_index_uuid(t->db, o, true);
+        db_index_name(db, o, true);
+        db_index_uuid(db, o, true);
     }
+    return old;
+}
+
+/* Swaps a field's value (taking ownership of flat), logged for undo. */
+static void db_replace(struct db_txn *t, struct db_obj *o, int field, struct val *flat)
+{
+    db_log(t, UNDO_SET, o, field, db_swap(t->db, o, field, flat));
 }
 
 /* Adds or removes ref in the set field of the object target refers to. */
@@ -364,7 +394,7 @@ static void db_relations(struct db_txn *t, struct db_obj *o, bool add)
     const struct api_class *c = &api_classes[o->cls];
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
-        if (f->type->kind == API_REF && f->inverse_cls >= 0)
+        if (db_is_relation_ref(f))
             db_inverse_update(t, f, val_str(o->f[i]), o->ref, add);
     }
 }
@@ -392,6 +422,7 @@ struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *value
     arena_free(a);
     db_link(t->db, o);
     db_log(t, UNDO_CREATE, o, -1, NULL);
+    o->txn_created = true;
     db_relations(t, o, true);
     return o;
 }
@@ -399,7 +430,7 @@ struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *value
 void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val *value)
 {
     const struct api_field *f = &api_classes[o->cls].fields[field];
-    bool related = f->type->kind == API_REF && f->inverse_cls >= 0;
+    bool related = db_is_relation_ref(f);
     if (related)
         db_inverse_update(t, f, val_str(o->f[field]), o->ref, false);
     db_replace(t, o, field, val_flatten(value));
@@ -420,22 +451,10 @@ static void db_undo_all(struct db_txn *t)
     struct db *db = t->db;
     for (size_t i = t->n_undo; i-- > 0;) {
         struct db_undo *u = &t->undo[i];
-        const struct api_class *c = &api_classes[u->o->cls];
         switch (u->kind) {
-        case UNDO_SET: {
-            bool indexed = u->field == c->name_label_field || u->field == c->uuid_field;
-            if (indexed) {
-                db_index_name(db, u->o, false);
-                db_index_uuid(db, u->o, false);
-            }
-            free(u->o->f[u->field]);
-            u->o->f[u->field] = u->old;
-            if (indexed) {
-                db_index_name(db, u->o, true);
-                db_index_uuid(db, u->o, true);
-            }
+        case UNDO_SET:
+            free(db_swap(db, u->o, u->field, u->old));
             break;
-        }
         case UNDO_CREATE:
             db_unlink(db, u->o);
             db_obj_free(u->o);
@@ -464,7 +483,7 @@ static void db_obj_json(const struct db_obj *o, struct buf *out)
     bool first = true;
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
-        if (f->type->kind == API_SET && f->inverse_cls >= 0)
+        if (db_is_derived_set(f))
             continue;
         if (!first)
             buf_putc(out, ',');
@@ -476,44 +495,55 @@ static void db_obj_json(const struct db_obj *o, struct buf *out)
     buf_putc(out, '}');
 }
 
+/* After a commit with nothing to write: stores the generation when it
+ * has fallen half the restart gap behind (see the top of the file). A
+ * failure here costs no data, so the commit stands and the next one
+ * retries. */
+static void db_checkpoint_generation(struct db *db, uint64_t gen)
+{
+    if (gen - db->gen_stored < DB_RESTART_GAP / 2)
+        return;
+    if (db_store_set_generation(db->store, gen) < 0) {
+        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
+        return;
+    }
+    db->gen_stored = gen;
+}
+
+/* Writes o's row, or deletes it when o was destroyed; json is scratch. */
+static int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
+{
+    if (o->dead) /* one created in the same transaction was never written */
+        return o->txn_created ? 0 : db_store_delete(db->store, o->ref);
+    buf_reset(json);
+    db_obj_json(o, json);
+    return db_store_put(db->store, api_classes[o->cls].name, o->ref, json->data, json->len);
+}
+
 static int db_persist(struct db_txn *t, uint64_t gen)
 {
     struct db *db = t->db;
     bool any = false;
     for (size_t i = 0; i < t->n_touched && !any; i++)
         any = api_classes[t->touched[i]->cls].persist;
-    if (!any)
+    if (!any) {
+        db_checkpoint_generation(db, gen);
         return 0;
+    }
     if (db_store_begin(db->store) < 0)
         return -1;
     struct buf json = BUF_INIT;
     int rc = 0;
-    for (size_t i = 0; i < t->n_touched && rc == 0; i++) {
-        struct db_obj *o = t->touched[i];
-        if (!api_classes[o->cls].persist)
-            continue;
-        bool created_here = false;
-        for (size_t k = 0; k < t->n_undo; k++)
-            created_here |= t->undo[k].o == o && t->undo[k].kind == UNDO_CREATE;
-        if (o->dead) {
-            if (!created_here)
-                rc = db_store_delete(db->store, o->ref);
-            continue;
-        }
-        buf_reset(&json);
-        db_obj_json(o, &json);
-        rc = db_store_put(db->store, api_classes[o->cls].name, o->ref, json.data, json.len);
-    }
+    for (size_t i = 0; i < t->n_touched && rc == 0; i++)
+        if (api_classes[t->touched[i]->cls].persist)
+            rc = db_write_obj(db, t->touched[i], &json);
     buf_free(&json);
-    char text[32];
-    snprintf(text, sizeof(text), "%" PRIu64, gen);
     if (rc == 0)
-        rc = db_store_meta_set(db->store, "generation", text);
-    if (rc == 0)
-        rc = db_store_commit(db->store);
-    if (rc < 0)
-        db_store_rollback(db->store);
-    return rc;
+        rc = db_store_set_generation(db->store, gen);
+    if (db_store_end(db->store, rc) < 0)
+        return -1;
+    db->gen_stored = gen;
+    return 0;
 }
 
 static void db_remember_deletion(struct db *db, const struct db_obj *o, uint64_t gen)
@@ -543,18 +573,16 @@ int db_commit(struct db_txn *t, const char **err)
         db_abort(t);
         return -1;
     }
-    for (size_t i = 0; i < t->n_undo; i++) {
-        struct db_undo *u = &t->undo[i];
-        if (u->kind == UNDO_SET)
-            free(u->old);
-        else if (u->kind == UNDO_CREATE)
-            u->o->gen_created = gen;
-    }
+    for (size_t i = 0; i < t->n_undo; i++)
+        if (t->undo[i].kind == UNDO_SET)
+            free(t->undo[i].old);
     for (size_t i = 0; i < t->n_touched; i++) {
         struct db_obj *o = t->touched[i];
         o->gen_modified = gen;
+        if (o->txn_created)
+            o->gen_created = gen;
         if (o->dead) {
-            if (o->gen_created != gen) /* created and destroyed here: nobody saw it */
+            if (!o->txn_created) /* created and destroyed here: nobody saw it */
                 db_remember_deletion(db, o, gen);
             db_obj_free(o);
         }
@@ -588,26 +616,18 @@ static void db_schema_version(char *out, size_t len)
     snprintf(out, len, "%s-%08x", api_release, h);
 }
 
-static int db_class_by_name(const char *name)
-{
-    for (int i = 0; i < api_n_classes; i++)
-        if (strcmp(api_classes[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 static int db_load_row(void *ctx, const char *cls_name, const char *ref, const char *json,
                        size_t len)
 {
     struct db *db = ctx;
-    int cls = db_class_by_name(cls_name);
+    int cls = api_class_find(cls_name);
     if (cls < 0 || !api_classes[cls].persist) {
         log_warn(NULL, "database: dropping %s %s: no such class in this schema", cls_name, ref);
         return 0;
     }
     struct arena *a = arena_new();
     struct val *rec;
-    const char *err;
+    const char *err = "not a JSON object";
     if (json_parse(a, json, len, &rec, &err) < 0 || rec->type != VAL_STRUCT) {
         log_error(NULL, "database: %s %s is unreadable, skipped: %s", cls_name, ref, err);
         arena_free(a);
@@ -620,14 +640,14 @@ static int db_load_row(void *ctx, const char *cls_name, const char *ref, const c
     o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
+        if (db_is_derived_set(f))
+            continue; /* left NULL for db_rebuild_relations */
         struct val *stored = val_struct_get(rec, f->name), *v = NULL;
         if (stored && api_value_in(a, f->type, stored, &v, &err) < 0) {
             log_warn(NULL, "database: %s %s field %s: %s; using the default", cls_name, ref,
                      f->name, err);
             v = NULL;
         }
-        if (f->type->kind == API_SET && f->inverse_cls >= 0)
-            v = val_array(a); /* rebuilt from the other side below */
         o->f[i] = val_flatten(v ? v : api_value_default(a, f));
     }
     arena_free(a);
@@ -636,18 +656,43 @@ static int db_load_row(void *ctx, const char *cls_name, const char *ref, const c
     return 0;
 }
 
-/* Fills every derived set field from the ref fields pointing at it. */
+/* Appends o to every derived set its relation refs point at, building the
+ * sets in the load arena. */
+static void db_gather_members(struct db *db, struct arena *a, struct db_obj *o)
+{
+    const struct api_class *c = &api_classes[o->cls];
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct api_field *f = &c->fields[i];
+        struct db_obj *target =
+            db_is_relation_ref(f) ? db_get(db, f->inverse_cls, val_str(o->f[i])) : NULL;
+        if (!target)
+            continue;
+        struct val **set = &target->f[f->inverse_field];
+        if (!*set)
+            *set = val_array(a);
+        val_array_push(a, *set, val_string(a, o->ref));
+    }
+}
+
+/* Fills every derived set field (which db_load_row left NULL) from the ref
+ * fields pointing at it, members in creation order. Loading is not a
+ * change, so no transaction: each set is gathered whole and flattened
+ * once, which keeps a restart linear however large one set is. */
 static void db_rebuild_relations(struct db *db)
 {
-    struct db_txn *t = db_begin(db);
+    struct arena *a = arena_new();
     for (int c = 0; c < api_n_classes; c++)
         for (struct db_obj *o = db->classes[c].first; o; o = o->next)
-            db_relations(t, o, true);
-    /* Loading is not a change: keep the result, forget the log. */
-    for (size_t i = 0; i < t->n_undo; i++)
-        free(t->undo[i].old);
-    t->n_undo = t->n_touched = 0;
-    pthread_rwlock_unlock(&db->lock);
+            db_gather_members(db, a, o);
+    for (int c = 0; c < api_n_classes; c++) {
+        for (int i = 0; i < api_classes[c].n_fields; i++) {
+            if (!db_is_derived_set(&api_classes[c].fields[i]))
+                continue;
+            for (struct db_obj *o = db->classes[c].first; o; o = o->next)
+                o->f[i] = val_flatten(o->f[i] ? o->f[i] : val_array(a));
+        }
+    }
+    arena_free(a);
 }
 
 static int db_rewrite_all(struct db *db)
@@ -659,74 +704,18 @@ static int db_rewrite_all(struct db *db)
     for (int c = 0; c < api_n_classes && rc == 0; c++) {
         if (!api_classes[c].persist)
             continue;
-        for (struct db_obj *o = db->classes[c].first; o && rc == 0; o = o->next) {
-            buf_reset(&json);
-            db_obj_json(o, &json);
-            rc = db_store_put(db->store, api_classes[c].name, o->ref, json.data, json.len);
-        }
+        for (struct db_obj *o = db->classes[c].first; o && rc == 0; o = o->next)
+            rc = db_write_obj(db, o, &json);
     }
     buf_free(&json);
     if (rc == 0)
         rc = db_store_meta_set(db->store, "schema_version", db->schema_version);
-    if (rc == 0)
-        rc = db_store_commit(db->store);
-    if (rc < 0)
-        db_store_rollback(db->store);
-    return rc;
+    return db_store_end(db->store, rc);
 }
 
-struct db *db_open(const char *path, char *err, size_t errlen)
+/* Frees everything without touching the disk: also for a failed open. */
+static void db_free(struct db *db)
 {
-    struct db *db = xcalloc(1, sizeof(*db));
-    pthread_rwlock_init(&db->lock, NULL);
-    pthread_mutex_init(&db->wait_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&db->wait_cond, &ca);
-    pthread_condattr_destroy(&ca);
-    db->by_ref = hmap_new();
-    db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
-    for (int i = 0; i < api_n_classes; i++) {
-        db->classes[i].by_uuid = hmap_new();
-        db->classes[i].by_name = hmap_new();
-    }
-    db->tombs = xcalloc(DB_TOMBS, sizeof(*db->tombs));
-    db_schema_version(db->schema_version, sizeof(db->schema_version));
-    db->store = db_store_open(path, err, errlen);
-    if (!db->store) {
-        db_close(db);
-        return NULL;
-    }
-    char *gen = db_store_meta_get(db->store, "generation");
-    char *version = db_store_meta_get(db->store, "schema_version");
-    uint64_t g = gen ? strtoull(gen, NULL, 10) : 0;
-    atomic_store(&db->generation, gen ? g + DB_RESTART_GAP : 0);
-    db->tomb_floor = atomic_load(&db->generation);
-    free(gen);
-    int rc = db_store_load(db->store, db_load_row, db);
-    if (rc == 0) {
-        db_rebuild_relations(db);
-        if (!version || strcmp(version, db->schema_version) != 0) {
-            if (version)
-                log_info(NULL, "database: upgrading from schema %s to %s", version,
-                         db->schema_version);
-            rc = db_rewrite_all(db);
-        }
-    }
-    free(version);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot load %s: %s", path, db_store_error(db->store));
-        db_close(db);
-        return NULL;
-    }
-    return db;
-}
-
-void db_close(struct db *db)
-{
-    if (!db)
-        return;
     for (int c = 0; db->classes && c < api_n_classes; c++) {
         struct db_obj *o = db->classes[c].first;
         while (o) {
@@ -753,4 +742,65 @@ void db_close(struct db *db)
     pthread_mutex_destroy(&db->wait_lock);
     pthread_cond_destroy(&db->wait_cond);
     free(db);
+}
+
+struct db *db_open(const char *path, char *err, size_t errlen)
+{
+    struct db *db = xcalloc(1, sizeof(*db));
+    pthread_rwlock_init(&db->lock, NULL);
+    pthread_mutex_init(&db->wait_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->wait_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    db->by_ref = hmap_new();
+    db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
+    for (int i = 0; i < api_n_classes; i++) {
+        db->classes[i].by_uuid = hmap_new();
+        db->classes[i].by_name = hmap_new();
+    }
+    db->tombs = xcalloc(DB_TOMBS, sizeof(*db->tombs));
+    db_schema_version(db->schema_version, sizeof(db->schema_version));
+    db->store = db_store_open(path, err, errlen);
+    if (!db->store) {
+        db_free(db);
+        return NULL;
+    }
+    char *version = db_store_meta_get(db->store, "schema_version");
+    uint64_t gen = 0;
+    if (db_store_generation(db->store, &gen))
+        gen += DB_RESTART_GAP;
+    atomic_store(&db->generation, gen);
+    db->tomb_floor = db->gen_stored = gen;
+    int rc = db_store_set_generation(db->store, gen);
+    if (rc == 0)
+        rc = db_store_load(db->store, db_load_row, db);
+    if (rc == 0) {
+        db_rebuild_relations(db);
+        if (!version || strcmp(version, db->schema_version) != 0) {
+            if (version)
+                log_info(NULL, "database: upgrading from schema %s to %s", version,
+                         db->schema_version);
+            rc = db_rewrite_all(db);
+        }
+    }
+    free(version);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot load %s: %s", path, db_store_error(db->store));
+        db_free(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    /* A clean shutdown leaves the exact generation for the next start. */
+    uint64_t gen = atomic_load(&db->generation);
+    if (gen != db->gen_stored && db_store_set_generation(db->store, gen) < 0)
+        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
+    db_free(db);
 }

@@ -38,6 +38,11 @@ struct db_obj {
     uint64_t gen_modified;      /* the last generation that changed it */
     struct db_obj *prev, *next; /* in its class, in creation order */
     bool dead;                  /* destroyed in the open transaction */
+    /* db.c's bookkeeping, so that a transaction's cost stays linear in
+     * its changes: the last transaction that touched the object, and
+     * whether that one created it. */
+    uint64_t txn_seq;
+    bool txn_created;
 };
 
 /* Opens (creating if needed) the database file and loads it. Returns NULL

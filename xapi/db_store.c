@@ -8,6 +8,7 @@
 #include "db_store.h"
 #include "mem.h"
 
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,15 +154,29 @@ int db_store_meta_set(struct db_store *s, const char *key, const char *value)
     return db_store_step(s, s->meta_set, "meta");
 }
 
-int db_store_commit(struct db_store *s)
+int db_store_end(struct db_store *s, int rc)
 {
-    return db_store_step(s, s->commit, "commit");
-}
-
-void db_store_rollback(struct db_store *s)
-{
+    if (rc == 0 && db_store_step(s, s->commit, "commit") == 0)
+        return 0;
     sqlite3_step(s->rollback);
     sqlite3_reset(s->rollback);
+    return -1;
+}
+
+bool db_store_generation(struct db_store *s, uint64_t *gen)
+{
+    char *text = db_store_meta_get(s, "generation");
+    if (text)
+        *gen = strtoull(text, NULL, 10);
+    free(text);
+    return text != NULL;
+}
+
+int db_store_set_generation(struct db_store *s, uint64_t gen)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, gen);
+    return db_store_meta_set(s, "generation", text);
 }
 
 const char *db_store_error(struct db_store *s)

@@ -7,6 +7,7 @@
 #ifndef CX_DB_STORE_H
 #define CX_DB_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,15 +26,20 @@ int db_store_load(struct db_store *s,
 char *db_store_meta_get(struct db_store *s, const char *key);
 
 /* A write transaction: begin, any number of puts, deletes and meta sets,
- * then commit (durable on return) or rollback. Each returns 0 or -1; the
- * last error is in db_store_error. */
+ * then end. Each returns 0 or -1; the last error is in db_store_error.
+ * Puts, deletes and meta sets outside a transaction are durable at once. */
 int db_store_begin(struct db_store *s);
 int db_store_put(struct db_store *s, const char *cls, const char *ref, const char *json,
                  size_t len);
 int db_store_delete(struct db_store *s, const char *ref);
 int db_store_meta_set(struct db_store *s, const char *key, const char *value);
-int db_store_commit(struct db_store *s);
-void db_store_rollback(struct db_store *s);
+/* Commits (durable on return) when rc, the result of the steps, is 0,
+ * and rolls back otherwise or when the commit fails: returns 0 or -1. */
+int db_store_end(struct db_store *s, int rc);
 const char *db_store_error(struct db_store *s);
+
+/* The generation in the meta table: false when none is stored. */
+bool db_store_generation(struct db_store *s, uint64_t *gen);
+int db_store_set_generation(struct db_store *s, uint64_t gen);
 
 #endif
