@@ -62,16 +62,37 @@
 /* Waits are cut into slices this long to notice xapi_event_shutdown. */
 #define EVENT_WAIT_SLICE_MS 1000
 
+/* At most this many subscriptions in one call, and held by one session
+ * for event.next. Matching no longer costs a pass over them (see struct
+ * event_subs), but each is memory held for as long as a call waits or a
+ * session lives, and parsing them happens on every call: the bound keeps
+ * one client from making either unbounded. Clients send a few dozen class
+ * names or a few hundred objects; upstream has no limit. */
+#define EVENT_MAX_SUBS 10000
+
 /* One subscription: a class, one object of it, or everything. */
 struct event_sub {
-    int cls;         /* -1: every database class ("*") */
-    const char *ref; /* one object, or NULL: the whole class */
+    int cls;          /* EVENT_SUB_ALL, EVENT_SUB_NOTHING or a class */
+    const char *ref;  /* one object, or NULL: the whole class */
+    const char *text; /* as the client sent it, for errors */
+};
+
+/* A set of subscriptions, de-duplicated and indexed once, before any lock
+ * is taken: an object then matches in one lookup and a scan costs
+ * O(subscriptions + objects of the whole classes), where comparing each
+ * subscription with the others cost O(n^2) on every commit while a caller
+ * waited, under the read lock that writers wait for. Subscriptions to
+ * nothing (EVENT_SUB_NOTHING) are not held. */
+struct event_subs {
+    bool all;           /* "*" */
+    bool *whole;        /* per class: the whole class */
+    struct hmap **refs; /* per class: object ref -> the set, or no map */
+    size_t n;           /* distinct subscriptions held */
 };
 
 struct event_reg {
-    uint64_t last_gen;      /* event.next has answered everything up to this */
-    struct event_sub *subs; /* refs malloc'd */
-    size_t n_subs, cap_subs;
+    uint64_t last_gen; /* event.next has answered everything up to this */
+    struct event_subs subs;
 };
 
 static struct {
@@ -186,15 +207,81 @@ static bool event_token_parse(const char *token, uint64_t *gen)
            event_number_parse(comma + 1, strlen(comma + 1), &second);
 }
 
-/* "*", "vm", "VM" or "vm/OpaqueRef:..."; false for a class that is not in
- * the database. */
 #define EVENT_SUB_ALL (-1)
 #define EVENT_SUB_NOTHING (-2)
 
+static void event_subs_init(struct event_subs *s)
+{
+    *s = (struct event_subs){0};
+    s->whole = xcalloc((size_t)api_n_classes, sizeof(*s->whole));
+    s->refs = xcalloc((size_t)api_n_classes, sizeof(*s->refs));
+}
+
+static void event_subs_free(struct event_subs *s)
+{
+    for (int c = 0; s->refs && c < api_n_classes; c++)
+        if (s->refs[c])
+            hmap_free(s->refs[c]);
+    free(s->refs);
+    free(s->whole);
+    *s = (struct event_subs){0};
+}
+
+/* Whether the set holds sub; a subscription to nothing always counts as
+ * held, as there is nothing to add for it. */
+static bool event_subs_has(const struct event_subs *s, const struct event_sub *sub)
+{
+    if (sub->cls == EVENT_SUB_ALL)
+        return s->all;
+    if (sub->cls < 0)
+        return true;
+    if (!sub->ref)
+        return s->whole[sub->cls];
+    return s->refs[sub->cls] && hmap_get(s->refs[sub->cls], sub->ref);
+}
+
+/* Adds sub; false when the set held it already. */
+static bool event_subs_add(struct event_subs *s, const struct event_sub *sub)
+{
+    if (event_subs_has(s, sub))
+        return false;
+    if (sub->cls == EVENT_SUB_ALL) {
+        s->all = true;
+    } else if (!sub->ref) {
+        s->whole[sub->cls] = true;
+    } else {
+        if (!s->refs[sub->cls])
+            s->refs[sub->cls] = hmap_new();
+        hmap_put(s->refs[sub->cls], sub->ref, s);
+    }
+    s->n++;
+    return true;
+}
+
+static void event_subs_remove(struct event_subs *s, const struct event_sub *sub)
+{
+    if (sub->cls == EVENT_SUB_NOTHING || !event_subs_has(s, sub))
+        return;
+    if (sub->cls == EVENT_SUB_ALL)
+        s->all = false;
+    else if (!sub->ref)
+        s->whole[sub->cls] = false;
+    else
+        hmap_del(s->refs[sub->cls], sub->ref);
+    s->n--;
+}
+
+static bool event_subs_match(const struct event_subs *s, int cls, const char *ref)
+{
+    return s->all || s->whole[cls] || (s->refs[cls] && hmap_get(s->refs[cls], ref));
+}
+
+/* "*", "vm", "VM" or "vm/OpaqueRef:..."; false for a class that is not in
+ * the database. */
 static bool event_sub_parse(struct arena *a, const char *s, struct event_sub *out)
 {
     if (strcmp(s, "*") == 0) {
-        *out = (struct event_sub){EVENT_SUB_ALL, NULL};
+        *out = (struct event_sub){EVENT_SUB_ALL, NULL, s};
         return true;
     }
     const char *slash = strchr(s, '/');
@@ -205,44 +292,44 @@ static bool event_sub_parse(struct arena *a, const char *s, struct event_sub *ou
      * system.listMethods and may include names that are not classes. */
     if (cls < 0 || !api_classes[cls].in_db)
         cls = EVENT_SUB_NOTHING;
-    *out = (struct event_sub){cls, slash ? arena_strdup(a, slash + 1) : NULL};
+    *out = (struct event_sub){cls, slash ? arena_strdup(a, slash + 1) : NULL, s};
     return true;
 }
 
-/* Parses a set of subscriptions into *subs; the one that fails, or NULL. */
-static const char *event_subs_parse(struct arena *a, const struct val *set, struct event_sub **subs,
-                                    size_t *n)
+/* A call's subscriptions, parsed. */
+struct event_parsed {
+    struct event_subs set;  /* event_subs_free */
+    struct event_sub *list; /* the distinct ones held by set, in the call's order */
+    size_t n;
+    bool task_only; /* some, and every one names the task class */
+};
+
+/* Parses a call's set of subscriptions; the one that fails (then out holds
+ * nothing to free), or NULL. */
+static const char *event_subs_parse(struct arena *a, const struct val *arr,
+                                    struct event_parsed *out)
 {
-    *n = set->u.arr.n;
-    *subs = arena_alloc(a, (*n ? *n : 1) * sizeof(**subs));
-    for (size_t i = 0; i < *n; i++) {
-        const char *s = val_str(set->u.arr.items[i]);
-        if (!s || !event_sub_parse(a, s, &(*subs)[i]))
+    size_t n = arr->u.arr.n;
+    if (n > EVENT_MAX_SUBS) {
+        const char *s = val_str(arr->u.arr.items[EVENT_MAX_SUBS]);
+        return s ? s : "";
+    }
+    event_subs_init(&out->set);
+    out->list = arena_alloc(a, (n ? n : 1) * sizeof(*out->list));
+    out->n = 0;
+    out->task_only = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = val_str(arr->u.arr.items[i]);
+        struct event_sub sub;
+        if (!s || !event_sub_parse(a, s, &sub)) {
+            event_subs_free(&out->set);
             return s ? s : "";
+        }
+        out->task_only = out->task_only && sub.cls == event_state.task_cls;
+        if (event_subs_add(&out->set, &sub))
+            out->list[out->n++] = sub;
     }
     return NULL;
-}
-
-static bool event_sub_equal(const struct event_sub *x, const struct event_sub *y)
-{
-    return x->cls == y->cls && (x->ref && y->ref ? strcmp(x->ref, y->ref) == 0 : x->ref == y->ref);
-}
-
-static bool event_subs_match(const struct event_sub *subs, size_t n, int cls, const char *ref)
-{
-    for (size_t i = 0; i < n; i++)
-        if (subs[i].cls == EVENT_SUB_ALL ||
-            (subs[i].cls == cls && (!subs[i].ref || strcmp(subs[i].ref, ref) == 0)))
-            return true;
-    return false;
-}
-
-static bool event_subs_task_only(const struct event_sub *subs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (subs[i].cls != event_state.task_cls)
-            return false;
-    return n > 0;
 }
 
 /* --- looking for changes --- */
@@ -256,8 +343,7 @@ struct event_item {
 };
 
 struct event_scan {
-    const struct event_sub *subs;
-    size_t n_subs;
+    const struct event_subs *subs;
     uint64_t from;
     struct event_item *items; /* malloc'd */
     size_t n, cap;
@@ -275,7 +361,7 @@ static void event_scan_push(struct event_scan *s, struct event_item it)
 static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen)
 {
     struct event_scan *s = ctx;
-    if (event_subs_match(s->subs, s->n_subs, cls, ref))
+    if (event_subs_match(s->subs, cls, ref))
         event_scan_push(s, (struct event_item){gen, cls, ref, NULL, false});
 }
 
@@ -308,30 +394,21 @@ static bool event_scan(struct db *db, struct event_scan *s)
 {
     if (s->from > 0 && !db_deleted_since(db, s->from, event_scan_deleted, s))
         return false;
-    bool *whole = xcalloc((size_t)api_n_classes, sizeof(*whole));
-    for (size_t i = 0; i < s->n_subs; i++) {
-        if (s->subs[i].cls == EVENT_SUB_ALL)
-            for (int c = 0; c < api_n_classes; c++)
-                whole[c] = api_classes[c].in_db;
-        else if (s->subs[i].cls >= 0 && !s->subs[i].ref)
-            whole[s->subs[i].cls] = true;
-    }
-    for (int c = 0; c < api_n_classes; c++)
-        if (whole[c])
+    const struct event_subs *subs = s->subs;
+    for (int c = 0; c < api_n_classes; c++) {
+        if ((subs->all && api_classes[c].in_db) || subs->whole[c]) {
             for (const struct db_obj *o = db_first(db, c); o; o = o->next)
                 event_scan_obj(s, o);
-    for (size_t i = 0; i < s->n_subs; i++) {
-        const struct event_sub *sub = &s->subs[i];
-        if (sub->cls < 0 || !sub->ref || whole[sub->cls])
             continue;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = event_sub_equal(&s->subs[k], sub);
-        const struct db_obj *o = seen ? NULL : db_get(db, sub->cls, sub->ref);
-        if (o)
-            event_scan_obj(s, o);
+        }
+        const char *ref;
+        void *unused;
+        for (size_t it = 0; subs->refs[c] && hmap_next(subs->refs[c], &it, &ref, &unused);) {
+            const struct db_obj *o = db_get(db, c, ref);
+            if (o)
+                event_scan_obj(s, o);
+        }
     }
-    free(whole);
     if (s->n > 1)
         qsort(s->items, s->n, sizeof(*s->items), event_item_cmp);
     return true;
@@ -384,25 +461,16 @@ static double event_timeout(const struct val *v)
     return t > EVENT_MAX_TIMEOUT_S ? EVENT_MAX_TIMEOUT_S : t;
 }
 
-static struct rpc_reply event_from(struct xapi_call *c)
+/* Scans, and waits while there is nothing to report, until the deadline. */
+static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_subs *subs,
+                                        uint64_t from, int64_t deadline, int delay)
 {
-    pthread_once(&event_once, event_init);
     struct db *db = c->x->db;
     const char *token = val_str(c->args[2]);
-    uint64_t from;
-    if (!event_token_parse(token, &from))
-        return rpc_reply_error(c->a, "EVENT_FROM_TOKEN_PARSE_FAILURE", token, NULL);
-    struct event_sub *subs;
-    size_t n_subs;
-    const char *bad = event_subs_parse(c->a, c->args[1], &subs, &n_subs);
-    if (bad)
-        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
-    int64_t deadline = event_now_ms() + (int64_t)(event_timeout(c->args[3]) * 1000.0);
-    int delay = event_subs_task_only(subs, n_subs) ? 0 : EVENT_FROM_DELAY_MS;
     event_sleep_ms(delay);
     for (;;) {
         bool last = event_now_ms() >= deadline || atomic_load(&event_stopping);
-        struct event_scan s = {subs, n_subs, from, NULL, 0, 0};
+        struct event_scan s = {subs, from, NULL, 0, 0};
         struct val *out = NULL;
         const char *error = NULL;
         db_read_lock(db);
@@ -434,6 +502,24 @@ static struct rpc_reply event_from(struct xapi_call *c)
         if (event_wait(db, gen, deadline) > gen)
             event_sleep_ms(delay);
     }
+}
+
+static struct rpc_reply event_from(struct xapi_call *c)
+{
+    pthread_once(&event_once, event_init);
+    const char *token = val_str(c->args[2]);
+    uint64_t from;
+    if (!event_token_parse(token, &from))
+        return rpc_reply_error(c->a, "EVENT_FROM_TOKEN_PARSE_FAILURE", token, NULL);
+    struct event_parsed p;
+    const char *bad = event_subs_parse(c->a, c->args[1], &p);
+    if (bad)
+        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
+    int64_t deadline = event_now_ms() + (int64_t)(event_timeout(c->args[3]) * 1000.0);
+    int delay = p.task_only ? 0 : EVENT_FROM_DELAY_MS;
+    struct rpc_reply r = event_from_loop(c, &p.set, from, deadline, delay);
+    event_subs_free(&p.set);
+    return r;
 }
 
 /* --- event.inject, event.get_current_id --- */
@@ -468,9 +554,7 @@ static struct rpc_reply event_get_current_id(struct xapi_call *c)
 
 static void event_reg_free(struct event_reg *r)
 {
-    for (size_t i = 0; i < r->n_subs; i++)
-        free((char *)r->subs[i].ref);
-    free(r->subs);
+    event_subs_free(&r->subs);
     free(r);
 }
 
@@ -489,14 +573,16 @@ static void event_regs_prune(struct db *db, struct arena *a)
         event_reg_free(hmap_del(event_state.regs, dead[i]));
 }
 
+/* Adds the subscriptions, all or (past EVENT_MAX_SUBS held by the session)
+ * none. */
 static struct rpc_reply event_register(struct xapi_call *c)
 {
     pthread_once(&event_once, event_init);
-    struct event_sub *subs;
-    size_t n_subs;
-    const char *bad = event_subs_parse(c->a, c->args[1], &subs, &n_subs);
+    struct event_parsed p;
+    const char *bad = event_subs_parse(c->a, c->args[1], &p);
     if (bad)
         return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
+    event_subs_free(&p.set); /* p.list is what is added */
     struct db *db = c->x->db;
     db_read_lock(db);
     pthread_mutex_lock(&event_state.lock);
@@ -505,23 +591,20 @@ static struct rpc_reply event_register(struct xapi_call *c)
     if (!r && event_session_live(db, c->session)) {
         r = xcalloc(1, sizeof(*r));
         r->last_gen = db_generation(db); /* events from now on */
+        event_subs_init(&r->subs);
         hmap_put(event_state.regs, c->session, r);
     }
-    for (size_t i = 0; r && i < n_subs; i++) {
-        bool have = false;
-        for (size_t k = 0; k < r->n_subs && !have; k++)
-            have = event_sub_equal(&r->subs[k], &subs[i]);
-        if (have)
-            continue;
-        if (r->n_subs == r->cap_subs) {
-            r->cap_subs = r->cap_subs ? 2 * r->cap_subs : 4;
-            r->subs = xrealloc(r->subs, r->cap_subs * sizeof(*r->subs));
-        }
-        r->subs[r->n_subs++] =
-            (struct event_sub){subs[i].cls, subs[i].ref ? xstrdup(subs[i].ref) : NULL};
-    }
+    const char *excess = NULL;
+    size_t n_new = 0;
+    for (size_t i = 0; r && i < p.n && !excess; i++)
+        if (!event_subs_has(&r->subs, &p.list[i]) && r->subs.n + ++n_new > EVENT_MAX_SUBS)
+            excess = p.list[i].text;
+    for (size_t i = 0; r && i < p.n && !excess; i++)
+        event_subs_add(&r->subs, &p.list[i]);
     pthread_mutex_unlock(&event_state.lock);
     db_read_unlock(db);
+    if (excess)
+        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", excess, NULL);
     return rpc_reply_ok(val_nil(c->a));
 }
 
@@ -530,24 +613,15 @@ static struct rpc_reply event_register(struct xapi_call *c)
 static struct rpc_reply event_unregister(struct xapi_call *c)
 {
     pthread_once(&event_once, event_init);
-    struct event_sub *subs;
-    size_t n_subs;
-    const char *bad = event_subs_parse(c->a, c->args[1], &subs, &n_subs);
+    struct event_parsed p;
+    const char *bad = event_subs_parse(c->a, c->args[1], &p);
     if (bad)
         return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
+    event_subs_free(&p.set);
     pthread_mutex_lock(&event_state.lock);
     struct event_reg *r = hmap_get(event_state.regs, c->session);
-    for (size_t k = 0; r && k < r->n_subs;) {
-        bool drop = false;
-        for (size_t i = 0; i < n_subs && !drop; i++)
-            drop = event_sub_equal(&r->subs[k], &subs[i]);
-        if (drop) {
-            free((char *)r->subs[k].ref);
-            r->subs[k] = r->subs[--r->n_subs];
-        } else {
-            k++;
-        }
-    }
+    for (size_t i = 0; r && i < p.n; i++)
+        event_subs_remove(&r->subs, &p.list[i]);
     pthread_mutex_unlock(&event_state.lock);
     return rpc_reply_ok(val_nil(c->a));
 }
@@ -582,7 +656,7 @@ static struct rpc_reply event_next(struct xapi_call *c)
             error = "SESSION_NOT_REGISTERED";
         } else {
             /* Scanned under the registry lock: the subscriptions stay put. */
-            s = (struct event_scan){r->subs, r->n_subs, r->last_gen, NULL, 0, 0};
+            s = (struct event_scan){&r->subs, r->last_gen, NULL, 0, 0};
             if (r->last_gen > gen || !event_scan(db, &s))
                 error = "EVENTS_LOST";
             else if (s.n > 0)

@@ -157,8 +157,13 @@ static int xapi_serve(struct xapi *x, const struct xapi_settings *s, const char 
         log_error(NULL, "cannot create the host's objects: %s", why);
     else
         rc = xapi_run(x, s, log_path);
-    task_shutdown(5000); /* task threads must be done with the database */
-    db_close(x->db);
+    /* Task threads must be done with the database before it goes; if some
+     * would not stop, leave it to the exit rather than free it under them. */
+    int stuck = task_shutdown(5000);
+    if (stuck)
+        log_warn(NULL, "%d task(s) did not stop; exiting without closing the database", stuck);
+    else
+        db_close(x->db);
     return rc;
 }
 

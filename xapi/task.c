@@ -53,6 +53,7 @@
 #include "mem.h"
 #include "xmlrpc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -157,6 +158,10 @@ struct task_run {
     atomic_bool cancel;
     struct arena *a; /* holds this struct and everything of the call */
     struct xapi_call call;
+    /* The dispatch table's entry, for the result's type: a handler may
+     * point call.m elsewhere (message_as points it at a copy on its stack)
+     * and we must not read that after it returns. */
+    const struct api_message *msg;
     xapi_explicit_fn fn;
     const char *label;
 };
@@ -167,6 +172,23 @@ static struct task_run *task_runs; /* under task_runs_lock */
 static bool task_stopping;         /* under task_runs_lock */
 
 static _Thread_local struct task_run *task_self;
+
+/* Lists run, unless xapi is shutting down. Called inside the transaction
+ * that creates its task, so that task.cancel, which needs the write lock to
+ * find the task, always finds the run too: listed after the commit, a
+ * cancel in between took the task for a client's own and ended it, and then
+ * the thread overwrote that with its result. */
+static bool task_register(struct task_run *run)
+{
+    pthread_mutex_lock(&task_runs_lock);
+    bool stopping = task_stopping;
+    if (!stopping) {
+        run->next = task_runs;
+        task_runs = run;
+    }
+    pthread_mutex_unlock(&task_runs_lock);
+    return !stopping;
+}
 
 /* Sets the cancel flag of the running task ref; false when none runs. */
 static bool task_flag_cancel(const char *ref)
@@ -361,9 +383,10 @@ static size_t task_count_pending(struct db *db)
     return n;
 }
 
-/* Creates a pending task; fills ref. */
+/* Creates a pending task; fills ref. With run (an Async. call), lists it
+ * as running before the task can be seen (task_register). */
 static struct rpc_reply task_new(struct xapi_call *c, const char *label, const char *description,
-                                 char ref[IDS_REF_LEN + 1])
+                                 struct task_run *run, char ref[IDS_REF_LEN + 1])
 {
     int cls = task_cls();
     struct arena *a = c->a;
@@ -384,13 +407,23 @@ static struct rpc_reply task_new(struct xapi_call *c, const char *label, const c
     }
     struct db_obj *o = db_txn_create(t, cls, v, NULL);
     memcpy(ref, o->ref, IDS_REF_LEN + 1);
-    return xapi_commit(c, t, val_string(a, o->ref));
+    if (run) {
+        memcpy(run->ref, ref, sizeof(run->ref));
+        if (!task_register(run)) {
+            db_abort(t);
+            return rpc_reply_error(a, "INTERNAL_ERROR", "xapi is shutting down", NULL);
+        }
+    }
+    struct rpc_reply r = xapi_commit(c, t, val_string(a, ref));
+    if (r.error && run)
+        task_unregister(run);
+    return r;
 }
 
 /* The task's result: the XML-RPC <value> of the reply's value, "" for void. */
 static struct val *task_result_text(struct task_run *run, const struct rpc_reply *r)
 {
-    const struct api_type *t = run->call.m->result;
+    const struct api_type *t = run->msg->result;
     if (!r->value || r->value->type == VAL_NIL || (t && t->kind == API_VOID))
         return val_string(run->a, "");
     struct buf b = BUF_INIT;
@@ -496,31 +529,30 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn)
     if (stopping)
         return rpc_reply_error(c->a, "INTERNAL_ERROR", "xapi is shutting down", NULL);
     const char *label = arena_printf(c->a, "Async.%s", c->m->wire_name);
-    char ref[IDS_REF_LEN + 1];
-    struct rpc_reply reply = task_new(c, label, "", ref);
-    if (reply.error)
-        return reply;
-
     struct arena *a = arena_new();
     struct task_run *run = arena_zalloc(a, sizeof(*run));
-    memcpy(run->ref, ref, sizeof(run->ref));
     atomic_init(&run->cancel, false);
     run->a = a;
+    run->msg = api_message_find(c->m->wire_name);
+    assert(run->msg);
     run->fn = fn;
     run->label = arena_strdup(a, label);
     run->call = *c;
     run->call.a = a;
+    run->call.m = run->msg;
     run->call.args = arena_zalloc(a, (c->n_args ? c->n_args : 1) * sizeof(struct val *));
     for (size_t i = 0; i < c->n_args; i++)
         run->call.args[i] = c->args[i] ? val_copy(a, c->args[i]) : NULL;
     run->call.session = c->session ? arena_strdup(a, c->session) : NULL;
+    char ref[IDS_REF_LEN + 1];
+    struct rpc_reply reply = task_new(c, label, "", run, ref);
+    if (reply.error) {
+        arena_free(a);
+        return reply;
+    }
     run->call.log_ctx = arena_printf(a, "task:%s", ref);
     log_info(c->log_ctx, "%s: task %s started", label, ref);
 
-    pthread_mutex_lock(&task_runs_lock);
-    run->next = task_runs;
-    task_runs = run;
-    pthread_mutex_unlock(&task_runs_lock);
     pthread_attr_t attr;
     pthread_t th;
     pthread_attr_init(&attr);
@@ -538,7 +570,7 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn)
     return reply;
 }
 
-void task_shutdown(int timeout_ms)
+int task_shutdown(int timeout_ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -555,9 +587,13 @@ void task_shutdown(int timeout_ms)
     while (task_runs &&
            pthread_cond_timedwait(&task_runs_empty, &task_runs_lock, &deadline) != ETIMEDOUT)
         ;
-    if (task_runs)
-        log_warn(NULL, "tasks still running at shutdown");
+    int running = 0;
+    for (struct task_run *r = task_runs; r; r = r->next)
+        running++;
     pthread_mutex_unlock(&task_runs_lock);
+    if (running)
+        log_warn(NULL, "%d task threads still running at shutdown after %d ms", running,
+                 timeout_ms);
 
     pthread_mutex_lock(&task_gc_lock);
     task_gc_stop = true;
@@ -567,6 +603,7 @@ void task_shutdown(int timeout_ms)
     pthread_mutex_unlock(&task_gc_lock);
     if (started)
         pthread_join(task_gc_thread, NULL);
+    return running;
 }
 
 /* --- the task messages --- */
@@ -586,7 +623,7 @@ static struct db_obj *task_self_obj(struct xapi_call *c, struct db_txn *t, struc
 static struct rpc_reply task_create(struct xapi_call *c)
 {
     char ref[IDS_REF_LEN + 1];
-    struct rpc_reply r = task_new(c, val_str(c->args[1]), val_str(c->args[2]), ref);
+    struct rpc_reply r = task_new(c, val_str(c->args[1]), val_str(c->args[2]), NULL, ref);
     if (!r.error)
         log_info(c->log_ctx, "task.create: task %s (%s) created", ref, val_str(c->args[1]));
     return r;

@@ -27,7 +27,13 @@ void task_set_progress(struct xapi_call *c, double progress);
 
 /* For shutdown, before the database is closed: asks every running task to
  * cancel, waits up to timeout_ms for their threads to end and stops the
- * garbage collector. New Async. calls are refused afterwards. */
-void task_shutdown(int timeout_ms);
+ * garbage collector. New Async. calls are refused afterwards.
+ *
+ * Returns how many task threads still run (0: all ended). Task threads are
+ * detached and cannot be stopped from outside, and a running one may yet
+ * use the database and the struct xapi: when this is not 0 the caller must
+ * not close the database nor free anything they use, but exit without
+ * freeing. */
+int task_shutdown(int timeout_ms);
 
 #endif

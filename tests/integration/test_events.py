@@ -377,6 +377,71 @@ def test_next_ended_by_logout(host, s):
     assert e == ["SESSION_INVALID", other]
 
 
+# --- many subscriptions --------------------------------------------------------
+
+MAX_SUBS = 10000  # EVENT_MAX_SUBS in event.c
+
+
+def vm_refs(prefix, n):
+    """n distinct subscriptions to objects that do not exist."""
+    return ["VM/OpaqueRef:%s-%08d" % (prefix, i) for i in range(n)]
+
+
+def test_many_ref_subscriptions_do_not_block_writers(host, s, pool):
+    """Thousands of ref subscriptions (with duplicates) are indexed once:
+    a blocked event.from rescans on every commit without holding writers
+    up, and still finds the one object among them that changes."""
+    subs = vm_refs("many", MAX_SUBS // 2 - 1)
+    subs = subs + subs + ["pool/" + pool]
+    t0 = time.monotonic()
+    v = ev_from(host, s, subs, "", 0.0)
+    assert time.monotonic() - t0 < 10
+    assert [(e["class"], e["ref"]) for e in v["events"]] == [("pool", pool)]
+    waiter = Caller(host, "event.from", s, subs, v["token"], 20.0)
+    waiter.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    for _ in range(20):  # each commit wakes the waiter, which rescans
+        other = host.login()
+        ok(call(host, "session.logout", other))
+    assert time.monotonic() - t0 < 10, "writers were held up"
+    ok(call(host, "pool.set_name_label", s, pool, "many-subs-pool"))
+    v = ok(waiter.finish())
+    assert [(e["class"], e["operation"], e["ref"]) for e in v["events"]] == \
+        [("pool", "mod", pool)]
+
+
+def test_subscriptions_per_call_are_capped(host, s):
+    v = ev_from(host, s, vm_refs("cap", MAX_SUBS), "", 0.0)
+    assert v["events"] == []
+    subs = vm_refs("cap", MAX_SUBS + 2)
+    e = failure(call(host, "event.from", s, subs, "", 0.0))
+    assert e == ["EVENT_SUBSCRIPTION_PARSE_FAILURE", subs[MAX_SUBS]]
+    e = failure(call(host, "event.register", s, subs))
+    assert e == ["EVENT_SUBSCRIPTION_PARSE_FAILURE", subs[MAX_SUBS]]
+
+
+def test_subscriptions_per_session_are_capped(host, s, pool):
+    other = host.login()
+    first = vm_refs("a", 6000)
+    ok(call(host, "event.register", other, first + first[:100]))  # duplicates count once
+    ok(call(host, "event.register", other, first))  # held already: nothing new
+    second = vm_refs("b", 6000)
+    e = failure(call(host, "event.register", other, first[:10] + second))
+    assert e == ["EVENT_SUBSCRIPTION_PARSE_FAILURE", second[MAX_SUBS - 6000]]
+    # refused as a whole: room remains for exactly MAX_SUBS - 6000 more
+    ok(call(host, "event.register", other, second[:MAX_SUBS - 6000]))
+    e = failure(call(host, "event.register", other, ["pool"]))
+    assert e == ["EVENT_SUBSCRIPTION_PARSE_FAILURE", "pool"]
+    # unregistering makes room; the session still gets its events
+    ok(call(host, "event.unregister", other, first[:1]))
+    ok(call(host, "event.register", other, ["pool"]))
+    ok(call(host, "pool.set_name_label", s, pool, "capped-pool"))
+    evs = ok(call(host, "event.next", other))
+    assert [(e["class"], e["operation"], e["ref"]) for e in evs] == [("pool", "mod", pool)]
+    ok(call(host, "session.logout", other))
+
+
 # --- JSON-RPC ------------------------------------------------------------------
 
 def jcall(host, method, params):

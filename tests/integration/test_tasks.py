@@ -1,9 +1,11 @@
 """Tasks: Async. calls, the task messages, cancellation, limits and the
 garbage collector, over XML-RPC and JSON-RPC.
 
-The only explicit messages implemented everywhere are session.*, so the
-Async. calls here are session.login_with_password (a non-void result, or a
-deterministic failure with a wrong password) and session.logout (void).
+Only explicit messages taking a session have Async. forms; the calls here
+are message.create (a non-void result, the new message's ref, or a
+deterministic failure for an object that does not exist), message.destroy
+(void, and run through another message's implementation) and
+session.logout (void).
 Hosts started with CXAPI_TASK_* in their environment shorten the garbage
 collector's ages and make task threads wait before running, so a running
 task can be watched and cancelled.
@@ -12,6 +14,7 @@ task can be watched and cancelled.
 import json
 import os
 import subprocess
+import threading
 import time
 import xmlrpc.client
 
@@ -57,6 +60,22 @@ def wait_gone(p, s, task, timeout=20):
     return False
 
 
+def pool_uuid(p, s):
+    return ok(p.pool.get_uuid(s, ok(p.pool.get_all(s))[0]))
+
+
+def async_create(p, s, body="tasks"):
+    """Async.message.create of an alert on the pool: a task whose result is a ref."""
+    return ok(p.Async.message.create(s, "TASK_TEST", "3", "Pool", pool_uuid(p, s), body))
+
+
+def created_message(p, s, task):
+    """The message a successful async_create task made."""
+    msg = parse_value(ok(p.task.get_result(s, task)))
+    assert msg.startswith("OpaqueRef:"), msg
+    return msg
+
+
 def parse_value(text):
     """Parses an XML-RPC <value> the way clients do."""
     doc = ("<?xml version='1.0'?><methodResponse><params><param>%s</param>"
@@ -90,12 +109,12 @@ def test_async_returns_task_and_result(host):
     p = host.proxy()
     s = host.login()
     t0 = time.monotonic()
-    task = ok(p.Async.session.login_with_password("root", host.password, "1.0", "tasks"))
+    task = async_create(p, s, "result")
     assert time.monotonic() - t0 < 5
     assert task.startswith("OpaqueRef:") and task in ok(p.task.get_all(s))
     assert wait_task(p, s, task) == "success"
     rec = ok(p.task.get_record(s, task))
-    assert rec["name_label"] == "Async.session.login_with_password"
+    assert rec["name_label"] == "Async.message.create"
     assert rec["status"] == "success"
     assert float(rec["progress"]) == 1.0
     assert rec["error_info"] == []
@@ -103,9 +122,10 @@ def test_async_returns_task_and_result(host):
     assert rec["resident_on"] == ok(p.session.get_this_host(s, s))
     assert str(rec["finished"]) >= str(rec["created"]) > "1970"
     assert ok(p.task.get_by_uuid(s, rec["uuid"])) == task
-    new_session = parse_value(rec["result"])
-    assert new_session.startswith("OpaqueRef:") and new_session != s
-    assert ok(p.session.get_this_host(new_session, new_session)) == rec["resident_on"]
+    msg = parse_value(rec["result"])
+    assert msg.startswith("OpaqueRef:")
+    assert ok(p.message.get_record(s, msg))["body"] == "result"
+    ok(p.message.destroy(s, msg))
     ok(p.task.destroy(s, task))
     assert task not in ok(p.task.get_all(s))
 
@@ -122,14 +142,28 @@ def test_async_void_result_is_empty(host):
     ok(p.task.destroy(s, task))
 
 
+def test_async_message_borrowing_an_implementation(host):
+    """message.destroy runs the implicit destroy with a borrowed message;
+    the task's result is still written with the dispatch table's message."""
+    p = host.proxy()
+    s = host.login()
+    msg = ok(p.message.create(s, "TASK_TEST", "1", "Pool", pool_uuid(p, s), ""))
+    task = ok(p.Async.message.destroy(s, msg))
+    assert wait_task(p, s, task) == "success"
+    rec = ok(p.task.get_record(s, task))
+    assert rec["result"] == "" and rec["error_info"] == []
+    assert err(p.message.get_record(s, msg))[0] == "HANDLE_INVALID"
+    ok(p.task.destroy(s, task))
+
+
 def test_async_failure_error_info(host):
     p = host.proxy()
     s = host.login()
-    task = ok(p.Async.session.login_with_password("root", "wrong-pw"))
+    nowhere = "00000000-0000-0000-0000-000000000000"
+    task = ok(p.Async.message.create(s, "X", "1", "VM", nowhere, ""))
     assert wait_task(p, s, task) == "failure"
     rec = ok(p.task.get_record(s, task))
-    assert rec["error_info"][0] == "SESSION_AUTHENTICATION_FAILED", rec
-    assert rec["error_info"][1] == "root"
+    assert rec["error_info"][0] == "UUID_INVALID", rec
     assert rec["result"] == ""
     assert float(rec["progress"]) == 1.0
     # A finished task cannot be cancelled.
@@ -146,6 +180,8 @@ def test_async_checks_happen_before_the_task(host):
     assert err(p.Async.task.get_status(s, "OpaqueRef:NULL"))[0] == "MESSAGE_METHOD_UNKNOWN"
     assert err(p.Async.VM.frobnicate(s))[0] == "MESSAGE_METHOD_UNKNOWN"
     assert err(p.Async.session.logout("OpaqueRef:bogus"))[0] == "SESSION_INVALID"
+    assert err(p.Async.session.login_with_password("root", host.password))[0] == \
+        "MESSAGE_METHOD_UNKNOWN"  # no session, no Async. form
     assert err(p.Async.task.create(s, "x"))[0] == "MESSAGE_PARAMETER_COUNT_MISMATCH"
     assert len(ok(p.task.get_all(s))) == before
 
@@ -166,13 +202,51 @@ def test_async_task_messages(host):
 def test_many_async_calls(host):
     p = host.proxy()
     s = host.login()
-    tasks = [ok(p.Async.session.login_with_password("root", host.password))
-             for _ in range(20)]
+    tasks = [async_create(p, s) for _ in range(20)]
     assert len(set(tasks)) == 20
     for t in tasks:
         assert wait_task(p, s, t) == "success"
-        session = parse_value(ok(p.task.get_result(s, t)))
-        ok(p.session.logout(session))
+        ok(p.message.destroy(s, created_message(p, s, t)))
+        ok(p.task.destroy(s, t))
+
+
+def test_cancel_as_soon_as_a_task_appears(host):
+    """A watcher cancels each Async. task the moment event.from shows it.
+    Whenever task.cancel succeeds the task must end cancelled: the task's
+    run is registered before the task can be seen, so a cancel never takes
+    it for a client's own task that the thread then overwrites."""
+    p = host.proxy()
+    s = host.login()
+    n = 40
+    cancels = {}  # task -> task.cancel's reply
+    stop = threading.Event()
+
+    def watch(token):
+        wp = host.proxy()
+        while not stop.is_set() and len(cancels) < n:
+            v = ok(getattr(wp.event, "from")(s, ["task"], token, 1.0))
+            token = v["token"]
+            for e in v["events"]:
+                if e["operation"] == "add" and e["snapshot"]["name_label"].startswith("Async."):
+                    cancels[e["ref"]] = wp.task.cancel(s, e["ref"])
+
+    start = ok(getattr(p.event, "from")(s, ["task"], "", 0.0))["token"]
+    watcher = threading.Thread(target=watch, args=(start,), daemon=True)
+    watcher.start()
+    tasks = [async_create(p, s) for _ in range(n)]
+    watcher.join(30)
+    stop.set()
+    assert not watcher.is_alive(), "the watcher did not see every task"
+    assert sorted(cancels) == sorted(tasks)
+    for t in tasks:
+        status = wait_task(p, s, t)
+        if cancels[t]["Status"] == "Success":
+            assert status == "cancelled", (t, status)
+            assert ok(p.task.get_error_info(s, t)) == ["TASK_CANCELLED", t]
+        else:
+            assert err(cancels[t])[0] == "OPERATION_NOT_ALLOWED"
+            assert status == "success", (t, status)
+            ok(p.message.destroy(s, created_message(p, s, t)))
         ok(p.task.destroy(s, t))
 
 
@@ -272,8 +346,10 @@ def jcall(host, method, params):
 
 def test_jsonrpc_async(host):
     s = jcall(host, "session.login_with_password", ["root", host.password])["result"]
-    task = jcall(host, "Async.session.login_with_password",
-                 ["root", host.password, "1.0", "json"])["result"]
+    pool = jcall(host, "pool.get_all", [s])["result"][0]
+    uuid = jcall(host, "pool.get_uuid", [s, pool])["result"]
+    task = jcall(host, "Async.message.create",
+                 [s, "TASK_TEST", "3", "Pool", uuid, "json"])["result"]
     assert task.startswith("OpaqueRef:")
     deadline = time.monotonic() + 15
     status = None
@@ -287,14 +363,14 @@ def test_jsonrpc_async(host):
     # The result is XML-RPC text whatever the wire.
     assert rec["result"].startswith("<value>")
     assert parse_value(rec["result"]).startswith("OpaqueRef:")
-    r = jcall(host, "Async.session.login_with_password", ["root", "nope"])
+    r = jcall(host, "Async.message.create",
+              [s, "X", "1", "VM", "00000000-0000-0000-0000-000000000000", ""])
     t2 = r["result"]
     for _ in range(300):
         if jcall(host, "task.get_status", [s, t2])["result"] in FINAL:
             break
         time.sleep(0.05)
-    assert jcall(host, "task.get_error_info", [s, t2])["result"][0] == \
-        "SESSION_AUTHENTICATION_FAILED"
+    assert jcall(host, "task.get_error_info", [s, t2])["result"][0] == "UUID_INVALID"
     e = jcall(host, "Async.task.get_all", [s])["error"]  # v2: {code, message, data}
     assert e["message"] == "MESSAGE_METHOD_UNKNOWN" and e["data"] == ["Async.task.get_all"], e
     own = jcall(host, "task.create", [s, "json-task", "d"])["result"]
@@ -323,7 +399,7 @@ def test_cancel_running_task(slow_host):
     h = slow_host
     p = h.proxy()
     s = h.login()
-    task = ok(p.Async.session.login_with_password("root", h.password))
+    task = async_create(p, s)
     rec = ok(p.task.get_record(s, task))
     assert rec["status"] == "pending" and rec["allowed_operations"] == ["cancel"]
     ok(p.task.cancel(s, task))
@@ -339,7 +415,7 @@ def test_destroy_running_task(slow_host):
     h = slow_host
     p = h.proxy()
     s = h.login()
-    task = ok(p.Async.session.login_with_password("root", h.password))
+    task = async_create(p, s)
     assert ok(p.task.get_status(s, task)) == "pending"
     ok(p.task.destroy(s, task))
     assert task not in ok(p.task.get_all(s))
@@ -351,10 +427,10 @@ def test_running_task_completes(slow_host):
     h = slow_host
     p = h.proxy()
     s = h.login()
-    task = ok(p.Async.session.login_with_password("root", h.password))
+    task = async_create(p, s)
     assert ok(p.task.get_status(s, task)) == "pending"
     assert wait_task(p, s, task) == "success"
-    assert parse_value(ok(p.task.get_result(s, task))).startswith("OpaqueRef:")
+    ok(p.message.destroy(s, created_message(p, s, task)))
 
 
 def test_gc_finished_and_pending(slow_host):
