@@ -17,6 +17,7 @@
  * connection is closed after idle_timeout_ms.
  */
 #include "http_internal.h"
+#include "clock.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -30,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HS_MAX_HEADERS 100
@@ -78,19 +78,12 @@ struct http_req {
     int64_t reply_left; /* for Content-Length replies; -1 otherwise */
 };
 
-static int64_t hs_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events or the deadline passes. 1 ready, 0
  * timeout, -1 error. */
 static int hs_wait(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - hs_now_ms();
+        int64_t left = deadline - clock_now_ms();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
@@ -108,13 +101,13 @@ static int hs_wait(int fd, short events, int64_t deadline)
 static int hs_send_flags(struct http_req *r, const void *data, size_t len, int flags)
 {
     const char *p = data;
-    int64_t deadline = hs_now_ms() + r->opts->io_timeout_ms;
+    int64_t deadline = clock_now_ms() + r->opts->io_timeout_ms;
     while (len > 0) {
         ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL | flags);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
-            deadline = hs_now_ms() + r->opts->io_timeout_ms;
+            deadline = clock_now_ms() + r->opts->io_timeout_ms;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -346,7 +339,7 @@ ssize_t http_req_read_body(struct http_req *r, void *dst, size_t len)
             if (hs_send_all(r, cont, sizeof(cont) - 1) < 0)
                 return -1;
         }
-        if (hs_recv(r, hs_now_ms() + r->opts->io_timeout_ms) <= 0) {
+        if (hs_recv(r, clock_now_ms() + r->opts->io_timeout_ms) <= 0) {
             r->dead = true;
             return -1;
         }
@@ -593,12 +586,12 @@ static int hs_read_headers(struct http_req *r, bool first)
 {
     bool started = r->in_off < r->in.len;
     int64_t deadline =
-        hs_now_ms() + (first || started ? r->opts->header_timeout_ms : r->opts->idle_timeout_ms);
+        clock_now_ms() + (first || started ? r->opts->header_timeout_ms : r->opts->idle_timeout_ms);
     while (!r->headers_done) {
         if (r->in_off < r->in.len) {
             if (!started) { /* the first byte starts the header clock */
                 started = true;
-                deadline = hs_now_ms() + r->opts->header_timeout_ms;
+                deadline = clock_now_ms() + r->opts->header_timeout_ms;
             }
             if (hs_parse(r) < 0) {
                 enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
@@ -611,7 +604,7 @@ static int hs_read_headers(struct http_req *r, bool first)
         int rc = hs_recv(r, deadline);
         if (rc > 0)
             continue;
-        if (rc < 0 && started && hs_now_ms() >= deadline)
+        if (rc < 0 && started && clock_now_ms() >= deadline)
             hs_fail(r, 408);
         r->dead = true;
         return 0;
@@ -673,7 +666,7 @@ void http_opts_defaults(struct http_server_opts *o)
 static void hs_linger(struct http_req *r)
 {
     shutdown(r->fd, SHUT_WR);
-    int64_t deadline = hs_now_ms() + 1000;
+    int64_t deadline = clock_now_ms() + 1000;
     char tmp[16384];
     size_t dropped = 0;
     while (dropped < 4 * 1024 * 1024 && hs_wait(r->fd, POLLIN, deadline) > 0) {

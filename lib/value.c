@@ -160,6 +160,23 @@ bool val_equal(const struct val *a, const struct val *b)
     return false;
 }
 
+struct val *val_set_edit(struct arena *a, const struct val *set, struct val *item, bool add,
+                         bool *changed)
+{
+    struct val *next = val_array(a);
+    bool present = false;
+    for (size_t i = 0; i < set->u.arr.n; i++) {
+        bool same = val_equal(set->u.arr.items[i], item);
+        present |= same;
+        if (!same || add)
+            val_array_push(a, next, set->u.arr.items[i]);
+    }
+    if (add && !present)
+        val_array_push(a, next, item);
+    *changed = add != present;
+    return next;
+}
+
 const char *val_type_name(enum val_type t)
 {
     static const char *const names[] = {"nil",  "string",   "int",   "float",

@@ -81,6 +81,13 @@ void val_struct_add(struct arena *a, struct val *st, const char *name, struct va
 /* First member with this name, or NULL (also when st is not a struct). */
 struct val *val_struct_get(const struct val *st, const char *name);
 
+/* A set (an array) edited: with item appended when add and no equal item
+ * is there, or without every item equal to it when !add. The result is a
+ * new array in a sharing set's items and item; set is left as it was.
+ * *changed says whether the result differs from set. */
+struct val *val_set_edit(struct arena *a, const struct val *set, struct val *item, bool add,
+                         bool *changed);
+
 /* String content, or NULL when v is not a VAL_STRING. */
 const char *val_str(const struct val *v);
 bool val_equal(const struct val *a, const struct val *b);

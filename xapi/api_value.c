@@ -222,12 +222,32 @@ struct val *api_value_default(struct arena *a, const struct api_field *f)
     return api_value_empty(a, f->type);
 }
 
-struct val *api_value_datetime(struct arena *a, int64_t t)
+const char *api_datetime_format(char *buf, size_t len, int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    gmtime_r(&tt, &tm);
-    char text[32];
-    strftime(text, sizeof(text), "%Y%m%dT%H:%M:%SZ", &tm);
-    return val_datetime(a, text);
+    /* Beyond struct tm's years: no text rather than an uninitialised one. */
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y%m%dT%H:%M:%SZ", &tm))
+        buf[0] = '\0';
+    return buf;
+}
+
+struct val *api_value_datetime(struct arena *a, int64_t t)
+{
+    char text[API_DATETIME_LEN];
+    return val_datetime(a, api_datetime_format(text, sizeof(text), t));
+}
+
+const char *api_datetime_comparable(char *buf, size_t len, const struct val *v)
+{
+    const char *s = v->type == VAL_DATETIME || v->type == VAL_STRING ? v->u.str.ptr : "";
+    size_t n = 0;
+    for (bool date = true; *s && *s != '.' && *s != '+' && n + 1 < len; s++) {
+        if (*s == 'T')
+            date = false;
+        if (!(date && *s == '-'))
+            buf[n++] = *s;
+    }
+    buf[n] = '\0';
+    return buf;
 }

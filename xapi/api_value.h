@@ -23,6 +23,16 @@ struct val *api_value_default(struct arena *a, const struct api_field *f);
 /* A datetime for a time_t, in the wire form 20261127T10:00:00Z. */
 struct val *api_value_datetime(struct arena *a, int64_t t);
 
+/* Room for the text of a datetime, as the two below write it. */
+#define API_DATETIME_LEN 64
+/* A time_t in the wire form 20261127T10:00:00Z, into buf; returns buf. */
+const char *api_datetime_format(char *buf, size_t len, int64_t t);
+/* The text of datetime v in the wire form whatever punctuation the client
+ * used (the date's dashes dropped, a fraction or +offset cut), so that
+ * datetimes compare as text in time order; "" when v holds no text. Into
+ * buf, cut to len - 1 bytes; returns buf. */
+const char *api_datetime_comparable(char *buf, size_t len, const struct val *v);
+
 #define API_NULL_REF "OpaqueRef:NULL"
 
 #endif

@@ -16,6 +16,7 @@
  */
 #include "db.h"
 #include "api_value.h"
+#include "clock.h"
 #include "db_store.h"
 #include "hmap.h"
 #include "json.h"
@@ -255,28 +256,14 @@ bool db_deleted_since(struct db *db, uint64_t gen,
     return true;
 }
 
-static int64_t db_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
 {
     pthread_mutex_lock(&db->wait_lock);
     while (atomic_load(&db->generation) <= gen) {
-        int64_t left = deadline_ms - db_now_ms();
-        if (left <= 0)
+        if (deadline_ms <= clock_now_ms())
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        /* wait_cond runs on CLOCK_MONOTONIC, the deadline's clock. */
+        struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
         pthread_cond_timedwait(&db->wait_cond, &db->wait_lock, &ts);
     }
     pthread_mutex_unlock(&db->wait_lock);
@@ -368,21 +355,10 @@ static void db_inverse_update(struct db_txn *t, const struct api_field *f, const
     struct db_obj *o = db_get(t->db, f->inverse_cls, target);
     if (!o || o->dead)
         return;
-    const struct val *set = o->f[f->inverse_field];
     struct arena *a = arena_new();
-    struct val *next = val_array(a);
-    bool present = false;
-    for (size_t i = 0; i < set->u.arr.n; i++) {
-        if (strcmp(val_str(set->u.arr.items[i]), ref) == 0) {
-            present = true;
-            if (!add)
-                continue;
-        }
-        val_array_push(a, next, set->u.arr.items[i]);
-    }
-    if (add && !present)
-        val_array_push(a, next, val_string(a, ref));
-    if (add != present)
+    bool changed;
+    struct val *next = val_set_edit(a, o->f[f->inverse_field], val_string(a, ref), add, &changed);
+    if (changed)
         db_replace(t, o, f->inverse_field, val_flatten(next));
     arena_free(a);
 }

@@ -32,6 +32,7 @@
 #include "event.h"
 #include "xapi.h"
 #include "api.h"
+#include "clock.h"
 #include "db.h"
 #include "hmap.h"
 #include "log.h"
@@ -47,13 +48,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Upstream waits 50 ms before looking and after a change wakes a waiter
- * (event_from_delay), to batch what happens together. We answer at once:
- * the changes of one transaction already come together (one generation),
- * clients pace their own polls (Xen Orchestra waits 200 ms between
- * calls), and a watcher learns of a change within a millisecond instead
- * of fifty. */
-#define EVENT_FROM_DELAY_MS 0
 /* Upstream's delays for the legacy event.next. */
 #define EVENT_NEXT_DELAY_BEFORE_MS 200
 #define EVENT_NEXT_DELAY_MS 50
@@ -99,7 +93,7 @@ static struct {
     pthread_mutex_t lock;
     struct hmap *regs; /* session ref -> struct event_reg; under lock */
     char **lc_names;   /* class names in lower case, as events carry them */
-    int session_cls, task_cls;
+    int session_cls;
 } event_state;
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
 static atomic_bool event_stopping;
@@ -116,7 +110,6 @@ static void event_init(void)
         event_state.lc_names[i] = s;
     }
     event_state.session_cls = api_class_find("session");
-    event_state.task_cls = api_class_find("task");
 }
 
 void xapi_event_shutdown(void)
@@ -125,13 +118,6 @@ void xapi_event_shutdown(void)
 }
 
 /* --- time --- */
-
-static int64_t event_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void event_sleep_ms(int ms)
 {
@@ -158,7 +144,7 @@ static const char *event_timestamp(struct arena *a)
 static uint64_t event_wait(struct db *db, uint64_t gen, int64_t deadline)
 {
     for (;;) {
-        int64_t now = event_now_ms();
+        int64_t now = clock_now_ms();
         if (now >= deadline || atomic_load(&event_stopping))
             return db_generation(db);
         int64_t until = deadline - now > EVENT_WAIT_SLICE_MS ? now + EVENT_WAIT_SLICE_MS : deadline;
@@ -301,7 +287,6 @@ struct event_parsed {
     struct event_subs set;  /* event_subs_free */
     struct event_sub *list; /* the distinct ones held by set, in the call's order */
     size_t n;
-    bool task_only; /* some, and every one names the task class */
 };
 
 /* Parses a call's set of subscriptions; the one that fails (then out holds
@@ -317,7 +302,6 @@ static const char *event_subs_parse(struct arena *a, const struct val *arr,
     event_subs_init(&out->set);
     out->list = arena_alloc(a, (n ? n : 1) * sizeof(*out->list));
     out->n = 0;
-    out->task_only = n > 0;
     for (size_t i = 0; i < n; i++) {
         const char *s = val_str(arr->u.arr.items[i]);
         struct event_sub sub;
@@ -325,7 +309,6 @@ static const char *event_subs_parse(struct arena *a, const struct val *arr,
             event_subs_free(&out->set);
             return s ? s : "";
         }
-        out->task_only = out->task_only && sub.cls == event_state.task_cls;
         if (event_subs_add(&out->set, &sub))
             out->list[out->n++] = sub;
     }
@@ -461,15 +444,20 @@ static double event_timeout(const struct val *v)
     return t > EVENT_MAX_TIMEOUT_S ? EVENT_MAX_TIMEOUT_S : t;
 }
 
-/* Scans, and waits while there is nothing to report, until the deadline. */
+/* Scans, and waits while there is nothing to report, until the deadline.
+ * There is no batching delay: upstream waits 50 ms before looking and
+ * after a change wakes a waiter (event_from_delay), to batch what happens
+ * together. We answer at once: the changes of one transaction already
+ * come together (one generation), clients pace their own polls (Xen
+ * Orchestra waits 200 ms between calls), and a watcher learns of a change
+ * within a millisecond instead of fifty. */
 static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_subs *subs,
-                                        uint64_t from, int64_t deadline, int delay)
+                                        uint64_t from, int64_t deadline)
 {
     struct db *db = c->x->db;
     const char *token = val_str(c->args[2]);
-    event_sleep_ms(delay);
     for (;;) {
-        bool last = event_now_ms() >= deadline || atomic_load(&event_stopping);
+        bool last = clock_now_ms() >= deadline || atomic_load(&event_stopping);
         struct event_scan s = {subs, from, NULL, 0, 0};
         struct val *out = NULL;
         const char *error = NULL;
@@ -499,8 +487,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         if (out)
             return rpc_reply_ok(out);
         from = gen; /* nothing up to gen concerns this caller */
-        if (event_wait(db, gen, deadline) > gen)
-            event_sleep_ms(delay);
+        event_wait(db, gen, deadline);
     }
 }
 
@@ -515,9 +502,8 @@ static struct rpc_reply event_from(struct xapi_call *c)
     const char *bad = event_subs_parse(c->a, c->args[1], &p);
     if (bad)
         return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
-    int64_t deadline = event_now_ms() + (int64_t)(event_timeout(c->args[3]) * 1000.0);
-    int delay = p.task_only ? 0 : EVENT_FROM_DELAY_MS;
-    struct rpc_reply r = event_from_loop(c, &p.set, from, deadline, delay);
+    int64_t deadline = clock_now_ms() + (int64_t)(event_timeout(c->args[3]) * 1000.0);
+    struct rpc_reply r = event_from_loop(c, &p.set, from, deadline);
     event_subs_free(&p.set);
     return r;
 }

@@ -14,7 +14,9 @@
 static const struct xapi_explicit xapi_session_messages[] = {
     {"session.change_password", session_change_password},
     {"session.get_all_subject_identifiers", session_get_all_subject_identifiers},
-    {"session.local_logout", session_local_logout},
+    /* Every session here is this host's own, so ending one is the same
+     * either way. */
+    {"session.local_logout", session_logout},
     {"session.login_with_password", session_login_with_password},
     {"session.logout", session_logout},
     {"session.logout_subject_identifier", session_logout_subject_identifier},

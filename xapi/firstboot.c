@@ -12,7 +12,7 @@
  *   - the control domain: the VM standing for the toolstack's own
  *     domain, with its VM_metrics and console;
  *   - the host internal management network;
- *   - the roles of the datamodel;
+ *   - the roles of the datamodel (roles.c);
  *   - the built-in templates (templates.c).
  * Objects are found again by what points at them (host.metrics,
  * host.control_domain, host_cpu.host and number, ...) or by name, so a
@@ -38,8 +38,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -86,8 +84,7 @@ static const char *fb_get_str(const struct db_obj *o, const char *field)
     return s ? s : "";
 }
 
-/* Sets field to value if it differs, in t. */
-static void fb_refresh(struct db_txn *t, struct db_obj *o, const char *field, struct val *value)
+void firstboot_refresh(struct db_txn *t, struct db_obj *o, const char *field, struct val *value)
 {
     int f = api_field_find(o->cls, field);
     if (f >= 0 && !val_equal(o->f[f], value))
@@ -108,33 +105,13 @@ static void fb_refresh_keys(struct db_txn *t, struct arena *a, struct db_obj *o,
             val_struct_add(a, m, old->u.st.members[i].name, old->u.st.members[i].value);
     for (size_t i = 0; i < kv->u.st.n; i++)
         val_struct_add(a, m, kv->u.st.members[i].name, kv->u.st.members[i].value);
-    fb_refresh(t, o, field, m);
+    firstboot_refresh(t, o, field, m);
 }
 
 static bool fb_is_ref(struct db *db, int cls, const struct val *v)
 {
     const char *ref = val_str(v);
     return ref && db_get(db, cls, ref) != NULL;
-}
-
-/* A name-based uuid (RFC 4122 section 4.3, version 5: SHA-1 of the
- * namespace's 16 bytes then the name). */
-static void fb_uuid_v5(const unsigned char ns[16], const char *name, char out[IDS_UUID_LEN + 1])
-{
-    size_t n = strlen(name);
-    unsigned char *buf = malloc(16 + n), md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    memcpy(buf, ns, 16);
-    memcpy(buf + 16, name, n);
-    if (!EVP_Digest(buf, 16 + n, md, &md_len, EVP_sha1(), NULL) || md_len < 16)
-        abort(); /* SHA-1 is always there in libcrypto */
-    free(buf);
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    snprintf(out, IDS_UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1],
-             md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13],
-             md[14], md[15]);
 }
 
 /* --- what the machine is --- */
@@ -488,32 +465,33 @@ static void fb_host_facts(struct arena *a, struct db_txn *t, struct db_obj *h,
                                    "hostname",
                                    f->hostname,
                                    NULL};
-    fb_refresh(t, h, "software_version", firstboot_map(a, version));
-    fb_refresh(t, h, "hostname", val_string(a, f->hostname));
-    fb_refresh(t, h, "API_version_major", val_int(a, api_version_major));
-    fb_refresh(t, h, "API_version_minor", val_int(a, api_version_minor));
-    fb_refresh(t, h, "API_version_vendor", val_string(a, "XenSource"));
-    fb_refresh(t, h, "enabled", val_bool(a, true));
-    fb_refresh(t, h, "capabilities", fb_capabilities(a, f));
-    fb_refresh(t, h, "sched_policy", val_string(a, "credit"));
-    fb_refresh(t, h, "cpu_info", fb_cpu_info(a, f));
-    fb_refresh(t, h, "memory_overhead", val_int(a, f->mem_overhead));
-    fb_refresh(t, h, "bios_strings", fb_bios_strings(a));
+    firstboot_refresh(t, h, "software_version", firstboot_map(a, version));
+    firstboot_refresh(t, h, "hostname", val_string(a, f->hostname));
+    firstboot_refresh(t, h, "API_version_major", val_int(a, api_version_major));
+    firstboot_refresh(t, h, "API_version_minor", val_int(a, api_version_minor));
+    firstboot_refresh(t, h, "API_version_vendor", val_string(a, "XenSource"));
+    firstboot_refresh(t, h, "enabled", val_bool(a, true));
+    firstboot_refresh(t, h, "capabilities", fb_capabilities(a, f));
+    firstboot_refresh(t, h, "sched_policy", val_string(a, "credit"));
+    firstboot_refresh(t, h, "cpu_info", fb_cpu_info(a, f));
+    firstboot_refresh(t, h, "memory_overhead", val_int(a, f->mem_overhead));
+    firstboot_refresh(t, h, "bios_strings", fb_bios_strings(a));
     /* A free, never-expiring XCP-ng edition. */
     static const char *const licence[] = {
         "sku_type", "xcp-ng", "sku_marketing_name", "XCP-ng", "expiry", "30000101T00:00:00Z", NULL};
-    fb_refresh(t, h, "license_params", firstboot_map(a, licence));
-    fb_refresh(t, h, "edition", val_string(a, "xcp-ng"));
+    firstboot_refresh(t, h, "license_params", firstboot_map(a, licence));
+    firstboot_refresh(t, h, "edition", val_string(a, "xcp-ng"));
     struct val *editions = val_array(a);
     val_array_push(a, editions, val_string(a, "xcp-ng"));
-    fb_refresh(t, h, "editions", editions);
+    firstboot_refresh(t, h, "editions", editions);
     if (!*fb_get_str(h, "iscsi_iqn")) {
         struct tm tm;
         time_t now = (time_t)f->now;
         gmtime_r(&now, &tm);
-        fb_refresh(t, h, "iscsi_iqn",
-                   val_string(a, arena_printf(a, "iqn.%04d-%02d.org.cxapi:%.8s", tm.tm_year + 1900,
-                                              tm.tm_mon + 1, fb_get_str(h, "uuid"))));
+        firstboot_refresh(
+            t, h, "iscsi_iqn",
+            val_string(a, arena_printf(a, "iqn.%04d-%02d.org.cxapi:%.8s", tm.tm_year + 1900,
+                                       tm.tm_mon + 1, fb_get_str(h, "uuid"))));
     }
     struct val *other = val_struct(a);
     val_struct_add(a, other, "agent_start_time",
@@ -549,11 +527,11 @@ static void fb_host_metrics(struct xapi *x, struct arena *a, struct db_txn *t, s
     struct db_obj *m = fb_is_ref(x->db, cls, ref) ? db_get(x->db, cls, val_str(ref)) : NULL;
     if (!m) {
         m = db_txn_create(t, cls, NULL, NULL);
-        fb_refresh(t, h, "metrics", val_string(a, m->ref));
+        firstboot_refresh(t, h, "metrics", val_string(a, m->ref));
     }
-    fb_refresh(t, m, "memory_total", val_int(a, f->mem_total));
-    fb_refresh(t, m, "live", val_bool(a, true));
-    fb_refresh(t, m, "last_updated", api_value_datetime(a, f->now));
+    firstboot_refresh(t, m, "memory_total", val_int(a, f->mem_total));
+    firstboot_refresh(t, m, "live", val_bool(a, true));
+    firstboot_refresh(t, m, "last_updated", api_value_datetime(a, f->now));
 }
 
 /* One host_cpu per logical CPU, numbered from 0: missing ones are made,
@@ -583,15 +561,15 @@ static void fb_host_cpus(struct xapi *x, struct arena *a, struct db_txn *t, stru
             firstboot_set(v, cls, "number", val_int(a, i));
             o = db_txn_create(t, cls, v, NULL);
         }
-        fb_refresh(t, o, "vendor", val_string(a, c->vendor));
-        fb_refresh(t, o, "speed", val_int(a, strtoll(c->mhz, NULL, 10)));
-        fb_refresh(t, o, "modelname", val_string(a, c->modelname));
-        fb_refresh(t, o, "family", val_int(a, c->family));
-        fb_refresh(t, o, "model", val_int(a, c->model));
-        fb_refresh(t, o, "stepping", val_string(a, c->stepping));
-        fb_refresh(t, o, "flags", val_string(a, c->flags));
-        fb_refresh(t, o, "features", val_string(a, f->features));
-        fb_refresh(t, o, "utilisation", val_float(a, 0.0));
+        firstboot_refresh(t, o, "vendor", val_string(a, c->vendor));
+        firstboot_refresh(t, o, "speed", val_int(a, strtoll(c->mhz, NULL, 10)));
+        firstboot_refresh(t, o, "modelname", val_string(a, c->modelname));
+        firstboot_refresh(t, o, "family", val_int(a, c->family));
+        firstboot_refresh(t, o, "model", val_int(a, c->model));
+        firstboot_refresh(t, o, "stepping", val_string(a, c->stepping));
+        firstboot_refresh(t, o, "flags", val_string(a, c->flags));
+        firstboot_refresh(t, o, "features", val_string(a, f->features));
+        firstboot_refresh(t, o, "utilisation", val_float(a, 0.0));
     }
 }
 
@@ -624,18 +602,18 @@ static void fb_dom0_metrics(struct xapi *x, struct arena *a, struct db_txn *t, s
         struct val **v = firstboot_values(a, cls);
         firstboot_set(v, cls, "install_time", api_value_datetime(a, f->now));
         m = db_txn_create(t, cls, v, NULL);
-        fb_refresh(t, vm, "metrics", val_string(a, m->ref));
+        firstboot_refresh(t, vm, "metrics", val_string(a, m->ref));
     }
     struct val *vcpu_cpu = val_struct(a);
     for (int i = 0; i < f->n_cpus; i++)
         val_struct_add(a, vcpu_cpu, arena_printf(a, "%d", i), val_int(a, i));
-    fb_refresh(t, m, "memory_actual", val_int(a, f->mem_total));
-    fb_refresh(t, m, "VCPUs_number", val_int(a, f->n_cpus));
-    fb_refresh(t, m, "VCPUs_CPU", vcpu_cpu);
-    fb_refresh(t, m, "start_time", api_value_datetime(a, f->boot_time));
-    fb_refresh(t, m, "last_updated", api_value_datetime(a, f->now));
-    fb_refresh(t, m, "current_domain_type", val_string(a, "pv"));
-    fb_refresh(t, m, "hvm", val_bool(a, false));
+    firstboot_refresh(t, m, "memory_actual", val_int(a, f->mem_total));
+    firstboot_refresh(t, m, "VCPUs_number", val_int(a, f->n_cpus));
+    firstboot_refresh(t, m, "VCPUs_CPU", vcpu_cpu);
+    firstboot_refresh(t, m, "start_time", api_value_datetime(a, f->boot_time));
+    firstboot_refresh(t, m, "last_updated", api_value_datetime(a, f->now));
+    firstboot_refresh(t, m, "current_domain_type", val_string(a, "pv"));
+    firstboot_refresh(t, m, "hvm", val_bool(a, false));
 }
 
 /* The control domain's console: rfb, served by this host's front door. */
@@ -658,9 +636,9 @@ static void fb_dom0_console(struct xapi *x, struct arena *a, struct db_txn *t, s
         firstboot_set(v, cls, "VM", val_string(a, vm->ref));
         c = db_txn_create(t, cls, v, ref);
     }
-    fb_refresh(t, c, "location",
-               val_string(a, arena_printf(a, "http://%s/console?ref=%s", fb_get_str(h, "address"),
-                                          c->ref)));
+    firstboot_refresh(t, c, "location",
+                      val_string(a, arena_printf(a, "http://%s/console?ref=%s",
+                                                 fb_get_str(h, "address"), c->ref)));
 }
 
 static void fb_control_domain(struct xapi *x, struct arena *a, struct db_txn *t, struct db_obj *h,
@@ -688,27 +666,28 @@ static void fb_control_domain(struct xapi *x, struct arena *a, struct db_txn *t,
         /* Follow a hostname change unless a user renamed it. */
         const char *name = fb_get_str(vm, "name_label");
         if (strncmp(name, FB_DOM0_PREFIX, strlen(FB_DOM0_PREFIX)) == 0)
-            fb_refresh(t, vm, "name_label",
-                       val_string(a, arena_printf(a, FB_DOM0_PREFIX "%s", f->hostname)));
+            firstboot_refresh(t, vm, "name_label",
+                              val_string(a, arena_printf(a, FB_DOM0_PREFIX "%s", f->hostname)));
     }
-    fb_refresh(t, vm, "is_control_domain", val_bool(a, true));
-    fb_refresh(t, vm, "is_a_template", val_bool(a, false));
-    fb_refresh(t, vm, "power_state", val_string(a, "Running"));
-    fb_refresh(t, vm, "domid", val_int(a, 0));
-    fb_refresh(t, vm, "domarch", val_string(a, strcmp(f->arch, "x86_64") == 0 ? "x64" : f->arch));
-    fb_refresh(t, vm, "resident_on", val_string(a, h->ref));
-    fb_refresh(t, vm, "memory_static_min", val_int(a, f->mem_total));
-    fb_refresh(t, vm, "memory_dynamic_min", val_int(a, f->mem_total));
-    fb_refresh(t, vm, "memory_dynamic_max", val_int(a, f->mem_total));
-    fb_refresh(t, vm, "memory_static_max", val_int(a, f->mem_total));
-    fb_refresh(t, vm, "memory_target", val_int(a, f->mem_total));
-    fb_refresh(t, vm, "VCPUs_max", val_int(a, f->n_cpus));
-    fb_refresh(t, vm, "VCPUs_at_startup", val_int(a, f->n_cpus));
+    firstboot_refresh(t, vm, "is_control_domain", val_bool(a, true));
+    firstboot_refresh(t, vm, "is_a_template", val_bool(a, false));
+    firstboot_refresh(t, vm, "power_state", val_string(a, "Running"));
+    firstboot_refresh(t, vm, "domid", val_int(a, 0));
+    firstboot_refresh(t, vm, "domarch",
+                      val_string(a, strcmp(f->arch, "x86_64") == 0 ? "x64" : f->arch));
+    firstboot_refresh(t, vm, "resident_on", val_string(a, h->ref));
+    firstboot_refresh(t, vm, "memory_static_min", val_int(a, f->mem_total));
+    firstboot_refresh(t, vm, "memory_dynamic_min", val_int(a, f->mem_total));
+    firstboot_refresh(t, vm, "memory_dynamic_max", val_int(a, f->mem_total));
+    firstboot_refresh(t, vm, "memory_static_max", val_int(a, f->mem_total));
+    firstboot_refresh(t, vm, "memory_target", val_int(a, f->mem_total));
+    firstboot_refresh(t, vm, "VCPUs_max", val_int(a, f->n_cpus));
+    firstboot_refresh(t, vm, "VCPUs_at_startup", val_int(a, f->n_cpus));
     static const char *const other[] = {"is_system_domain", "true", NULL};
     fb_refresh_keys(t, a, vm, "other_config", firstboot_map(a, other));
     fb_dom0_metrics(x, a, t, vm, f);
     fb_dom0_console(x, a, t, vm, h);
-    fb_refresh(t, h, "control_domain", val_string(a, vm->ref));
+    firstboot_refresh(t, h, "control_domain", val_string(a, vm->ref));
 }
 
 /* --- networks --- */
@@ -745,60 +724,6 @@ static void fb_networks(struct xapi *x, struct arena *a, struct db_txn *t)
     log_info(NULL, "first start: created the host internal management network");
 }
 
-/* --- roles --- */
-
-/* Role uuids are name-based, so every host gives a role the same one:
- * uuid5(NAMESPACE_URL, "urn:xenapi:role:" + name_label). */
-static const unsigned char fb_ns_url[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
-                                            0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
-
-/* From the least to the most powerful: each role's subroles are all the
- * roles before it in the chain. client-cert stands apart. */
-static const struct {
-    const char *name, *description;
-    bool chain;
-} fb_roles_table[] = {
-    {"read-only", "Reads anything, changes nothing", true},
-    {"vm-operator", "Read-only, plus starting, stopping and using existing VMs", true},
-    {"vm-admin", "VM operator, plus creating, changing and removing VMs and their disks", true},
-    {"vm-power-admin", "VM admin, plus choosing where VMs run and migrating them", true},
-    {"pool-operator", "VM power admin, plus managing hosts, networks and storage of the pool",
-     true},
-    {"pool-admin", "Everything, including users, roles and the pool's security", true},
-    {"client-cert", "What a client authenticated by its TLS certificate may call", false},
-};
-
-static void fb_roles(struct xapi *x, struct arena *a, struct db_txn *t)
-{
-    int cls = api_class_find("role");
-    size_t n = sizeof(fb_roles_table) / sizeof(fb_roles_table[0]);
-    struct val *chain = val_array(a); /* refs of the chain so far */
-    for (size_t i = 0; i < n; i++) {
-        const char *name = fb_roles_table[i].name;
-        char uuid[IDS_UUID_LEN + 1];
-        fb_uuid_v5(fb_ns_url, arena_printf(a, "urn:xenapi:role:%s", name), uuid);
-        struct db_obj *found[1], *r = NULL;
-        if (db_get_by_name_label(x->db, cls, name, found, 1) > 0)
-            r = found[0];
-        /* A role of that name with our uuid wins over any other. */
-        struct db_obj *by_uuid = db_get_by_uuid(x->db, cls, uuid);
-        if (by_uuid)
-            r = by_uuid;
-        struct val *subroles = fb_roles_table[i].chain ? val_copy(a, chain) : val_array(a);
-        if (!r) {
-            struct val **v = firstboot_values(a, cls);
-            firstboot_set(v, cls, "uuid", val_string(a, uuid));
-            firstboot_set(v, cls, "name_label", val_string(a, name));
-            r = db_txn_create(t, cls, v, NULL);
-        }
-        fb_refresh(t, r, "name_description", val_string(a, fb_roles_table[i].description));
-        fb_refresh(t, r, "subroles", subroles);
-        fb_refresh(t, r, "is_internal", val_bool(a, false));
-        if (fb_roles_table[i].chain)
-            val_array_push(a, chain, val_string(a, r->ref));
-    }
-}
-
 /* --- the pool --- */
 
 static void fb_pool(struct xapi *x, struct arena *a, struct db_txn *t, const struct fb_facts *f)
@@ -816,7 +741,7 @@ static void fb_pool(struct xapi *x, struct arena *a, struct db_txn *t, const str
     val_struct_add(a, cpu, "cpu_count", val_string(a, arena_printf(a, "%d", f->n_cpus)));
     val_struct_add(a, cpu, "socket_count", val_string(a, arena_printf(a, "%d", f->sockets)));
     val_struct_add(a, cpu, "vendor", val_string(a, f->cpus[0].vendor));
-    fb_refresh(t, p, "cpu_info", cpu);
+    firstboot_refresh(t, p, "cpu_info", cpu);
 }
 
 int xapi_firstboot(struct xapi *x, char *err, size_t errlen)
@@ -831,7 +756,7 @@ int xapi_firstboot(struct xapi *x, char *err, size_t errlen)
     fb_control_domain(x, a, t, h, &f);
     fb_pool(x, a, t, &f);
     fb_networks(x, a, t);
-    fb_roles(x, a, t);
+    firstboot_roles(x->db, t, a);
     firstboot_templates(x->db, t, a, f.now);
     const char *why;
     int rc = db_commit(t, &why);

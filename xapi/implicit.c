@@ -166,19 +166,8 @@ static struct val *implicit_edit(struct xapi_call *c, const struct db_obj *o,
         }
         return next;
     }
-    struct val *next = val_array(c->a);
-    bool present = false;
-    for (size_t i = 0; i < cur->u.arr.n; i++) {
-        if (val_equal(cur->u.arr.items[i], arg)) {
-            present = true;
-            if (!add)
-                continue;
-        }
-        val_array_push(c->a, next, cur->u.arr.items[i]);
-    }
-    if (add && !present)
-        val_array_push(c->a, next, arg);
-    return next;
+    bool changed;
+    return val_set_edit(c->a, cur, arg, add, &changed);
 }
 
 static struct rpc_reply implicit_write(struct xapi_call *c)

@@ -103,22 +103,6 @@ static struct rpc_reply message_destroy_many(struct xapi_call *c)
     return xapi_commit(c, t, val_nil(c->a));
 }
 
-/* A datetime's text in the one form the database keeps (20261127T10:00:00Z),
- * whatever punctuation the client used, so that times compare as text. */
-static const char *message_when(struct arena *a, const struct val *v)
-{
-    const char *s = v->u.str.ptr;
-    char *out = arena_alloc(a, strlen(s) + 1), *p = out;
-    for (bool date = true; *s && *s != '.' && *s != '+'; s++) {
-        if (*s == 'T')
-            date = false;
-        if (!(date && *s == '-'))
-            *p++ = *s;
-    }
-    *p = '\0';
-    return out;
-}
-
 /* Messages newer than since, of one object when obj_uuid is given. */
 static struct rpc_reply message_since(struct xapi_call *c, const char *kind, const char *obj_uuid,
                                       const struct val *since)
@@ -126,11 +110,12 @@ static struct rpc_reply message_since(struct xapi_call *c, const char *kind, con
     int cls = api_class_find("message");
     int f_time = api_field_find(cls, "timestamp"), f_cls = api_field_find(cls, "cls"),
         f_obj = api_field_find(cls, "obj_uuid");
-    const char *after = message_when(c->a, since);
+    char after[API_DATETIME_LEN], when[API_DATETIME_LEN];
+    api_datetime_comparable(after, sizeof(after), since);
     struct val *out = val_struct(c->a);
     db_read_lock(c->x->db);
     for (struct db_obj *o = db_first(c->x->db, cls); o; o = o->next) {
-        if (strcmp(message_when(c->a, o->f[f_time]), after) <= 0)
+        if (strcmp(api_datetime_comparable(when, sizeof(when), o->f[f_time]), after) <= 0)
             continue;
         if (obj_uuid && (strcmp(val_str(o->f[f_cls]), kind) != 0 ||
                          strcmp(val_str(o->f[f_obj]), obj_uuid) != 0))

@@ -95,25 +95,12 @@ static struct rpc_reply subject_edit_roles(struct xapi_call *c, bool add)
         return s ? xapi_handle_invalid(c, role_cls, role)
                  : xapi_handle_invalid(c, cls, val_str(c->args[1]));
     }
-    const struct val *cur = s->f[roles];
-    struct val *next = val_array(c->a);
-    bool present = false;
-    for (size_t i = 0; i < cur->u.arr.n; i++) {
-        bool same = strcmp(val_str(cur->u.arr.items[i]), role) == 0;
-        present |= same;
-        if (!same || add)
-            val_array_push(c->a, next, cur->u.arr.items[i]);
-    }
-    if (add && present) {
+    bool changed;
+    struct val *next = val_set_edit(c->a, s->f[roles], val_string(c->a, role), add, &changed);
+    if (!changed) {
         db_abort(t);
-        return rpc_reply_error(c->a, "ROLE_ALREADY_EXISTS", NULL);
+        return rpc_reply_error(c->a, add ? "ROLE_ALREADY_EXISTS" : "ROLE_NOT_FOUND", NULL);
     }
-    if (!add && !present) {
-        db_abort(t);
-        return rpc_reply_error(c->a, "ROLE_NOT_FOUND", NULL);
-    }
-    if (add)
-        val_array_push(c->a, next, val_string(c->a, role));
     db_txn_set(t, s, roles, next);
     return xapi_commit(c, t, val_nil(c->a));
 }

@@ -60,19 +60,13 @@ static const struct session_fields *session_f(void)
     return &sf;
 }
 
-/* Datetimes in the wire form compare as text in time order. */
-static const char *session_time(char *buf, size_t len, time_t t)
+/* Whether the session was last active before the time in the wire form
+ * (datetimes in that form compare as text in time order). */
+static bool session_active_before(const struct db_obj *s, const char *when)
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y%m%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-/* The text of a datetime field. */
-static const char *session_when(const struct val *v)
-{
-    return v->type == VAL_DATETIME || v->type == VAL_STRING ? v->u.str.ptr : "";
+    char last[API_DATETIME_LEN];
+    return strcmp(api_datetime_comparable(last, sizeof(last), s->f[session_f()->last_active]),
+                  when) < 0;
 }
 
 /* The roles of a session: all of them for the local superuser, else the
@@ -98,21 +92,21 @@ static uint32_t session_roles(struct xapi *x, const struct db_obj *s)
 bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
 {
     const struct session_fields *f = session_f();
-    char now[32], stale[32], idle[32];
-    time_t t = time(NULL);
-    session_time(now, sizeof(now), t);
-    session_time(stale, sizeof(stale), t - SESSION_ACTIVE_GRANULARITY_S);
-    session_time(idle, sizeof(idle), t - SESSION_IDLE_S);
+    char now[API_DATETIME_LEN], stale[API_DATETIME_LEN], idle[API_DATETIME_LEN];
+    int64_t t = time(NULL);
+    api_datetime_format(now, sizeof(now), t);
+    api_datetime_format(stale, sizeof(stale), t - SESSION_ACTIVE_GRANULARITY_S);
+    api_datetime_format(idle, sizeof(idle), t - SESSION_IDLE_S);
     db_read_lock(x->db);
     struct db_obj *s = db_get(x->db, f->cls, ref);
     bool refresh = false;
     /* An expired session is gone for the caller even before a sweep
      * removes it. */
-    if (s && strcmp(session_when(s->f[f->last_active]), idle) < 0)
+    if (s && session_active_before(s, idle))
         s = NULL;
     if (s) {
         *roles = session_roles(x, s);
-        refresh = strcmp(session_when(s->f[f->last_active]), stale) < 0;
+        refresh = session_active_before(s, stale);
     }
     db_read_unlock(x->db);
     if (refresh) {
@@ -133,8 +127,8 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
                           const char *user)
 {
     const struct session_fields *f = session_f();
-    char idle[32];
-    session_time(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
+    char idle[API_DATETIME_LEN];
+    api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
     size_t same_origin = 0, same_user = 0;
     for (struct db_obj *s = db_first(c->x->db, f->cls); s; s = s->next) {
         same_origin += strcmp(val_str(s->f[f->originator]), originator) == 0;
@@ -147,7 +141,7 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
         bool origin = strcmp(val_str(s->f[f->originator]), originator) == 0;
         bool mine =
             !*val_str(s->f[f->originator]) && strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
-        bool expired = strcmp(session_when(s->f[f->last_active]), idle) < 0;
+        bool expired = session_active_before(s, idle);
         /* The user-name limit is for callers that give no originator:
          * every login here is root, so counting users would let one
          * client's logins evict another client's sessions. */
@@ -204,7 +198,7 @@ struct rpc_reply session_login_with_password(struct xapi_call *c)
     return r;
 }
 
-static struct rpc_reply session_end(struct xapi_call *c)
+struct rpc_reply session_logout(struct xapi_call *c)
 {
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *s = db_get(c->x->db, session_f()->cls, c->session);
@@ -215,16 +209,6 @@ static struct rpc_reply session_end(struct xapi_call *c)
     db_txn_destroy(t, s);
     log_info(c->log_ctx, "%s: session ended", c->m->wire_name);
     return xapi_commit(c, t, val_nil(c->a));
-}
-
-struct rpc_reply session_logout(struct xapi_call *c)
-{
-    return session_end(c);
-}
-
-struct rpc_reply session_local_logout(struct xapi_call *c)
-{
-    return session_end(c);
 }
 
 struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)

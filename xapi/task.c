@@ -122,18 +122,12 @@ static struct val *task_cancelled_info(struct arena *a, const char *ref)
     return e;
 }
 
-/* Seconds since the epoch of a datetime field (20261127T10:00:00Z), or 0. */
-static int64_t task_time(const struct val *v)
+/* Whether datetime field v is at or before cut (a time in the wire form,
+ * in which datetimes compare as text in time order). */
+static bool task_at_or_before(const struct val *v, const char *cut)
 {
-    if (!v || v->type != VAL_DATETIME)
-        return 0;
-    struct tm tm = {0};
-    if (sscanf(v->u.str.ptr, "%4d%2d%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
+    char when[API_DATETIME_LEN];
+    return strcmp(api_datetime_comparable(when, sizeof(when), v), cut) <= 0;
 }
 
 /* Non-negative seconds from the environment, or dflt. */
@@ -264,14 +258,13 @@ static pthread_t task_gc_thread;
 
 struct task_gc_item {
     struct db_obj *o;
-    int64_t finished;
+    char finished[API_DATETIME_LEN]; /* comparable text */
 };
 
 static int task_gc_cmp(const void *a, const void *b)
 {
-    int64_t x = ((const struct task_gc_item *)a)->finished;
-    int64_t y = ((const struct task_gc_item *)b)->finished;
-    return x < y ? -1 : x > y;
+    return strcmp(((const struct task_gc_item *)a)->finished,
+                  ((const struct task_gc_item *)b)->finished);
 }
 
 /* Destroys the tasks too old, and the longest finished beyond
@@ -284,17 +277,21 @@ static void task_sweep(struct xapi *x, int64_t now, long finished_s, long pendin
     struct db_obj **doomed = xcalloc(n ? n : 1, sizeof(*doomed));
     struct task_gc_item *done = xcalloc(n ? n : 1, sizeof(*done));
     size_t n_doomed = 0, n_done = 0;
+    char pending_cut[API_DATETIME_LEN], finished_cut[API_DATETIME_LEN];
+    api_datetime_format(pending_cut, sizeof(pending_cut), now - pending_s);
+    api_datetime_format(finished_cut, sizeof(finished_cut), now - finished_s);
     for (struct db_obj *o = db_first(db, task_cls()); o && n_doomed + n_done < n; o = o->next) {
         if (task_status_pending(val_str(o->f[tf.status]))) {
-            if (now - task_time(o->f[tf.created]) >= pending_s)
+            if (task_at_or_before(o->f[tf.created], pending_cut))
                 doomed[n_doomed++] = o;
             continue;
         }
-        int64_t finished = task_time(o->f[tf.finished]);
-        if (now - finished >= finished_s)
+        struct task_gc_item *it = &done[n_done];
+        api_datetime_comparable(it->finished, sizeof(it->finished), o->f[tf.finished]);
+        if (strcmp(it->finished, finished_cut) <= 0)
             doomed[n_doomed++] = o;
         else
-            done[n_done++] = (struct task_gc_item){o, finished};
+            done[n_done++].o = o;
     }
     if (n_done > TASK_MAX_FINISHED) {
         qsort(done, n_done, sizeof(*done), task_gc_cmp);
@@ -686,7 +683,9 @@ static struct rpc_reply task_set_field(struct xapi_call *c, int field, struct va
         const char *status = val_str(value);
         bool pending = task_status_pending(status);
         db_txn_set(t, o, tf.allowed_operations, task_ops(c->a, strcmp(status, "pending") == 0));
-        if (!pending && task_time(o->f[tf.finished]) == 0)
+        char epoch[API_DATETIME_LEN];
+        if (!pending &&
+            task_at_or_before(o->f[tf.finished], api_datetime_format(epoch, sizeof(epoch), 0)))
             db_txn_set(t, o, tf.finished, api_value_datetime(c->a, time(NULL)));
     }
     return xapi_commit(c, t, val_nil(c->a));

@@ -87,7 +87,6 @@ struct val *xapi_record(struct arena *a, const struct db_obj *o);
 bool session_check(struct xapi *x, const char *ref, uint32_t *roles);
 struct rpc_reply session_login_with_password(struct xapi_call *c);
 struct rpc_reply session_logout(struct xapi_call *c);
-struct rpc_reply session_local_logout(struct xapi_call *c);
 struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c);
 struct rpc_reply session_logout_subject_identifier(struct xapi_call *c);
 struct rpc_reply session_change_password(struct xapi_call *c);

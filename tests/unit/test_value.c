@@ -102,6 +102,56 @@ static void test_value_copy_and_flatten(void **state)
     free(flat);
 }
 
+/* The set as text, "a,b,c", to compare whole results at once. */
+static const char *set_text(struct arena *a, const struct val *set)
+{
+    char *out = arena_zalloc(a, 64);
+    for (size_t i = 0; i < set->u.arr.n; i++) {
+        if (i)
+            strcat(out, ",");
+        strcat(out, val_str(set->u.arr.items[i]));
+    }
+    return out;
+}
+
+static void test_value_set_edit(void **state)
+{
+    struct arena *a = arena_new();
+    struct val *set = val_array(a);
+    val_array_push(a, set, val_string(a, "a"));
+    val_array_push(a, set, val_string(a, "b"));
+    val_array_push(a, set, val_string(a, "a")); /* a duplicate already there */
+    bool changed = false;
+
+    struct val *next = val_set_edit(a, set, val_string(a, "c"), true, &changed);
+    assert_true(changed);
+    assert_string_equal(set_text(a, next), "a,b,a,c"); /* appended at the end */
+
+    changed = true;
+    next = val_set_edit(a, set, val_string(a, "b"), true, &changed);
+    assert_false(changed); /* present: nothing added */
+    assert_string_equal(set_text(a, next), "a,b,a");
+
+    next = val_set_edit(a, set, val_string(a, "a"), false, &changed);
+    assert_true(changed);
+    assert_string_equal(set_text(a, next), "b"); /* every equal item goes */
+
+    changed = true;
+    next = val_set_edit(a, set, val_string(a, "z"), false, &changed);
+    assert_false(changed);
+    assert_string_equal(set_text(a, next), "a,b,a");
+
+    /* Equality is by value and type: the int 1 is not the string "1". */
+    struct val *mixed = val_array(a);
+    val_array_push(a, mixed, val_int(a, 1));
+    next = val_set_edit(a, mixed, val_string(a, "1"), false, &changed);
+    assert_false(changed);
+    assert_int_equal(next->u.arr.n, 1);
+
+    assert_string_equal(set_text(a, set), "a,b,a"); /* the input is left as it was */
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_value_equal),
         cmocka_unit_test(test_value_rpc_reply_error),
         cmocka_unit_test(test_value_copy_and_flatten),
+        cmocka_unit_test(test_value_set_edit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
