@@ -27,8 +27,8 @@ static const struct xapi_explicit xapi_session_messages[] = {
 };
 
 static const struct xapi_explicit *const xapi_explicit_tables[] = {
-    xapi_session_messages, xapi_event_messages, xapi_task_messages,
-    xapi_message_messages, xapi_rbac_messages,  xapi_host_messages,
+    xapi_session_messages, xapi_event_messages, xapi_task_messages, xapi_message_messages,
+    xapi_rbac_messages,    xapi_host_messages,  xapi_vm_messages,
 };
 
 #define XAPI_N_TABLES (sizeof(xapi_explicit_tables) / sizeof(xapi_explicit_tables[0]))

@@ -59,6 +59,7 @@ extern const struct xapi_explicit xapi_task_messages[];    /* task.c */
 extern const struct xapi_explicit xapi_message_messages[]; /* message.c */
 extern const struct xapi_explicit xapi_rbac_messages[];    /* rbac.c: subject, role */
 extern const struct xapi_explicit xapi_host_messages[];    /* host.c: pool and host */
+extern const struct xapi_explicit xapi_vm_messages[];      /* vm.c: VM lifecycle, VBD, VIF */
 
 /* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
