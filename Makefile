@@ -7,7 +7,7 @@ BUILD ?= build
 PORT ?= 8080
 STATE ?= state
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = xmlrpc jsonrpc http config where
+FUZZ_TARGETS = xmlrpc jsonrpc http config where xs_wire
 
 # The everyday build carries ASan and UBSan: tests and `make run` alike
 # catch memory errors where they happen.
@@ -35,6 +35,7 @@ bench: deps
 		meson setup build-release --buildtype=release -Dtests=false >/dev/null
 	@ninja -C build-release
 	bench/http-bench build-release
+	bench/xenstore-bench build-release
 
 fuzz: deps
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false \

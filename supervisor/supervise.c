@@ -12,13 +12,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xen/io/xs_wire.h>
 
 #define SUP_BACKOFF_MAX_S 30
 #define SUP_STABLE_S 60     /* up this long: the next death is not a crash loop */
@@ -27,9 +33,14 @@
 
 enum sup_state { SUP_STOPPED, SUP_RUNNING, SUP_BACKOFF };
 
+/* How a daemon shows it is ready: its socket answers GET / with 200, or
+ * (xenstored) answers an XS_DIRECTORY of "/". */
+enum sup_ready { SUP_READY_HTTP, SUP_READY_XENSTORE };
+
 struct sup_daemon {
     const char *name;
-    const char *socket; /* answers GET / once ready, relative to the run dir */
+    const char *socket; /* relative to the run dir */
+    enum sup_ready ready;
     pid_t pid;
     enum sup_state state;
     int restarts;
@@ -38,9 +49,10 @@ struct sup_daemon {
     time_t restart_at;
 };
 
-/* In dependency order; later steps add xenstored, xenopsd, ... before xapi. */
+/* In dependency order; later steps add xenopsd, ... before xapi. */
 static struct sup_daemon sup_daemons[] = {
-    {.name = "xapi", .socket = "xapi.sock"},
+    {.name = "xenstored", .socket = "xenstored.sock", .ready = SUP_READY_XENSTORE},
+    {.name = "xapi", .socket = "xapi.sock", .ready = SUP_READY_HTTP},
 };
 #define SUP_N (sizeof(sup_daemons) / sizeof(sup_daemons[0]))
 
@@ -176,10 +188,54 @@ static void sup_reap(struct supervisor *s)
     }
 }
 
+/* Reads exactly len bytes within ms. */
+static bool sup_read_full(int fd, void *out, size_t len, int ms)
+{
+    size_t got = 0;
+    while (got < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, ms) <= 0)
+            return false;
+        ssize_t n = read(fd, (char *)out + got, len - got);
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    return true;
+}
+
+/* One XS_DIRECTORY of "/" over plain sockets: the supervisor needs no
+ * xenstore client library for this one question. */
+static bool sup_answers_xenstore(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return false;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct xsd_sockmsg hdr = {XS_DIRECTORY, 1, 0, 2}, reply;
+    char req[sizeof(hdr) + 2];
+    memcpy(req, &hdr, sizeof(hdr));
+    memcpy(req + sizeof(hdr), "/", 2);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+              write(fd, req, sizeof(req)) == (ssize_t)sizeof(req) &&
+              sup_read_full(fd, &reply, sizeof(reply), 2000) && reply.type == XS_DIRECTORY &&
+              reply.req_id == 1;
+    close(fd);
+    return ok;
+}
+
 static bool sup_answers(const struct supervisor *s, const struct sup_daemon *d)
 {
     struct buf path = BUF_INIT;
     buf_printf(&path, "%s/%s", s->run_dir, d->socket);
+    if (d->ready == SUP_READY_XENSTORE) {
+        bool ok = sup_answers_xenstore(path.data);
+        buf_free(&path);
+        return ok;
+    }
     struct http_client *c = http_client_new(NULL, path.data);
     http_client_set_timeout(c, 2000);
     struct http_response resp = {0};

@@ -1,0 +1,256 @@
+/*
+ * loop.c - the epoll loop, listening sockets and signals. Each turn reads
+ * what is ready and handles whole frames, then flushes every connection
+ * that got output (replies, and events caused by other connections), then
+ * frees the connections doomed during the turn. Level-triggered: a
+ * connection that is paused (too much unread output) drops EPOLLIN.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "mem.h"
+#include "ops.h"
+
+#define LOOP_EVENTS 256
+#define LOOP_RESUME_BYTES (64 * 1024)
+
+static int loop_ctl(struct xsd *x, int op, int fd, uint32_t events, void *ptr)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = ptr};
+    return epoll_ctl(x->epfd, op, fd, &ev);
+}
+
+struct xsd_listener *xsd_listen(struct xsd *x, const char *path, uint16_t dom, bool privileged,
+                                bool readonly)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        log_error(NULL, "socket path too long: %s", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    unlink(path); /* a stale socket from a daemon that was killed */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+        listen(fd, 512) < 0) {
+        log_error(NULL, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    struct xsd_listener *l = xcalloc(1, sizeof(*l));
+    *l = (struct xsd_listener){.kind = XSD_LISTENER,
+                               .fd = fd,
+                               .dom = dom,
+                               .privileged = privileged,
+                               .readonly = readonly,
+                               .path = xstrdup(path)};
+    if (x->epfd >= 0)
+        loop_ctl(x, EPOLL_CTL_ADD, fd, EPOLLIN, l);
+    return l;
+}
+
+void xsd_listener_close(struct xsd *x, struct xsd_listener *l)
+{
+    if (!l)
+        return;
+    close(l->fd);
+    unlink(l->path);
+    free(l->path);
+    free(l);
+}
+
+static void loop_accept(struct xsd *x, struct xsd_listener *l)
+{
+    for (;;) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (x->nconns >= x->max_conns) {
+            log_warn(NULL, "refusing a connection: %zu already open", x->nconns);
+            close(fd);
+            continue;
+        }
+        struct xsd_conn *c = xsd_conn_new(x, fd, l->dom, l->privileged, l->readonly);
+        c->events = EPOLLIN;
+        if (loop_ctl(x, EPOLL_CTL_ADD, fd, EPOLLIN, c) < 0)
+            xsd_conn_doom(x, c, strerror(errno));
+    }
+}
+
+/* Returns what read returned: > 0 for data handled. */
+static ssize_t loop_read(struct xsd *x, struct xsd_conn *c)
+{
+    if (c->paused || c->eof)
+        return 0;
+    ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+        xsd_conn_doom(x, c, strerror(errno));
+    if (n == 0)
+        c->eof = true; /* its replies still go out: see loop_flush */
+    if (n <= 0)
+        return n;
+    c->in_len += (size_t)n;
+    xsd_conn_process(x, c);
+    return n;
+}
+
+/* EPOLLIN unless paused, EPOLLOUT while output waits. */
+static void loop_interest(struct xsd *x, struct xsd_conn *c)
+{
+    uint32_t ev = (c->paused || c->eof ? 0 : EPOLLIN) | (c->out.len > c->out_off ? EPOLLOUT : 0);
+    if (ev == c->events)
+        return;
+    c->events = ev;
+    loop_ctl(x, EPOLL_CTL_MOD, c->fd, ev, c);
+}
+
+static void loop_mark_dirty(struct xsd *x, struct xsd_conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = true;
+        c->next_dirty = x->dirty;
+        x->dirty = c;
+    }
+}
+
+static void loop_write(struct xsd *x, struct xsd_conn *c)
+{
+    while (c->out.len > c->out_off) {
+        ssize_t n = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN)
+            xsd_conn_doom(x, c, strerror(errno));
+        if (n <= 0)
+            break;
+        c->out_off += (size_t)n;
+    }
+    if (c->out_off == c->out.len) {
+        buf_reset(&c->out);
+        c->out_off = 0;
+    } else if (c->out_off > c->out.len / 2) {
+        buf_consume(&c->out, c->out_off);
+        c->out_off = 0;
+    }
+}
+
+/* Resuming a paused connection handles its buffered frames, which may
+ * dirty it again: the list is drained until nothing new comes. */
+static void loop_flush(struct xsd *x)
+{
+    while (x->dirty) {
+        struct xsd_conn *c = x->dirty;
+        x->dirty = c->next_dirty;
+        c->dirty = false;
+        if (c->closing)
+            continue;
+        loop_write(x, c);
+        if (c->paused && c->out.len - c->out_off < LOOP_RESUME_BYTES) {
+            c->paused = false;
+            xsd_conn_process(x, c);
+        }
+        if (c->eof && c->out.len == c->out_off)
+            xsd_conn_doom(x, c, "closed by the client");
+        if (!c->closing)
+            loop_interest(x, c);
+    }
+}
+
+static void loop_reap(struct xsd *x)
+{
+    for (struct xsd_conn *c = x->conns, *next; c && x->ndoomed; c = next) {
+        next = c->next;
+        if (c->closing)
+            xsd_conn_free(x, c);
+    }
+}
+
+static void loop_signal(struct xsd *x)
+{
+    struct signalfd_siginfo si;
+    while (read(x->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            log_open("xenstored", x->log_path, x->log_stderr);
+            log_info(NULL, "log reopened");
+            continue;
+        }
+        log_info(NULL, "received %s: shutting down", strsignal((int)si.ssi_signo));
+        x->stop = true;
+    }
+}
+
+int xsd_loop_init(struct xsd *x, const char *log_path, bool log_stderr)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    x->log_path = log_path;
+    x->log_stderr = log_stderr;
+    x->epfd = epoll_create1(EPOLL_CLOEXEC);
+    x->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (x->epfd < 0 || x->sigfd < 0)
+        return -1;
+    return loop_ctl(x, EPOLL_CTL_ADD, x->sigfd, EPOLLIN, &x->signals);
+}
+
+static void loop_dispatch(struct xsd *x, const struct epoll_event *ev)
+{
+    enum xsd_kind kind = *(enum xsd_kind *)ev->data.ptr;
+    if (kind == XSD_SIGNALS) {
+        loop_signal(x);
+        return;
+    }
+    if (kind == XSD_LISTENER) {
+        loop_accept(x, ev->data.ptr);
+        return;
+    }
+    struct xsd_conn *c = ev->data.ptr;
+    if (c->closing)
+        return;
+    if (ev->events & EPOLLIN)
+        loop_read(x, c);
+    if (ev->events & (EPOLLHUP | EPOLLERR)) {
+        /* Gone for good: do what it asked, since it cannot hear back. */
+        while (!c->closing && loop_read(x, c) > 0)
+            ;
+        xsd_conn_doom(x, c, "hung up");
+        return;
+    }
+    if (ev->events & EPOLLOUT || c->eof)
+        loop_mark_dirty(x, c); /* the flush writes, resumes input, closes at eof */
+}
+
+int xsd_loop_run(struct xsd *x)
+{
+    struct epoll_event evs[LOOP_EVENTS];
+    while (!x->stop) {
+        int n = epoll_wait(x->epfd, evs, LOOP_EVENTS, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            log_error(NULL, "epoll_wait: %s", strerror(errno));
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            loop_dispatch(x, &evs[i]);
+        loop_flush(x);
+        loop_reap(x);
+    }
+    return 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * xsd.h - the daemon's one context (struct xsd) and its connections.
+ *
+ * Everything runs on one thread in one epoll loop (loop.c): a request is
+ * handled to the end as soon as its frame is complete, so the store needs
+ * no lock and commits are ordered by arrival. A connection acts for one
+ * domain: dom0 and privileged on xenstored.sock, dom0 and read-only on
+ * xenstored.ro.sock, domain N and unprivileged on the socket made for N
+ * when it is introduced or after CONTROL "set-domain N".
+ */
+#ifndef XSD_XSD_H
+#define XSD_XSD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "perms.h"
+#include "quota.h"
+#include "store.h"
+#include "wire.h"
+
+struct txn;
+struct watch;
+struct watch_table;
+
+/* What an epoll registration points at: each such struct starts with it. */
+enum xsd_kind { XSD_LISTENER, XSD_CONN, XSD_SIGNALS };
+
+struct xsd_listener {
+    enum xsd_kind kind;
+    int fd;
+    uint16_t dom;
+    bool privileged, readonly;
+    char *path; /* unlinked when the listener goes */
+};
+
+struct xsd_conn {
+    enum xsd_kind kind;
+    int fd; /* -1: detached, driven by xsd_conn_feed (tests, fuzzing) */
+    uint32_t id;
+    uint16_t dom;
+    bool privileged, readonly;
+    bool closing;    /* doomed: freed at the end of the loop's turn */
+    bool dirty;      /* output waiting to be flushed */
+    bool paused;     /* input left unread until the output drains */
+    bool eof;        /* the client sent all it will: close once output drains */
+    uint32_t events; /* what epoll watches for */
+    size_t in_len;
+    char in[XS_WIRE_HDR + XENSTORE_PAYLOAD_MAX];
+    struct buf out;
+    size_t out_off; /* bytes of out already written */
+    struct txn *txns;
+    uint32_t ntxns;
+    struct watch *watches; /* this connection's, linked through next_conn */
+    uint32_t nwatches;
+    struct xsd_conn *next, *prev;
+    struct xsd_conn *next_dirty;
+};
+
+/* Per domain: whether it is introduced, and its use of the quotas that
+ * Xen counts per domain (its nodes are counted by the store). */
+struct xsd_domain {
+    uint16_t id;
+    bool introduced;
+    int32_t target; /* SET_TARGET: the domain it may act for, or -1 */
+    uint32_t watches, transactions;
+    struct xsd_listener *listener;
+};
+
+struct xsd {
+    struct store *store;
+    struct store_sink sink; /* the watches, told of every change */
+    struct watch_table *watches;
+    struct xsd_domain *domains[STORE_DOMS];
+    struct xsd_quota quota_domu; /* unprivileged domains, per domain as Xen */
+    struct xsd_quota quota_dom0; /* safety bounds per privileged connection */
+    struct xsd_conn *conns;
+    size_t nconns, max_conns;
+    struct xsd_conn *dirty;
+    uint32_t next_txid, next_conn_id;
+    size_t ndoomed;
+    int epfd;              /* -1 when no loop runs (tests) */
+    enum xsd_kind signals; /* the signalfd's epoll registration points here */
+    int sigfd;
+    const char *log_path;
+    bool log_stderr;
+    struct xsd_listener *rw, *ro;
+    const char *run_dir; /* NULL: no sockets (tests) */
+    bool access_log;
+    bool stop;
+};
+
+/* The context with an empty store ("/" only) and default quotas. */
+struct xsd *xsd_new(const char *run_dir);
+void xsd_free(struct xsd *x);
+
+/* Connections (conn.c). */
+struct xsd_conn *xsd_conn_new(struct xsd *x, int fd, uint16_t dom, bool privileged, bool readonly);
+/* Appends data to the connection's input and handles every complete
+ * frame; replies and events collect in c->out. Returns -1 once the
+ * connection is doomed (malformed frame, output over its bound). */
+int xsd_conn_feed(struct xsd *x, struct xsd_conn *c, const void *data, size_t len);
+/* Handles what is buffered in c->in (after a read, or once output drained). */
+void xsd_conn_process(struct xsd *x, struct xsd_conn *c);
+void xsd_conn_send(struct xsd *x, struct xsd_conn *c, uint32_t type, uint32_t req_id,
+                   uint32_t tx_id, const void *data, size_t len);
+void xsd_conn_send_event(struct xsd *x, struct xsd_conn *c, const char *path, const char *token);
+/* Marks c for closing at the end of the loop's turn (freeing at once a
+ * detached one would pull it from under its caller: see xsd_conn_free). */
+void xsd_conn_doom(struct xsd *x, struct xsd_conn *c, const char *why);
+void xsd_conn_free(struct xsd *x, struct xsd_conn *c);
+/* Ends the connection's transactions and watches (RESET_WATCHES, close). */
+void xsd_conn_reset(struct xsd *x, struct xsd_conn *c);
+/* The quotas that bind c. */
+const struct xsd_quota *xsd_conn_quota(const struct xsd *x, const struct xsd_conn *c);
+struct perms_who xsd_conn_who(struct xsd *x, const struct xsd_conn *c);
+
+/* One request (ops.c): replies on c, fires watches, logs if asked. */
+void xsd_handle(struct xsd *x, struct xsd_conn *c, const struct xs_frame *f);
+
+/* Domains (domain.c). */
+struct xsd_domain *xsd_domain(struct xsd *x, uint16_t dom);
+
+#endif
