@@ -51,6 +51,7 @@ void xsd_free(struct xsd *x)
     }
     xsd_listener_close(x, x->rw);
     xsd_listener_close(x, x->ro);
+    xsd_listeners_free_closed(x);
     watch_table_free(x->watches);
     store_free(x->store);
     if (x->epfd >= 0)

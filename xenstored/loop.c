@@ -61,14 +61,29 @@ struct xsd_listener *xsd_listen(struct xsd *x, const char *path, uint16_t dom, b
     return l;
 }
 
+/* Closes at once but frees later: a RELEASE handled in this batch of
+ * epoll events may close a listener whose own event comes later in the
+ * same batch, and that event still points at it. */
 void xsd_listener_close(struct xsd *x, struct xsd_listener *l)
 {
-    if (!l)
+    if (!l || l->closed)
         return;
     close(l->fd);
+    l->fd = -1;
     unlink(l->path);
-    free(l->path);
-    free(l);
+    l->closed = true;
+    l->next = x->closed_listeners;
+    x->closed_listeners = l;
+}
+
+void xsd_listeners_free_closed(struct xsd *x)
+{
+    while (x->closed_listeners) {
+        struct xsd_listener *l = x->closed_listeners;
+        x->closed_listeners = l->next;
+        free(l->path);
+        free(l);
+    }
 }
 
 static void loop_accept(struct xsd *x, struct xsd_listener *l)
@@ -217,7 +232,9 @@ static void loop_dispatch(struct xsd *x, const struct epoll_event *ev)
         return;
     }
     if (kind == XSD_LISTENER) {
-        loop_accept(x, ev->data.ptr);
+        struct xsd_listener *l = ev->data.ptr;
+        if (!l->closed)
+            loop_accept(x, l);
         return;
     }
     struct xsd_conn *c = ev->data.ptr;
@@ -251,6 +268,7 @@ int xsd_loop_run(struct xsd *x)
             loop_dispatch(x, &evs[i]);
         loop_flush(x);
         loop_reap(x);
+        xsd_listeners_free_closed(x);
     }
     return 0;
 }

@@ -42,5 +42,7 @@ int ops_control(struct xsd_req *r);
 struct xsd_listener *xsd_listen(struct xsd *x, const char *path, uint16_t dom, bool privileged,
                                 bool readonly);
 void xsd_listener_close(struct xsd *x, struct xsd_listener *l);
+/* Frees the listeners closed since the last call. */
+void xsd_listeners_free_closed(struct xsd *x);
 
 #endif

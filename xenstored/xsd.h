@@ -33,7 +33,9 @@ struct xsd_listener {
     int fd;
     uint16_t dom;
     bool privileged, readonly;
-    char *path; /* unlinked when the listener goes */
+    char *path;                /* unlinked when the listener goes */
+    bool closed;               /* closed, not yet freed: see xsd_listener_close */
+    struct xsd_listener *next; /* in x->closed_listeners */
 };
 
 struct xsd_conn {
@@ -87,7 +89,8 @@ struct xsd {
     const char *log_path;
     bool log_stderr;
     struct xsd_listener *rw, *ro;
-    const char *run_dir; /* NULL: no sockets (tests) */
+    struct xsd_listener *closed_listeners; /* freed after the current batch */
+    const char *run_dir;                   /* NULL: no sockets (tests) */
     bool access_log;
     bool stop;
 };
