@@ -8,6 +8,7 @@
 #include "supervisor.h"
 #include "buf.h"
 #include "http_client.h"
+#include "ipc.h"
 #include "log.h"
 
 #include <errno.h>
@@ -33,9 +34,10 @@
 
 enum sup_state { SUP_STOPPED, SUP_RUNNING, SUP_BACKOFF };
 
-/* How a daemon shows it is ready: its socket answers GET / with 200, or
- * (xenstored) answers an XS_DIRECTORY of "/". */
-enum sup_ready { SUP_READY_HTTP, SUP_READY_XENSTORE };
+/* How a daemon shows it is ready: its socket answers GET / with 200,
+ * (xenstored) answers an XS_DIRECTORY of "/", or (the internal JSON-RPC
+ * daemons, which take only POSTs) answers a JSON-RPC call. */
+enum sup_ready { SUP_READY_HTTP, SUP_READY_XENSTORE, SUP_READY_JSONRPC };
 
 struct sup_daemon {
     const char *name;
@@ -49,9 +51,10 @@ struct sup_daemon {
     time_t restart_at;
 };
 
-/* In dependency order; later steps add xenopsd, ... before xapi. */
+/* In dependency order; later steps add more daemons before xapi. */
 static struct sup_daemon sup_daemons[] = {
     {.name = "xenstored", .socket = "xenstored.sock", .ready = SUP_READY_XENSTORE},
+    {.name = "xenopsd", .socket = "xenopsd.sock", .ready = SUP_READY_JSONRPC},
     {.name = "xapi", .socket = "xapi.sock", .ready = SUP_READY_HTTP},
 };
 #define SUP_N (sizeof(sup_daemons) / sizeof(sup_daemons[0]))
@@ -227,12 +230,27 @@ static bool sup_answers_xenstore(const char *path)
     return ok;
 }
 
+/* Any JSON-RPC reply will do, an error included: a daemon that parses a
+ * call and answers it is up. The method is one no daemon has. */
+static bool sup_answers_jsonrpc(const char *path)
+{
+    struct ipc_client *c = ipc_client_new(path, 2000);
+    struct arena *a = arena_new();
+    struct rpc_reply reply = {0};
+    const char *err;
+    bool ok = ipc_call(c, a, "supervisor.ready", NULL, &reply, &err) == 0;
+    arena_free(a);
+    ipc_client_free(c);
+    return ok;
+}
+
 static bool sup_answers(const struct supervisor *s, const struct sup_daemon *d)
 {
     struct buf path = BUF_INIT;
     buf_printf(&path, "%s/%s", s->run_dir, d->socket);
-    if (d->ready == SUP_READY_XENSTORE) {
-        bool ok = sup_answers_xenstore(path.data);
+    if (d->ready != SUP_READY_HTTP) {
+        bool ok = d->ready == SUP_READY_XENSTORE ? sup_answers_xenstore(path.data)
+                                                 : sup_answers_jsonrpc(path.data);
         buf_free(&path);
         return ok;
     }

@@ -1,0 +1,171 @@
+/*
+ * updates.c - the coalesced update stream (see updates.h): a map from
+ * "kind/id" to an entry, and the entries in a list ordered by generation,
+ * so posting moves one entry to the tail and a poll walks back from the
+ * tail only as far as the caller's token.
+ */
+#include "updates.h"
+#include "clock.h"
+#include "hmap.h"
+#include "mem.h"
+#include "timeout.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct xo_update {
+    char *kind, *id;
+    int64_t gen;
+    struct xo_update *prev, *next;
+};
+
+struct xo_updates {
+    pthread_mutex_t lock;
+    pthread_cond_t posted;
+    struct hmap *by_key;
+    struct xo_update *head, *tail; /* oldest, newest */
+    size_t count, cap;
+    int64_t gen;   /* of the newest entry */
+    int64_t floor; /* a token below this may have missed evicted entries */
+    bool stopping;
+};
+
+struct xo_updates *xo_updates_new(size_t cap)
+{
+    struct xo_updates *u = xcalloc(1, sizeof(*u));
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&u->posted, &attr);
+    pthread_condattr_destroy(&attr);
+    u->by_key = hmap_new();
+    u->cap = cap ? cap : 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    u->gen = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    u->floor = u->gen + 1;
+    return u;
+}
+
+void xo_updates_free(struct xo_updates *u)
+{
+    if (!u)
+        return;
+    for (struct xo_update *e = u->head, *next; e; e = next) {
+        next = e->next;
+        free(e);
+    }
+    hmap_free(u->by_key);
+    pthread_cond_destroy(&u->posted);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}
+
+static void xo_updates_unlink(struct xo_updates *u, struct xo_update *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        u->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        u->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void xo_updates_append(struct xo_updates *u, struct xo_update *e)
+{
+    e->prev = u->tail;
+    if (u->tail)
+        u->tail->next = e;
+    else
+        u->head = e;
+    u->tail = e;
+}
+
+void xo_updates_post(struct xo_updates *u, const char *kind, const char *id)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "%s/%s", kind, id);
+    pthread_mutex_lock(&u->lock);
+    struct xo_update *e = hmap_get(u->by_key, key);
+    if (e) {
+        xo_updates_unlink(u, e);
+    } else {
+        /* One block: the entry, then kind and id. */
+        size_t kl = strlen(kind) + 1, il = strlen(id) + 1;
+        e = xcalloc(1, sizeof(*e) + kl + il);
+        e->kind = (char *)(e + 1);
+        e->id = e->kind + kl;
+        memcpy(e->kind, kind, kl);
+        memcpy(e->id, id, il);
+        hmap_put(u->by_key, key, e);
+        u->count++;
+    }
+    e->gen = ++u->gen;
+    xo_updates_append(u, e);
+    while (u->count > u->cap) {
+        struct xo_update *old = u->head;
+        snprintf(key, sizeof(key), "%s/%s", old->kind, old->id);
+        hmap_del(u->by_key, key);
+        xo_updates_unlink(u, old);
+        u->floor = old->gen + 1;
+        u->count--;
+        free(old);
+    }
+    pthread_cond_broadcast(&u->posted);
+    pthread_mutex_unlock(&u->lock);
+}
+
+static struct val *xo_updates_collect(struct xo_updates *u, int64_t last, struct arena *a)
+{
+    size_t n = 0;
+    struct xo_update *first = u->tail;
+    for (struct xo_update *e = u->tail; e && e->gen > last; e = e->prev) {
+        first = e;
+        n++;
+    }
+    struct val *list = val_array(a);
+    for (struct xo_update *e = n ? first : NULL; e; e = e->next) {
+        struct val *item = val_struct_sized(a, 2);
+        val_struct_add_static(a, item, "kind", val_string(a, e->kind));
+        val_struct_add_static(a, item, "id", val_string(a, e->id));
+        val_array_push(a, list, item);
+    }
+    struct val *reply = val_struct_sized(a, 2);
+    val_struct_add_static(a, reply, "updates", list);
+    val_struct_add_static(a, reply, "last", val_int(a, u->gen));
+    return reply;
+}
+
+struct val *xo_updates_get(struct xo_updates *u, int64_t last, int64_t timeout_ms, struct arena *a)
+{
+    int64_t deadline = clock_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    pthread_mutex_lock(&u->lock);
+    /* A token from the future belongs to an earlier run: start over. */
+    if (last < u->floor - 1 || last > u->gen)
+        last = 0;
+    while (!u->stopping && (!u->tail || u->tail->gen <= last)) {
+        int64_t left = deadline - clock_now_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts = xo_timespec_after(CLOCK_MONOTONIC, left);
+        pthread_cond_timedwait(&u->posted, &u->lock, &ts);
+    }
+    struct val *reply = xo_updates_collect(u, last, a);
+    pthread_mutex_unlock(&u->lock);
+    return reply;
+}
+
+void xo_updates_stop(struct xo_updates *u)
+{
+    pthread_mutex_lock(&u->lock);
+    u->stopping = true;
+    pthread_cond_broadcast(&u->posted);
+    pthread_mutex_unlock(&u->lock);
+}
