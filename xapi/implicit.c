@@ -185,8 +185,12 @@ static struct rpc_reply implicit_write(struct xapi_call *c)
         db_txn_set(t, o, m->field, implicit_arg(c, 0));
         break;
     case API_DESTROY:
+        if (vm_implicit_hook(c, t, o, &reply) < 0) {
+            db_abort(t);
+            return reply;
+        }
         db_txn_destroy(t, o);
-        break;
+        return xapi_commit(c, t, val_nil(c->a));
     default: {
         struct val *next = implicit_edit(c, o, &reply);
         if (!next) {
@@ -197,6 +201,7 @@ static struct rpc_reply implicit_write(struct xapi_call *c)
         break;
     }
     }
+    vm_implicit_hook(c, t, o, &reply);
     return xapi_commit(c, t, val_nil(c->a));
 }
 
@@ -219,6 +224,8 @@ static struct rpc_reply implicit_create(struct xapi_call *c)
     }
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *o = db_txn_create(t, c->m->cls, values, NULL);
+    struct rpc_reply reply;
+    vm_implicit_hook(c, t, o, &reply);
     return xapi_commit(c, t, val_string(c->a, o->ref));
 }
 

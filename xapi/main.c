@@ -153,17 +153,22 @@ static int xapi_serve(struct xapi *x, const struct xapi_settings *s, const char 
         return 1;
     }
     int rc = 1;
-    if (xapi_firstboot(x, why, sizeof(why)) < 0)
+    if (xapi_firstboot(x, why, sizeof(why)) < 0) {
         log_error(NULL, "cannot create the host's objects: %s", why);
-    else
+    } else {
+        vm_service_start(x); /* follows xenopsd */
         rc = xapi_run(x, s, log_path);
+        vm_service_stop(x);
+    }
     /* Task threads must be done with the database before it goes; if some
      * would not stop, leave it to the exit rather than free it under them. */
     int stuck = task_shutdown(5000);
-    if (stuck)
+    if (stuck) {
         log_warn(NULL, "%d task(s) did not stop; exiting without closing the database", stuck);
-    else
+    } else {
+        vm_service_free(x);
         db_close(x->db);
+    }
     return rc;
 }
 

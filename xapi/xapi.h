@@ -23,6 +23,7 @@ struct db;
 struct db_obj;
 struct db_txn;
 struct api_message;
+struct xenops;
 
 struct xapi {
     const char *state_dir;
@@ -33,6 +34,7 @@ struct xapi {
     struct db *db;           /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request; /* numbers requests for the logs */
+    struct xenops *xenops;     /* vm.h: xenopsd's client and update follower */
 };
 
 /* One RPC call being served: what a method implementation gets. */
@@ -99,5 +101,20 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn);
 /* firstboot.c: creates the pool and this host when the database lacks
  * them, and refreshes what describes this host at every start. */
 int xapi_firstboot(struct xapi *x, char *err, size_t errlen);
+
+/* vm_sync.c: at start, clears the operations a previous run left in
+ * current_operations and starts following xenopsd (which need not be up
+ * yet). vm_service_stop stops following; vm_service_free, once no task
+ * runs, frees the client. */
+void vm_service_start(struct xapi *x);
+void vm_service_stop(struct xapi *x);
+void vm_service_free(struct xapi *x);
+/* vm_clone.c: called by the implicit create, destroy and setters of every
+ * class, in their transaction, after the change (before it, for a
+ * destroy): refuses to destroy a VM that is not halted or a plugged
+ * device (-1 with *reply), destroys what belongs to a destroyed VM and
+ * keeps allowed_operations right. */
+int vm_implicit_hook(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                     struct rpc_reply *reply);
 
 #endif
