@@ -239,6 +239,27 @@ static int event_queue(struct xs_client *c, const char *p, size_t len, struct xs
     return 0;
 }
 
+/* Queues the watch events already read past a reply, so that
+ * xs_watch_pending counts them: the socket will not become readable for
+ * bytes that are already in our buffer. */
+static void events_from_buffer(struct xs_client *c)
+{
+    for (;;) {
+        size_t have = c->in.len - c->in_off;
+        struct xsd_sockmsg h;
+        if (have < XS_HEADER_LEN)
+            return;
+        memcpy(&h, c->in.data + c->in_off, XS_HEADER_LEN);
+        if (h.type != XS_WATCH_EVENT || h.len > XENSTORE_PAYLOAD_MAX ||
+            have < XS_HEADER_LEN + h.len)
+            return;
+        struct xs_error ignored;
+        if (event_queue(c, c->in.data + c->in_off + XS_HEADER_LEN, h.len, &ignored) < 0)
+            return; /* malformed: the connection is closed */
+        c->in_off += XS_HEADER_LEN + h.len;
+    }
+}
+
 static int send_all(struct xs_client *c, const struct xsd_sockmsg *h, const void *payload,
                     struct xs_error *err)
 {
@@ -302,8 +323,11 @@ int xs_request(struct xs_client *c, uint32_t type, uint32_t tx, const void *payl
         }
         if (r.req_id != h.req_id || (r.type != type && r.type != XS_ERROR))
             return fail_closed(c, err, EPROTO);
-        if (r.type == XS_ERROR)
-            return fail_daemon(err, p, r.len);
+        if (r.type == XS_ERROR) {
+            int rc = fail_daemon(err, p, r.len);
+            events_from_buffer(c);
+            return rc;
+        }
         if (reply) {
             *reply = xmalloc(r.len + 1);
             memcpy(*reply, p, r.len);
@@ -311,6 +335,7 @@ int xs_request(struct xs_client *c, uint32_t type, uint32_t tx, const void *payl
         }
         if (reply_len)
             *reply_len = r.len;
+        events_from_buffer(c);
         return 0;
     }
 }

