@@ -270,3 +270,22 @@ int config_save(const struct config *c, const char *path, int mode)
     buf_free(&tmp);
     return rc;
 }
+
+struct config *config_load_daemon(int argc, char **argv, const char *name, const char **err)
+{
+    struct config *cfg = config_new();
+    if (config_parse_args(cfg, argc - 1, argv + 1, err) < 0)
+        return cfg;
+    const char *state = config_get(cfg, "state", NULL);
+    if (!state) {
+        *err = "--state DIR is required";
+        return cfg;
+    }
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "%s/%s.conf", state, name);
+    /* The flags again after the file, so that they win. */
+    if (config_load_file(cfg, path.data, true, err) == 0)
+        config_parse_args(cfg, argc - 1, argv + 1, err);
+    buf_free(&path);
+    return cfg;
+}

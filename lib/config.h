@@ -43,4 +43,9 @@ int config_get_bool(struct config *c, const char *key, bool def, bool *out, cons
  * Returns 0, or -1 with errno set. The file is replaced atomically. */
 int config_save(const struct config *c, const char *path, int mode);
 
+/* A daemon's settings: its flags, then STATE/<name>.conf for what the
+ * flags leave out (flags win), where --state DIR must be among the flags.
+ * Always returns a config (free it); *err is set when something failed. */
+struct config *config_load_daemon(int argc, char **argv, const char *name, const char **err);
+
 #endif

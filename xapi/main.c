@@ -52,26 +52,6 @@ static int xapi_read_settings(struct config *cfg, struct xapi_settings *s, const
     return 0;
 }
 
-/* Flags first (to find the state dir), then the file, then the flags again
- * so that they win. */
-static struct config *xapi_load_config(int argc, char **argv, const char **err)
-{
-    struct config *cfg = config_new();
-    if (config_parse_args(cfg, argc - 1, argv + 1, err) < 0)
-        return cfg;
-    const char *state = config_get(cfg, "state", NULL);
-    if (!state) {
-        *err = "--state DIR is required";
-        return cfg;
-    }
-    struct buf path = BUF_INIT;
-    buf_printf(&path, "%s/xapi.conf", state);
-    if (config_load_file(cfg, path.data, true, err) == 0)
-        config_parse_args(cfg, argc - 1, argv + 1, err);
-    buf_free(&path);
-    return cfg;
-}
-
 static int xapi_listen(struct xapi *x, const struct xapi_settings *s)
 {
     const char *err;
@@ -175,7 +155,7 @@ static int xapi_serve(struct xapi *x, const struct xapi_settings *s, const char 
 int main(int argc, char **argv)
 {
     const char *err = NULL;
-    struct config *cfg = xapi_load_config(argc, argv, &err);
+    struct config *cfg = config_load_daemon(argc, argv, "xapi", &err);
     struct xapi_settings s = {0};
     if (err || xapi_read_settings(cfg, &s, &err) < 0) {
         fprintf(stderr, "xapi: %s\n", err);

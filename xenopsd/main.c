@@ -41,24 +41,6 @@ struct xo_settings {
     bool foreground;
 };
 
-static struct config *xo_load_config(int argc, char **argv, const char **err)
-{
-    struct config *cfg = config_new();
-    if (config_parse_args(cfg, argc - 1, argv + 1, err) < 0)
-        return cfg;
-    const char *state = config_get(cfg, "state", NULL);
-    if (!state) {
-        *err = "--state DIR is required";
-        return cfg;
-    }
-    struct buf path = BUF_INIT;
-    buf_printf(&path, "%s/xenopsd.conf", state);
-    if (config_load_file(cfg, path.data, true, err) == 0)
-        config_parse_args(cfg, argc - 1, argv + 1, err);
-    buf_free(&path);
-    return cfg;
-}
-
 static int xo_read_settings(struct config *cfg, struct xo_settings *s, struct buf *run_default,
                             const char **err)
 {
@@ -186,7 +168,7 @@ int main(int argc, char **argv)
 {
     const char *err = NULL;
     struct buf run_default = BUF_INIT, log_path = BUF_INIT, log_dir = BUF_INIT;
-    struct config *cfg = xo_load_config(argc, argv, &err);
+    struct config *cfg = config_load_daemon(argc, argv, "xenopsd", &err);
     struct xo_settings s = {0};
     if (err || xo_read_settings(cfg, &s, &run_default, &err) < 0) {
         fprintf(stderr, "xenopsd: %s\n", err);

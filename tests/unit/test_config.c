@@ -123,9 +123,36 @@ static void test_config_save_and_load(void **state)
     rmdir(dir);
 }
 
+static void test_config_load_daemon(void **state)
+{
+    char dir[] = "/tmp/cx-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/d.conf", dir);
+    FILE *f = fopen(path, "w");
+    fputs("port = 81\nlog-level = debug\n", f);
+    fclose(f);
+    char state_flag[64];
+    snprintf(state_flag, sizeof(state_flag), "--state=%s", dir);
+    char *argv[] = {"d", state_flag, "--port=82", NULL};
+    const char *err = NULL;
+    struct config *c = config_load_daemon(3, argv, "d", &err);
+    assert_null(err);
+    assert_string_equal(config_get(c, "port", NULL), "82");         /* the flag wins */
+    assert_string_equal(config_get(c, "log-level", NULL), "debug"); /* from the file */
+    config_free(c);
+    char *none[] = {"d", NULL};
+    c = config_load_daemon(1, none, "d", &err);
+    assert_string_equal(err, "--state DIR is required");
+    config_free(c);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_load_daemon),
         cmocka_unit_test(test_config_parse_file_syntax),
         cmocka_unit_test(test_config_rejects_bad_lines),
         cmocka_unit_test(test_config_args_override),
