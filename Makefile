@@ -36,6 +36,7 @@ bench: deps
 	@ninja -C build-release
 	bench/http-bench build-release
 	bench/xenstore-bench build-release
+	bench/vm-bench.py build-release
 
 fuzz: deps
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false \

@@ -131,7 +131,7 @@ static int xo_vm_read_memory(struct xo_vm *vm, const struct val *cfg, struct are
 static int xo_vm_read_cpus(struct xo_vm *vm, const struct val *cfg, struct arena *a,
                            struct val **err)
 {
-    int64_t vmax, v;
+    int64_t vmax = 1, v = 1; /* set by cfg_int; gcc -O3 cannot tell */
     if (cfg_int(cfg, "vcpus_max", 1, 1, XO_VCPUS_MAX, &vmax, a, err) < 0 ||
         cfg_int(cfg, "vcpus", vmax, 1, vmax, &v, a, err) < 0)
         return -1;
@@ -217,7 +217,7 @@ struct xo_dev *xo_dev_from_config(enum xo_dev_kind kind, const struct val *cfg, 
                                   struct val **err)
 {
     struct xo_dev probe = {.kind = kind};
-    int64_t position;
+    int64_t position = 0; /* set by cfg_int; gcc -O3 cannot tell */
     *err = NULL;
     if (!cfg || cfg->type != VAL_STRUCT) {
         xo_fail(a, err, "FIELD_TYPE_ERROR", kind == XO_VBD ? "vbd" : "vif", NULL);

@@ -126,7 +126,7 @@ static struct rpc_reply rpc_vm_stop(struct arena *a, const struct val *p, void *
 {
     struct val *err = NULL;
     const char *id = rpc_id(p, 2, method, a, &err), *task = NULL;
-    int64_t timeout;
+    int64_t timeout = 0; /* set by the parser below; gcc -O3 cannot tell */
     if (id && rpc_int(p, 1, "timeout", true, &timeout, a, &err) == 0)
         task = xo_submit(ctx, id, &(struct xo_op){.kind = kind, .timeout_s = timeout}, a, &err);
     return rpc_task(a, task, err);
@@ -288,7 +288,7 @@ static struct rpc_reply rpc_updates_get(struct arena *a, const struct val *p, vo
 {
     struct xenopsd *x = ctx;
     struct val *err = NULL;
-    int64_t last, timeout;
+    int64_t last = 0, timeout = 0; /* set by the parser below; gcc -O3 cannot tell */
     if (rpc_count(p, 2, "UPDATES.get", a, &err) < 0 ||
         rpc_int(p, 0, "last", false, &last, a, &err) < 0 ||
         rpc_int(p, 1, "timeout", false, &timeout, a, &err) < 0)
