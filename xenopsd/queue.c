@@ -99,6 +99,8 @@ static void xo_op_free(struct xenopsd *x, struct xo_op *op)
     free(op);
 }
 
+#define XO_MAX_QUEUED 10000
+
 const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *tmpl,
                       struct arena *a, struct val **err)
 {
@@ -109,6 +111,14 @@ const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *
     pthread_mutex_lock(&x->lock);
     struct xo_vm *vm = hmap_get(x->vms, vm_id);
     const char *id = NULL;
+    /* Queued operations are bounded, or a client flooding one stuck VM
+     * with requests would grow the queue without end. */
+    if (vm && hmap_count(x->queued) >= XO_MAX_QUEUED) {
+        pthread_mutex_unlock(&x->lock);
+        xo_op_free(x, op);
+        xo_fail(a, err, "TOO_MANY_PENDING_TASKS", NULL);
+        return NULL;
+    }
     if (vm) {
         op->task = xo_task_new(x->tasks);
         id = arena_strdup(a, xo_task_id(op->task));

@@ -499,6 +499,10 @@ static int xo_dev_install(struct xenopsd *x, struct xo_vm *vm, struct xo_dev **f
         if (o != old && o->kind == d->kind && o->devid == d->devid)
             return xo_fail(a, err, "DEVICE_ALREADY_EXISTS", d->device, NULL);
     }
+    /* A plugged device keeps its place: its xenstore trees and the
+     * domain's device are known by that devid until it is unplugged. */
+    if (old && old->plugged && (old->devid != d->devid || strcmp(old->device, d->device) != 0))
+        return xo_fail(a, err, "DEVICE_ALREADY_ATTACHED", old->device, NULL);
     if (old) {
         /* Registered again: new settings, for the next plug. */
         struct val *cfg = old->config;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define RPC_POLL_MAX_S 3600
+#define RPC_STOP_MAX_S 86400
 
 static int rpc_count(const struct val *params, size_t n, const char *method, struct arena *a,
                      struct val **err)
@@ -127,8 +128,13 @@ static struct rpc_reply rpc_vm_stop(struct arena *a, const struct val *p, void *
     struct val *err = NULL;
     const char *id = rpc_id(p, 2, method, a, &err), *task = NULL;
     int64_t timeout = 0; /* set by the parser below; gcc -O3 cannot tell */
-    if (id && rpc_int(p, 1, "timeout", true, &timeout, a, &err) == 0)
+    if (id && rpc_int(p, 1, "timeout", true, &timeout, a, &err) == 0) {
+        /* A day is longer than any guest should take; a bound also keeps
+         * the deadline arithmetic from overflowing. */
+        if (timeout > RPC_STOP_MAX_S)
+            timeout = RPC_STOP_MAX_S;
         task = xo_submit(ctx, id, &(struct xo_op){.kind = kind, .timeout_s = timeout}, a, &err);
+    }
     return rpc_task(a, task, err);
 }
 

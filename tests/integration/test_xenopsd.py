@@ -399,3 +399,28 @@ def test_stale_token_gets_everything(xo):
     vm = xo.new_vm(vbds=0, vifs=0)
     r = xo.call("UPDATES.get", 1 << 62, 0)
     assert ("VM", vm) in [(u["kind"], u["id"]) for u in r["updates"]]
+
+
+def test_huge_shutdown_timeout_is_bounded(xo):
+    # Found in review: a timeout near 2^63 s overflowed the deadline.
+    vm = xo.new_vm()
+    xo.run("VM.start", vm, False)
+    task = xo.call("VM.shutdown", vm, 9223372036854775)
+    xo.task(task)  # the guest acknowledges; no crash, no instant hard stop
+    assert xo.power(vm) == "Halted"
+    assert not xo.sanitizer_reports()
+
+
+def test_plugged_device_keeps_its_place(xo):
+    # Found in review: re-adding a plugged VBD moved it under its trees.
+    vm = xo.new_vm(vbds=0, vifs=0)
+    vbd = str(uuid.uuid4())
+    xo.call("VBD.add", {"id": vbd, "vm": vm, "device": "xvda", "position": 0, "mode": "RW",
+                        "type": "Disk", "backend": ""})
+    xo.run("VM.start", vm, False)
+    if not xo.call("VBD.stat", vbd)["plugged"]:
+        xo.run("VBD.plug", vbd)
+    e = xo.error_of("VBD.add", {"id": vbd, "vm": vm, "device": "xvdf", "position": 5,
+                                "mode": "RW", "type": "Disk", "backend": ""})
+    assert e[0] == "DEVICE_ALREADY_ATTACHED"
+    assert xo.call("VBD.stat", vbd)["device"] == "xvda"
