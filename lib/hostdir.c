@@ -6,6 +6,7 @@
 #include "hostdir.h"
 #include "buf.h"
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -126,4 +127,23 @@ int hostdir_init(const char *dir, const char *root_password, struct host_identit
     if (root_password)
         snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
     return hostdir_save(dir, id, err, errlen);
+}
+
+int hostdir_daemon_log(const char *name, const char *state_dir, const char *run_dir,
+                       bool foreground, const char *level, struct buf *log_path)
+{
+    struct buf log_dir = BUF_INIT;
+    buf_printf(&log_dir, "%s/log", state_dir);
+    buf_printf(log_path, "%s/%s.log", log_dir.data, name);
+    int rc = -1;
+    if (hostdir_mkdirs(run_dir, 0755) < 0 || hostdir_mkdirs(log_dir.data, 0755) < 0) {
+        fprintf(stderr, "%s: cannot create %s: %s\n", name, run_dir, strerror(errno));
+    } else if (log_open(name, log_path->data, foreground) < 0) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", name, log_path->data, strerror(errno));
+    } else {
+        log_set_level((enum log_level)log_level_parse(level));
+        rc = 0;
+    }
+    buf_free(&log_dir);
+    return rc;
 }

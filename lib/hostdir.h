@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "ids.h"
 
 #define HOSTDIR_PASSWORD_MAX 128
@@ -33,5 +34,10 @@ int hostdir_init(const char *dir, const char *root_password, struct host_identit
 int hostdir_load(const char *dir, struct host_identity *id, char *err, size_t errlen);
 /* mkdir -p with mode for every component created. Returns 0 or -1/errno. */
 int hostdir_mkdirs(const char *path, int mode);
+/* What every daemon does first: creates its run dir and STATE/log, opens
+ * STATE/log/NAME.log (to stderr as well in the foreground) at the given
+ * level, and fills log_path. Returns 0, or -1 after saying why on stderr. */
+int hostdir_daemon_log(const char *name, const char *state_dir, const char *run_dir,
+                       bool foreground, const char *level, struct buf *log_path);
 
 #endif

@@ -167,19 +167,16 @@ int main(int argc, char **argv)
     x.state_dir = config_get(cfg, "state", NULL);
     struct buf run_default = BUF_INIT, log_path = BUF_INIT;
     buf_printf(&run_default, "%s/run", x.state_dir);
-    buf_printf(&log_path, "%s/log/xapi.log", x.state_dir);
     x.run_dir = config_get(cfg, "run", run_default.data);
     x.max_rpc_size = (size_t)s.max_rpc_size;
     int rc = 1;
     char why[256];
-    if (hostdir_mkdirs(x.run_dir, 0755) < 0 || hostdir_mkdirs(x.state_dir, 0755) < 0) {
-        fprintf(stderr, "xapi: cannot create %s: %s\n", x.run_dir, strerror(errno));
-    } else if (log_open("xapi", log_path.data, s.foreground) < 0) {
-        fprintf(stderr, "xapi: cannot open %s: %s\n", log_path.data, strerror(errno));
+    if (hostdir_daemon_log("xapi", x.state_dir, x.run_dir, s.foreground, s.log_level, &log_path) <
+        0) {
+        /* said on stderr */
     } else if (hostdir_load(x.state_dir, &x.id, why, sizeof(why)) < 0) {
         log_error(NULL, "cannot load the host identity: %s", why);
     } else {
-        log_set_level((enum log_level)log_level_parse(s.log_level));
         rc = xapi_serve(&x, &s, log_path.data);
     }
     log_close();

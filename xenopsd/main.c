@@ -167,7 +167,7 @@ static int xo_serve(const struct xo_settings *s, const char *log_path)
 int main(int argc, char **argv)
 {
     const char *err = NULL;
-    struct buf run_default = BUF_INIT, log_path = BUF_INIT, log_dir = BUF_INIT;
+    struct buf run_default = BUF_INIT, log_path = BUF_INIT;
     struct config *cfg = config_load_daemon(argc, argv, "xenopsd", &err);
     struct xo_settings s = {0};
     if (err || xo_read_settings(cfg, &s, &run_default, &err) < 0) {
@@ -184,19 +184,11 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    buf_printf(&log_dir, "%s/log", s.state_dir);
-    buf_printf(&log_path, "%s/xenopsd.log", log_dir.data);
     int rc = 1;
-    if (hostdir_mkdirs(s.run_dir, 0755) < 0 || hostdir_mkdirs(log_dir.data, 0755) < 0) {
-        fprintf(stderr, "xenopsd: cannot create %s: %s\n", s.run_dir, strerror(errno));
-    } else if (log_open("xenopsd", log_path.data, s.foreground) < 0) {
-        fprintf(stderr, "xenopsd: cannot open %s: %s\n", log_path.data, strerror(errno));
-    } else {
-        log_set_level((enum log_level)log_level_parse(s.log_level));
+    if (hostdir_daemon_log("xenopsd", s.state_dir, s.run_dir, s.foreground, s.log_level,
+                           &log_path) == 0)
         rc = xo_serve(&s, log_path.data);
-    }
     log_close();
-    buf_free(&log_dir);
     buf_free(&run_default);
     buf_free(&log_path);
     config_free(cfg);

@@ -90,20 +90,11 @@ int main(int argc, char **argv)
         buf_free(&run_default);
         return 2;
     }
-    buf_printf(&log_path, "%s/log/xenstored.log", s.state_dir);
     int rc = 1;
-    struct buf log_dir = BUF_INIT;
-    buf_printf(&log_dir, "%s/log", s.state_dir);
-    if (hostdir_mkdirs(s.run_dir, 0755) < 0 || hostdir_mkdirs(log_dir.data, 0755) < 0) {
-        fprintf(stderr, "xenstored: cannot create %s: %s\n", s.run_dir, strerror(errno));
-    } else if (log_open("xenstored", log_path.data, s.foreground) < 0) {
-        fprintf(stderr, "xenstored: cannot open %s: %s\n", log_path.data, strerror(errno));
-    } else {
-        log_set_level((enum log_level)log_level_parse(s.log_level));
+    if (hostdir_daemon_log("xenstored", s.state_dir, s.run_dir, s.foreground, s.log_level,
+                           &log_path) == 0)
         rc = xsd_serve(&s, log_path.data);
-    }
     log_close();
-    buf_free(&log_dir);
     buf_free(&run_default);
     buf_free(&log_path);
     config_free(cfg);
