@@ -11,6 +11,7 @@
  */
 #include "xapi.h"
 #include "api.h"
+#include "api_ids.h"
 #include "api_value.h"
 #include "db.h"
 #include "log.h"
@@ -27,45 +28,12 @@
 #define SESSION_ACTIVE_GRANULARITY_S 60 /* last_active is refreshed this coarsely */
 #define SESSION_FAIL_DELAY_US 1000000
 
-struct session_fields {
-    int cls, this_host, last_active, validation_time, is_local_superuser, auth_user_name,
-        originator, subject;
-    int subject_cls, subject_roles, subject_identifier, role_cls, role_name;
-};
-
-static struct session_fields sf;
-static pthread_once_t sf_once = PTHREAD_ONCE_INIT;
-
-/* Field numbers, looked up once: they are facts of the schema. */
-static void session_fields_init(void)
-{
-    sf.cls = api_class_find("session");
-    sf.this_host = api_field_find(sf.cls, "this_host");
-    sf.last_active = api_field_find(sf.cls, "last_active");
-    sf.validation_time = api_field_find(sf.cls, "validation_time");
-    sf.is_local_superuser = api_field_find(sf.cls, "is_local_superuser");
-    sf.auth_user_name = api_field_find(sf.cls, "auth_user_name");
-    sf.originator = api_field_find(sf.cls, "originator");
-    sf.subject = api_field_find(sf.cls, "subject");
-    sf.subject_cls = api_class_find("subject");
-    sf.subject_roles = api_field_find(sf.subject_cls, "roles");
-    sf.subject_identifier = api_field_find(sf.subject_cls, "subject_identifier");
-    sf.role_cls = api_class_find("role");
-    sf.role_name = api_field_find(sf.role_cls, "name_label");
-}
-
-static const struct session_fields *session_f(void)
-{
-    pthread_once(&sf_once, session_fields_init);
-    return &sf;
-}
-
 /* Whether the session was last active before the time in the wire form
  * (datetimes in that form compare as text in time order). */
 static bool session_active_before(const struct db_obj *s, const char *when)
 {
     char last[API_DATETIME_LEN];
-    return strcmp(api_datetime_comparable(last, sizeof(last), s->f[session_f()->last_active]),
+    return strcmp(api_datetime_comparable(last, sizeof(last), s->f[API_F_session_last_active]),
                   when) < 0;
 }
 
@@ -73,32 +41,30 @@ static bool session_active_before(const struct db_obj *s, const char *when)
  * roles of its subject (read under the caller's lock). */
 static uint32_t session_roles(struct xapi *x, const struct db_obj *s)
 {
-    const struct session_fields *f = session_f();
-    if (s->f[f->is_local_superuser]->u.b)
+    if (s->f[API_F_session_is_local_superuser]->u.b)
         return ~(uint32_t)0;
-    const struct db_obj *subj = db_get(x->db, f->subject_cls, val_str(s->f[f->subject]));
+    const struct db_obj *subj = db_get(x->db, API_C_subject, val_str(s->f[API_F_session_subject]));
     uint32_t roles = 0;
     if (!subj)
         return 0;
-    const struct val *refs = subj->f[f->subject_roles];
+    const struct val *refs = subj->f[API_F_subject_roles];
     for (size_t i = 0; i < refs->u.arr.n; i++) {
-        const struct db_obj *role = db_get(x->db, f->role_cls, val_str(refs->u.arr.items[i]));
+        const struct db_obj *role = db_get(x->db, API_C_role, val_str(refs->u.arr.items[i]));
         if (role)
-            roles |= api_role_bit(val_str(role->f[f->role_name]));
+            roles |= api_role_bit(val_str(role->f[API_F_role_name_label]));
     }
     return roles;
 }
 
 bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
 {
-    const struct session_fields *f = session_f();
     char now[API_DATETIME_LEN], stale[API_DATETIME_LEN], idle[API_DATETIME_LEN];
     int64_t t = time(NULL);
     api_datetime_format(now, sizeof(now), t);
     api_datetime_format(stale, sizeof(stale), t - SESSION_ACTIVE_GRANULARITY_S);
     api_datetime_format(idle, sizeof(idle), t - SESSION_IDLE_S);
     db_read_lock(x->db);
-    struct db_obj *s = db_get(x->db, f->cls, ref);
+    struct db_obj *s = db_get(x->db, API_C_session, ref);
     bool refresh = false;
     /* An expired session is gone for the caller even before a sweep
      * removes it. */
@@ -113,8 +79,8 @@ bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
         struct arena *a = arena_new();
         struct db_txn *txn = db_begin(x->db);
         const char *err;
-        if ((s = db_get(x->db, f->cls, ref)))
-            db_txn_set(txn, s, f->last_active, val_datetime(a, now));
+        if ((s = db_get(x->db, API_C_session, ref)))
+            db_txn_set(txn, s, API_F_session_last_active, val_datetime(a, now));
         db_commit(txn, &err); /* sessions are not on disk: cannot fail */
         arena_free(a);
     }
@@ -126,21 +92,20 @@ bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
 static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *originator,
                           const char *user)
 {
-    const struct session_fields *f = session_f();
     char idle[API_DATETIME_LEN];
     api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
     size_t same_origin = 0, same_user = 0;
-    for (struct db_obj *s = db_first(c->x->db, f->cls); s; s = s->next) {
-        same_origin += strcmp(val_str(s->f[f->originator]), originator) == 0;
-        same_user +=
-            !*val_str(s->f[f->originator]) && strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+    for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = s->next) {
+        same_origin += strcmp(val_str(s->f[API_F_session_originator]), originator) == 0;
+        same_user += !*val_str(s->f[API_F_session_originator]) &&
+                     strcmp(val_str(s->f[API_F_session_auth_user_name]), user) == 0;
     }
     /* Sessions are kept in creation order, so the first ones are the oldest. */
-    for (struct db_obj *s = db_first(c->x->db, f->cls), *next; s; s = next) {
+    for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = s->next;
-        bool origin = strcmp(val_str(s->f[f->originator]), originator) == 0;
-        bool mine =
-            !*val_str(s->f[f->originator]) && strcmp(val_str(s->f[f->auth_user_name]), user) == 0;
+        bool origin = strcmp(val_str(s->f[API_F_session_originator]), originator) == 0;
+        bool mine = !*val_str(s->f[API_F_session_originator]) &&
+                    strcmp(val_str(s->f[API_F_session_auth_user_name]), user) == 0;
         bool expired = session_active_before(s, idle);
         /* The user-name limit is for callers that give no originator:
          * every login here is root, so counting users would let one
@@ -169,7 +134,6 @@ static bool session_password_ok(struct xapi *x, const char *given)
 
 struct rpc_reply session_login_with_password(struct xapi_call *c)
 {
-    const struct session_fields *f = session_f();
     const char *user = val_str(c->args[0]);
     const char *password = val_str(c->args[1]);
     const char *originator = c->n_args > 3 ? val_str(c->args[3]) : "";
@@ -179,17 +143,17 @@ struct rpc_reply session_login_with_password(struct xapi_call *c)
         return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", user,
                                "Authentication failure", NULL);
     }
-    struct val **v = arena_zalloc(c->a, (size_t)api_classes[f->cls].n_fields * sizeof(*v));
+    struct val **v = arena_zalloc(c->a, (size_t)api_classes[API_C_session].n_fields * sizeof(*v));
     struct val *now = api_value_datetime(c->a, time(NULL));
-    v[f->this_host] = val_string(c->a, c->x->id.host_ref);
-    v[f->last_active] = now;
-    v[f->validation_time] = now;
-    v[f->is_local_superuser] = val_bool(c->a, true);
-    v[f->auth_user_name] = val_string(c->a, user);
-    v[f->originator] = val_string(c->a, originator);
+    v[API_F_session_this_host] = val_string(c->a, c->x->id.host_ref);
+    v[API_F_session_last_active] = now;
+    v[API_F_session_validation_time] = now;
+    v[API_F_session_is_local_superuser] = val_bool(c->a, true);
+    v[API_F_session_auth_user_name] = val_string(c->a, user);
+    v[API_F_session_originator] = val_string(c->a, originator);
     struct db_txn *t = db_begin(c->x->db);
     session_sweep(c, t, originator, user);
-    struct db_obj *s = db_txn_create(t, f->cls, v, NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
     if (!r.error)
@@ -201,7 +165,7 @@ struct rpc_reply session_login_with_password(struct xapi_call *c)
 struct rpc_reply session_logout(struct xapi_call *c)
 {
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *s = db_get(c->x->db, session_f()->cls, c->session);
+    struct db_obj *s = db_get(c->x->db, API_C_session, c->session);
     if (!s) {
         db_abort(t);
         return rpc_reply_error(c->a, "SESSION_INVALID", c->session, NULL);
@@ -213,24 +177,23 @@ struct rpc_reply session_logout(struct xapi_call *c)
 
 struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
 {
-    const struct session_fields *f = session_f();
     struct val *ids = val_array(c->a);
     db_read_lock(c->x->db);
-    for (struct db_obj *s = db_first(c->x->db, f->subject_cls); s; s = s->next)
-        val_array_push(c->a, ids, val_copy(c->a, s->f[f->subject_identifier]));
+    for (struct db_obj *s = db_first(c->x->db, API_C_subject); s; s = s->next)
+        val_array_push(c->a, ids, val_copy(c->a, s->f[API_F_subject_subject_identifier]));
     db_read_unlock(c->x->db);
     return rpc_reply_ok(ids);
 }
 
 struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
 {
-    const struct session_fields *f = session_f();
     const char *sid = val_str(c->args[1]);
     struct db_txn *t = db_begin(c->x->db);
-    for (struct db_obj *s = db_first(c->x->db, f->cls), *next; s; s = next) {
+    for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = s->next;
-        const struct db_obj *subj = db_get(c->x->db, f->subject_cls, val_str(s->f[f->subject]));
-        if (subj && strcmp(val_str(subj->f[f->subject_identifier]), sid) == 0)
+        const struct db_obj *subj =
+            db_get(c->x->db, API_C_subject, val_str(s->f[API_F_session_subject]));
+        if (subj && strcmp(val_str(subj->f[API_F_subject_subject_identifier]), sid) == 0)
             db_txn_destroy(t, s);
     }
     return xapi_commit(c, t, val_nil(c->a));

@@ -45,6 +45,7 @@
 #include "xapi.h"
 #include "task.h"
 #include "api.h"
+#include "api_ids.h"
 #include "api_value.h"
 #include "buf.h"
 #include "db.h"
@@ -70,35 +71,6 @@
 #define TASK_GC_INTERVAL_S 60
 
 /* --- the task class --- */
-
-static struct {
-    int cls;
-    int name_label, name_description, allowed_operations, created, finished, status;
-    int resident_on, progress, result, error_info;
-} tf;
-
-static pthread_once_t tf_once = PTHREAD_ONCE_INIT;
-
-static void tf_init(void)
-{
-    tf.cls = api_class_find("task");
-    tf.name_label = api_field_find(tf.cls, "name_label");
-    tf.name_description = api_field_find(tf.cls, "name_description");
-    tf.allowed_operations = api_field_find(tf.cls, "allowed_operations");
-    tf.created = api_field_find(tf.cls, "created");
-    tf.finished = api_field_find(tf.cls, "finished");
-    tf.status = api_field_find(tf.cls, "status");
-    tf.resident_on = api_field_find(tf.cls, "resident_on");
-    tf.progress = api_field_find(tf.cls, "progress");
-    tf.result = api_field_find(tf.cls, "result");
-    tf.error_info = api_field_find(tf.cls, "error_info");
-}
-
-static int task_cls(void)
-{
-    pthread_once(&tf_once, tf_init);
-    return tf.cls;
-}
 
 static bool task_status_pending(const char *status)
 {
@@ -236,12 +208,12 @@ void task_set_progress(struct xapi_call *c, double progress)
     if (progress > 1.0)
         progress = 1.0;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = db_get(c->x->db, task_cls(), r->ref);
+    struct db_obj *o = db_get(c->x->db, API_C_task, r->ref);
     if (!o) {
         db_abort(t);
         return;
     }
-    db_txn_set(t, o, tf.progress, val_float(r->a, progress));
+    db_txn_set(t, o, API_F_task_progress, val_float(r->a, progress));
     const char *err;
     if (db_commit(t, &err) < 0)
         log_warn(r->call.log_ctx, "cannot record the progress: %s", err);
@@ -273,21 +245,21 @@ static void task_sweep(struct xapi *x, int64_t now, long finished_s, long pendin
 {
     struct db *db = x->db;
     struct db_txn *t = db_begin(db);
-    size_t n = db_count(db, task_cls());
+    size_t n = db_count(db, API_C_task);
     struct db_obj **doomed = xcalloc(n ? n : 1, sizeof(*doomed));
     struct task_gc_item *done = xcalloc(n ? n : 1, sizeof(*done));
     size_t n_doomed = 0, n_done = 0;
     char pending_cut[API_DATETIME_LEN], finished_cut[API_DATETIME_LEN];
     api_datetime_format(pending_cut, sizeof(pending_cut), now - pending_s);
     api_datetime_format(finished_cut, sizeof(finished_cut), now - finished_s);
-    for (struct db_obj *o = db_first(db, task_cls()); o && n_doomed + n_done < n; o = o->next) {
-        if (task_status_pending(val_str(o->f[tf.status]))) {
-            if (task_at_or_before(o->f[tf.created], pending_cut))
+    for (struct db_obj *o = db_first(db, API_C_task); o && n_doomed + n_done < n; o = o->next) {
+        if (task_status_pending(val_str(o->f[API_F_task_status]))) {
+            if (task_at_or_before(o->f[API_F_task_created], pending_cut))
                 doomed[n_doomed++] = o;
             continue;
         }
         struct task_gc_item *it = &done[n_done];
-        api_datetime_comparable(it->finished, sizeof(it->finished), o->f[tf.finished]);
+        api_datetime_comparable(it->finished, sizeof(it->finished), o->f[API_F_task_finished]);
         if (strcmp(it->finished, finished_cut) <= 0)
             doomed[n_doomed++] = o;
         else
@@ -300,11 +272,11 @@ static void task_sweep(struct xapi *x, int64_t now, long finished_s, long pendin
     }
     for (size_t i = 0; i < n_doomed; i++) {
         struct db_obj *o = doomed[i];
-        const char *status = val_str(o->f[tf.status]);
+        const char *status = val_str(o->f[API_F_task_status]);
         if (task_status_pending(status))
             task_flag_cancel(o->ref);
         log_info(NULL, "task gc: destroying %s task %s (%s)", status, o->ref,
-                 val_str(o->f[tf.name_label]));
+                 val_str(o->f[API_F_task_name_label]));
         db_txn_destroy(t, o);
     }
     free(done);
@@ -374,8 +346,8 @@ static void task_gc_start(struct xapi *x)
 static size_t task_count_pending(struct db *db)
 {
     size_t n = 0;
-    for (struct db_obj *o = db_first(db, task_cls()); o; o = o->next)
-        if (task_status_pending(val_str(o->f[tf.status])))
+    for (struct db_obj *o = db_first(db, API_C_task); o; o = o->next)
+        if (task_status_pending(val_str(o->f[API_F_task_status])))
             n++;
     return n;
 }
@@ -385,16 +357,16 @@ static size_t task_count_pending(struct db *db)
 static struct rpc_reply task_new(struct xapi_call *c, const char *label, const char *description,
                                  struct task_run *run, char ref[IDS_REF_LEN + 1])
 {
-    int cls = task_cls();
+    int cls = API_C_task;
     struct arena *a = c->a;
     struct val **v = arena_zalloc(a, (size_t)api_classes[cls].n_fields * sizeof(*v));
-    v[tf.name_label] = val_string(a, label);
-    v[tf.name_description] = val_string(a, description);
-    v[tf.allowed_operations] = task_ops(a, true);
-    v[tf.created] = api_value_datetime(a, time(NULL));
-    v[tf.status] = val_string(a, "pending");
-    v[tf.resident_on] = val_string(a, c->x->id.host_ref);
-    v[tf.progress] = val_float(a, 0.0);
+    v[API_F_task_name_label] = val_string(a, label);
+    v[API_F_task_name_description] = val_string(a, description);
+    v[API_F_task_allowed_operations] = task_ops(a, true);
+    v[API_F_task_created] = api_value_datetime(a, time(NULL));
+    v[API_F_task_status] = val_string(a, "pending");
+    v[API_F_task_resident_on] = val_string(a, c->x->id.host_ref);
+    v[API_F_task_progress] = val_float(a, 0.0);
     task_gc_start(c->x);
     struct db_txn *t = db_begin(c->x->db);
     if (task_count_pending(c->x->db) >= TASK_MAX_PENDING) {
@@ -460,7 +432,7 @@ static void task_finish(struct task_run *run, const struct rpc_reply *r)
         status = "cancelled";
     struct val *finished = api_value_datetime(a, time(NULL));
     struct db_txn *t = db_begin(db);
-    struct db_obj *o = db_get(db, task_cls(), run->ref);
+    struct db_obj *o = db_get(db, API_C_task, run->ref);
     if (!o) {
         db_abort(t);
         log_info(run->call.log_ctx, "%s: task %s ended after it was destroyed", run->label,
@@ -472,12 +444,12 @@ static void task_finish(struct task_run *run, const struct rpc_reply *r)
         result = val_string(a, "");
         info = task_cancelled_info(a, run->ref);
     }
-    db_txn_set(t, o, tf.status, val_string(a, status));
-    db_txn_set(t, o, tf.progress, val_float(a, 1.0));
-    db_txn_set(t, o, tf.finished, finished);
-    db_txn_set(t, o, tf.allowed_operations, task_ops(a, false));
-    db_txn_set(t, o, tf.result, result);
-    db_txn_set(t, o, tf.error_info, info);
+    db_txn_set(t, o, API_F_task_status, val_string(a, status));
+    db_txn_set(t, o, API_F_task_progress, val_float(a, 1.0));
+    db_txn_set(t, o, API_F_task_finished, finished);
+    db_txn_set(t, o, API_F_task_allowed_operations, task_ops(a, false));
+    db_txn_set(t, o, API_F_task_result, result);
+    db_txn_set(t, o, API_F_task_error_info, info);
     const char *err;
     if (db_commit(t, &err) < 0) {
         log_error(run->call.log_ctx, "%s: task %s ended (%s) but cannot be recorded: %s",
@@ -609,10 +581,10 @@ int task_shutdown(int timeout_ms)
 static struct db_obj *task_self_obj(struct xapi_call *c, struct db_txn *t, struct rpc_reply *reply)
 {
     const char *ref = val_str(c->args[1]);
-    struct db_obj *o = db_get(c->x->db, task_cls(), ref);
+    struct db_obj *o = db_get(c->x->db, API_C_task, ref);
     if (!o) {
         db_abort(t);
-        *reply = xapi_handle_invalid(c, task_cls(), ref);
+        *reply = xapi_handle_invalid(c, API_C_task, ref);
     }
     return o;
 }
@@ -646,7 +618,7 @@ static struct rpc_reply task_cancel(struct xapi_call *c)
     struct db_obj *o = task_self_obj(c, t, &reply);
     if (!o)
         return reply;
-    const char *status = val_str(o->f[tf.status]);
+    const char *status = val_str(o->f[API_F_task_status]);
     if (strcmp(status, "cancelling") == 0) {
         db_abort(t);
         return rpc_reply_ok(val_nil(c->a));
@@ -657,15 +629,15 @@ static struct rpc_reply task_cancel(struct xapi_call *c)
         db_abort(t);
         return rpc_reply_error(c->a, "OPERATION_NOT_ALLOWED", why, NULL);
     }
-    db_txn_set(t, o, tf.allowed_operations, task_ops(c->a, false));
+    db_txn_set(t, o, API_F_task_allowed_operations, task_ops(c->a, false));
     if (task_flag_cancel(o->ref)) {
-        db_txn_set(t, o, tf.status, val_string(c->a, "cancelling"));
+        db_txn_set(t, o, API_F_task_status, val_string(c->a, "cancelling"));
         log_info(c->log_ctx, "task.cancel: task %s cancelling", o->ref);
     } else { /* the client's own task (task.create): nothing runs to stop */
-        db_txn_set(t, o, tf.status, val_string(c->a, "cancelled"));
-        db_txn_set(t, o, tf.error_info, task_cancelled_info(c->a, o->ref));
-        db_txn_set(t, o, tf.finished, api_value_datetime(c->a, time(NULL)));
-        db_txn_set(t, o, tf.progress, val_float(c->a, 1.0));
+        db_txn_set(t, o, API_F_task_status, val_string(c->a, "cancelled"));
+        db_txn_set(t, o, API_F_task_error_info, task_cancelled_info(c->a, o->ref));
+        db_txn_set(t, o, API_F_task_finished, api_value_datetime(c->a, time(NULL)));
+        db_txn_set(t, o, API_F_task_progress, val_float(c->a, 1.0));
         log_info(c->log_ctx, "task.cancel: task %s cancelled", o->ref);
     }
     return xapi_commit(c, t, val_nil(c->a));
@@ -679,45 +651,42 @@ static struct rpc_reply task_set_field(struct xapi_call *c, int field, struct va
     if (!o)
         return reply;
     db_txn_set(t, o, field, value);
-    if (field == tf.status) {
+    if (field == API_F_task_status) {
         const char *status = val_str(value);
         bool pending = task_status_pending(status);
-        db_txn_set(t, o, tf.allowed_operations, task_ops(c->a, strcmp(status, "pending") == 0));
+        db_txn_set(t, o, API_F_task_allowed_operations,
+                   task_ops(c->a, strcmp(status, "pending") == 0));
         char epoch[API_DATETIME_LEN];
-        if (!pending &&
-            task_at_or_before(o->f[tf.finished], api_datetime_format(epoch, sizeof(epoch), 0)))
-            db_txn_set(t, o, tf.finished, api_value_datetime(c->a, time(NULL)));
+        if (!pending && task_at_or_before(o->f[API_F_task_finished],
+                                          api_datetime_format(epoch, sizeof(epoch), 0)))
+            db_txn_set(t, o, API_F_task_finished, api_value_datetime(c->a, time(NULL)));
     }
     return xapi_commit(c, t, val_nil(c->a));
 }
 
 static struct rpc_reply task_set_error_info(struct xapi_call *c)
 {
-    task_cls(); /* fills tf */
-    return task_set_field(c, tf.error_info, c->args[2]);
+    return task_set_field(c, API_F_task_error_info, c->args[2]);
 }
 
 static struct rpc_reply task_set_progress_msg(struct xapi_call *c)
 {
-    task_cls(); /* fills tf */
     double p = c->args[2]->u.f;
     if (!(p >= 0.0))
         p = 0.0;
     if (p > 1.0)
         p = 1.0;
-    return task_set_field(c, tf.progress, val_float(c->a, p));
+    return task_set_field(c, API_F_task_progress, val_float(c->a, p));
 }
 
 static struct rpc_reply task_set_result(struct xapi_call *c)
 {
-    task_cls(); /* fills tf */
-    return task_set_field(c, tf.result, c->args[2]);
+    return task_set_field(c, API_F_task_result, c->args[2]);
 }
 
 static struct rpc_reply task_set_status(struct xapi_call *c)
 {
-    task_cls(); /* fills tf */
-    return task_set_field(c, tf.status, c->args[2]);
+    return task_set_field(c, API_F_task_status, c->args[2]);
 }
 
 const struct xapi_explicit xapi_task_messages[] = {
