@@ -25,6 +25,7 @@ build: deps
 	@ninja -C $(BUILD)
 
 run: build
+	@echo 'cxapi: to install and start a VM, see "Your first VM" in README.md'
 	$(BUILD)/cxapi start --state $(STATE) --port $(PORT) --foreground
 
 test: build
