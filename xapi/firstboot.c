@@ -528,8 +528,9 @@ static void fb_host_metrics(struct xapi *x, struct arena *a, struct db_txn *t, s
     if (!m) {
         m = db_txn_create(t, cls, NULL, NULL);
         firstboot_refresh(t, h, "metrics", val_string(a, m->ref));
+        /* the machine's until xenopsd's backend says what it accounts */
+        firstboot_refresh(t, m, "memory_total", val_int(a, f->mem_total));
     }
-    firstboot_refresh(t, m, "memory_total", val_int(a, f->mem_total));
     firstboot_refresh(t, m, "live", val_bool(a, true));
     firstboot_refresh(t, m, "last_updated", api_value_datetime(a, f->now));
 }

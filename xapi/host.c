@@ -8,6 +8,7 @@
 #include "api.h"
 #include "api_value.h"
 #include "db.h"
+#include "vm.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -46,20 +47,19 @@ static struct rpc_reply host_get_server_localtime(struct xapi_call *c)
     return rpc_reply_ok(val_datetime(c->a, text));
 }
 
-/* MemAvailable: what the host could still give; the simulator's domains
- * will account their own memory against it. */
+/* What xenopsd's backend could still give a domain: the memory it
+ * accounts (the simulator's sim-memory) less what its domains hold. */
 static struct rpc_reply host_compute_free_memory(struct xapi_call *c)
 {
     HOST_CHECK(c, "host");
-    FILE *f = fopen("/proc/meminfo", "r");
-    long long kib = 0;
-    char line[256];
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return rpc_reply_ok(val_int(c->a, kib * 1024));
+    struct rpc_reply st = xenops_call(c->x, c->a, "HOST.stat", NULL);
+    if (st.error)
+        return st;
+    const struct val *v = val_struct_get(st.value, "memory_free");
+    if (!v || v->type != VAL_INT)
+        return rpc_reply_error(c->a, "INTERNAL_ERROR", "xenopsd's HOST.stat has no memory_free",
+                               NULL);
+    return rpc_reply_ok(val_int(c->a, v->u.i));
 }
 
 static struct rpc_reply host_compute_memory_overhead(struct xapi_call *c)

@@ -261,6 +261,34 @@ static void vm_follow_update(struct xapi *x, const struct val *u)
     /* Task updates: each operation follows its own task. */
 }
 
+/* host_metrics.memory_total from xenopsd's HOST.stat: the memory its
+ * backend accounts (the simulator's sim-memory). Written when it changed;
+ * what is free is host.compute_free_memory's, asked each time. */
+static void vm_sync_host(struct xapi *x)
+{
+    struct arena *a = arena_new();
+    struct rpc_reply r = xenops_call(x, a, "HOST.stat", NULL);
+    int64_t total = vm_stat_int(r.error ? NULL : r.value, "memory_total", -1);
+    if (total < 0) {
+        arena_free(a);
+        return;
+    }
+    struct db_txn *t = db_begin(x->db);
+    struct db_obj *h = db_get(x->db, api_class_find("host"), x->id.host_ref);
+    struct db_obj *m =
+        h ? db_get(x->db, api_class_find("host_metrics"), vm_field_str(h, "metrics")) : NULL;
+    bool changed = m && vm_field_set(t, m, "memory_total", val_int(a, total));
+    const char *err;
+    if (!changed) {
+        db_abort(t);
+    } else {
+        vm_field_set(t, m, "last_updated", api_value_datetime(a, time(NULL)));
+        if (db_commit(t, &err) < 0)
+            log_warn(NULL, "cannot record the host's memory: %s", err);
+    }
+    arena_free(a);
+}
+
 /* UPDATES.get from last; -1 when xenopsd could not be reached or answered
  * nonsense. */
 static int vm_follow_poll(struct xapi *x, struct ipc_client *cl, int64_t *last, int timeout_s,
@@ -342,6 +370,7 @@ static int vm_resync_all(struct xapi *x, struct ipc_client *cl, int64_t *last)
         }
     }
     vm_resync_missing(x, ids, gen);
+    vm_sync_host(x);
     log_info(NULL, "resynchronised with xenopsd: it has %zu VMs", hmap_count(ids));
     hmap_free(ids);
     arena_free(a);

@@ -9,12 +9,14 @@ covered by the unit tests (tests/unit/test_vm.c).
 """
 
 import json
+import os
 import time
 
 import pytest
 
 from test_vm_lifecycle_harness import (NULL_REF, Api, Watcher, bad_power_state, install, template,
                                        vm_host, wait_for)
+from test_xenopsd_harness import XenopsdClient
 
 # What each power state must allow and must not, among the operations of
 # this step (upstream's rules).
@@ -301,3 +303,27 @@ def test_jsonrpc_sample(api, host):
     assert [e["message"]] + e["data"] == ["VM_BAD_POWER_STATE", vm, "paused", "halted"], e
     assert void(jsonrpc(host, "VM.destroy", s, vm))
 
+
+
+def test_host_memory_follows_xenopsd(api):
+    """host_metrics.memory_total is the memory xenopsd's backend accounts;
+    host.compute_free_memory follows the domains that hold it."""
+    xo = XenopsdClient(os.path.join(api.host.run, "xenopsd.sock"))
+    host_ref = api.call("host.get_all")[0]
+    metrics = api.call("host.get_metrics", host_ref)
+    st = xo.call("HOST.stat")
+    assert wait_for(lambda: int(api.call("host_metrics.get_memory_total", metrics)) ==
+                    st["memory_total"], timeout=10)
+
+    def free():
+        return int(api.call("host.compute_free_memory", host_ref))
+
+    assert free() == xo.call("HOST.stat")["memory_free"]
+    free_before = free()
+    vm = install(api, "memory-user")
+    api.call("VM.start", vm, False, False)
+    assert free() == free_before - int(api.call("VM.get_memory_static_max", vm))
+    assert free() == xo.call("HOST.stat")["memory_free"]
+    api.call("VM.hard_shutdown", vm)
+    assert free() == free_before
+    api.call("VM.destroy", vm)

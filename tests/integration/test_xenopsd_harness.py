@@ -57,17 +57,55 @@ def wait_for(pred, timeout=10, step=0.02):
     return pred()
 
 
-class Xenopsd:
+class XenopsdClient:
+    """JSON-RPC calls to a xenopsd socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.ids = itertools.count(1)  # next() is atomic: threads may call
+
+    # --- JSON-RPC -------------------------------------------------------
+    def raw(self, method, params, timeout=30):
+        rid = next(self.ids)
+        c = UnixHTTPConnection(self.sock, timeout=timeout)
+        try:
+            body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params,
+                               "id": rid})
+            c.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            assert r.status == 200, (r.status, data)
+            reply = json.loads(data)
+            assert reply["id"] == rid
+            return reply
+        finally:
+            c.close()
+
+    def call(self, method, *params, timeout=30):
+        reply = self.raw(method, list(params), timeout)
+        if "error" in reply:
+            e = reply["error"]
+            raise RpcError(e["message"], e.get("data", []))
+        return reply["result"]
+
+    def error_of(self, method, *params):
+        try:
+            r = self.call(method, *params)
+        except RpcError as e:
+            return [e.code] + e.params
+        raise AssertionError("%s%r answered %r" % (method, params, r))
+
+
+class Xenopsd(XenopsdClient):
     def __init__(self, base, extra=()):
         self.base = base
         self.state = os.path.join(base, "state")
         self.run_dir = os.path.join(self.state, "run")
-        self.sock = os.path.join(self.run_dir, "xenopsd.sock")
+        XenopsdClient.__init__(self, os.path.join(self.run_dir, "xenopsd.sock"))
         self.xs_sock = os.path.join(self.run_dir, "xenstored.sock")
         self.extra = list(extra)
         self.xsd = None
         self.proc = None
-        self.ids = itertools.count(1)  # next() is atomic: threads may call
         os.makedirs(self.state, exist_ok=True)
 
     # --- processes ------------------------------------------------------
@@ -138,37 +176,6 @@ class Xenopsd:
                     found.append("== %s ==\n%s" % (name, text[max(0, i - 200):i + 3000]))
                     break
         return found
-
-    # --- JSON-RPC -------------------------------------------------------
-    def raw(self, method, params, timeout=30):
-        rid = next(self.ids)
-        c = UnixHTTPConnection(self.sock, timeout=timeout)
-        try:
-            body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params,
-                               "id": rid})
-            c.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            assert r.status == 200, (r.status, data)
-            reply = json.loads(data)
-            assert reply["id"] == rid
-            return reply
-        finally:
-            c.close()
-
-    def call(self, method, *params, timeout=30):
-        reply = self.raw(method, list(params), timeout)
-        if "error" in reply:
-            e = reply["error"]
-            raise RpcError(e["message"], e.get("data", []))
-        return reply["result"]
-
-    def error_of(self, method, *params):
-        try:
-            r = self.call(method, *params)
-        except RpcError as e:
-            return [e.code] + e.params
-        raise AssertionError("%s%r answered %r" % (method, params, r))
 
     # --- tasks ----------------------------------------------------------
     def task(self, task_id, timeout=30):
