@@ -1,6 +1,6 @@
 /*
  * agent.c - the simulated guest agent (see agent.h). Other threads only
- * queue commands (boot, forget) and wake the agent's thread through an
+ * queue commands (boot, forget, pause) and wake the agent's thread through an
  * eventfd; every guest connection belongs to that one thread, as an
  * xs_client must.
  */
@@ -31,16 +31,19 @@ struct agent_guest {
     char vm_id[64];
     int64_t memory_kib;
     bool ack;
+    bool paused;     /* a paused vCPU answers nothing until it runs again */
     int64_t boot_at; /* clock ms; 0 once connected */
     int tries;
     struct xs_client *xs;
     struct agent_guest *next;
 };
 
+enum agent_cmd_kind { AGENT_BOOT, AGENT_FORGET, AGENT_PAUSE, AGENT_UNPAUSE };
+
 struct agent_cmd {
     struct mail link;
-    bool boot;
-    struct agent_guest g; /* for boot; domid alone for forget */
+    enum agent_cmd_kind kind;
+    struct agent_guest g; /* for boot; domid alone for the others */
     int delay_ms;
 };
 
@@ -93,7 +96,7 @@ void agent_boot(struct agent *g, int domid, const char *vm_id, int64_t memory_ki
                 int delay_ms)
 {
     struct agent_cmd *c = xcalloc(1, sizeof(*c));
-    c->boot = true;
+    c->kind = AGENT_BOOT;
     c->g.domid = domid;
     snprintf(c->g.vm_id, sizeof(c->g.vm_id), "%s", vm_id);
     c->g.memory_kib = memory_kib;
@@ -102,11 +105,22 @@ void agent_boot(struct agent *g, int domid, const char *vm_id, int64_t memory_ki
     mailbox_push(&g->mail, &c->link);
 }
 
-void agent_forget(struct agent *g, int domid)
+static void agent_command(struct agent *g, enum agent_cmd_kind kind, int domid)
 {
     struct agent_cmd *c = xcalloc(1, sizeof(*c));
+    c->kind = kind;
     c->g.domid = domid;
     mailbox_push(&g->mail, &c->link);
+}
+
+void agent_forget(struct agent *g, int domid)
+{
+    agent_command(g, AGENT_FORGET, domid);
+}
+
+void agent_pause(struct agent *g, int domid, bool paused)
+{
+    agent_command(g, paused ? AGENT_PAUSE : AGENT_UNPAUSE, domid);
 }
 
 static void agent_drop(struct agent *g, int domid)
@@ -122,13 +136,31 @@ static void agent_drop(struct agent *g, int domid)
     }
 }
 
+static struct agent_guest *agent_find(struct agent *g, int domid)
+{
+    for (struct agent_guest *q = g->guests; q; q = q->next)
+        if (q->domid == domid)
+            return q;
+    return NULL;
+}
+
+static bool agent_act(struct agent *g, struct agent_guest *guest);
+
 static void agent_take_commands(struct agent *g)
 {
     struct agent_cmd *c = (struct agent_cmd *)mailbox_take(&g->mail);
     while (c) {
         struct agent_cmd *next = (struct agent_cmd *)c->link.next;
-        agent_drop(g, c->g.domid);
-        if (c->boot) {
+        struct agent_guest *q = agent_find(g, c->g.domid);
+        if ((c->kind == AGENT_PAUSE || c->kind == AGENT_UNPAUSE) && q) {
+            q->paused = c->kind == AGENT_PAUSE;
+            /* what arrived while paused is seen now */
+            if (!q->paused && q->xs)
+                agent_act(g, q);
+        } else if (c->kind == AGENT_BOOT || c->kind == AGENT_FORGET) {
+            agent_drop(g, c->g.domid);
+        }
+        if (c->kind == AGENT_BOOT) {
             struct agent_guest *guest = xmalloc(sizeof(*guest));
             *guest = c->g;
             guest->boot_at = clock_now_ms() + c->delay_ms;
@@ -189,7 +221,8 @@ static void agent_connect(struct agent *g, struct agent_guest *guest)
     if (guest->xs)
         xs_client_set_timeout(guest->xs, AGENT_XS_TIMEOUT_MS);
     if (!guest->xs || agent_write_keys(guest) < 0 ||
-        xs_watch(guest->xs, "control/shutdown", "shutdown", &err) < 0) {
+        xs_watch(guest->xs, "control/shutdown", "shutdown", &err) < 0 ||
+        xs_watch(guest->xs, "memory/target", "target", &err) < 0) {
         xs_client_close(guest->xs);
         guest->xs = NULL;
         if (++guest->tries < AGENT_CONNECT_TRIES) {
@@ -237,10 +270,39 @@ static bool agent_on_request(struct agent *g, struct agent_guest *guest)
     return true;
 }
 
+/* The balloon driver: the guest's memory follows memory/target, and its
+ * tools report the new size. */
+static void agent_on_target(struct agent_guest *guest)
+{
+    char *value = NULL, *end = NULL;
+    size_t len = 0;
+    if (xs_read(guest->xs, 0, "memory/target", &value, &len, NULL) < 0)
+        return;
+    long long kib = strtoll(value, &end, 10);
+    bool ok = end != value && *end == '\0' && kib > 0;
+    free(value);
+    if (!ok || kib == guest->memory_kib)
+        return;
+    guest->memory_kib = kib;
+    if (agent_write_keys(guest) < 0)
+        log_warn("agent", "guest of domain %d cannot report its memory", guest->domid);
+}
+
+/* A running guest looks at its target and its requests; true when it
+ * left. */
+static bool agent_act(struct agent *g, struct agent_guest *guest)
+{
+    if (guest->paused)
+        return false;
+    agent_on_target(guest);
+    return agent_on_request(g, guest);
+}
+
 /* Reads what arrived for one guest; false when its connection ended (the
  * domain was released) or it left. */
 static bool agent_serve_guest(struct agent *g, struct agent_guest *guest)
 {
+    bool fired = false;
     for (;;) {
         struct xs_watch_event ev;
         struct xs_error err;
@@ -250,18 +312,18 @@ static bool agent_serve_guest(struct agent *g, struct agent_guest *guest)
             return false;
         }
         if (rc == 0)
-            return true;
+            break;
         xs_watch_event_free(&ev);
-        if (agent_on_request(g, guest))
-            return false;
+        fired = true;
     }
+    return !(fired && agent_act(g, guest));
 }
 
 static int agent_poll_timeout(struct agent *g)
 {
     int64_t now = clock_now_ms(), next = -1;
     for (struct agent_guest *q = g->guests; q; q = q->next)
-        if (q->boot_at > 0 && (next < 0 || q->boot_at < next))
+        if (q->boot_at > 0 && !q->paused && (next < 0 || q->boot_at < next))
             next = q->boot_at;
     if (next < 0)
         return -1;
@@ -276,7 +338,7 @@ static void agent_boot_due(struct agent *g)
     struct agent_guest *q = g->guests;
     while (q) {
         struct agent_guest *next = q->next;
-        if (q->boot_at > 0 && q->boot_at <= now) {
+        if (q->boot_at > 0 && !q->paused && q->boot_at <= now) {
             agent_connect(g, q);
             if (q->xs)
                 agent_serve_guest(g, q);

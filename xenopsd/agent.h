@@ -36,6 +36,9 @@ void agent_boot(struct agent *g, int domid, const char *vm_id, int64_t memory_ki
                 int delay_ms);
 /* The domain is gone: its guest disconnects. */
 void agent_forget(struct agent *g, int domid);
+/* The domain's vCPUs stop or run again: a paused guest neither boots nor
+ * answers requests; once unpaused it acts on what arrived meanwhile. */
+void agent_pause(struct agent *g, int domid, bool paused);
 
 /* The address the simulated guest of vm_id reports: 10.x.y.z, derived
  * from the id so that it is the same at every boot. */

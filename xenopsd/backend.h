@@ -85,6 +85,10 @@ struct xo_backend_ops {
      * is what suspend_image was given. */
     int (*resume_image)(void *b, const char *path, const char *vm_id, const char **metadata,
                         struct arena *a, struct val **err);
+    /* A running domain's vCPUs online (1..vcpus_max) and balloon target
+     * (within the memory reserved at its creation). */
+    int (*domain_set_vcpus)(void *b, int domid, int vcpus, struct arena *a, struct val **err);
+    int (*domain_set_target)(void *b, int domid, int64_t target, struct arena *a, struct val **err);
     int (*domain_stat)(void *b, int domid, struct xo_domain_stat *out);
     void (*host_stat)(void *b, struct xo_host_stat *out);
 };

@@ -25,6 +25,7 @@ static const unsigned xo_allowed[XO_ACT_COUNT] = {
     [XO_ACT_UNPAUSE] = P(XO_PAUSED),
     [XO_ACT_REMOVE] = P(XO_HALTED) | P(XO_SUSPENDED),
     [XO_ACT_DEVICE] = P(XO_RUNNING) | P(XO_PAUSED),
+    [XO_ACT_LIVE] = P(XO_RUNNING) | P(XO_PAUSED),
 };
 #undef P
 

@@ -25,6 +25,7 @@ enum xo_action {
     XO_ACT_UNPAUSE,
     XO_ACT_REMOVE,
     XO_ACT_DEVICE, /* plug or unplug a VBD or VIF */
+    XO_ACT_LIVE,   /* change a domain's vCPUs or memory target */
     XO_ACT_COUNT,
 };
 

@@ -376,6 +376,56 @@ static int op_pause(struct xo_worker *w, struct xo_op *op, bool pause, struct ar
     return rc;
 }
 
+/* A running domain's new vCPUs or balloon target (upstream's balloon
+ * aims at dynamic_max when the host has the memory, and the simulator
+ * reserved static_max at the start). xenstore first, which the guest
+ * follows, then the backend, then the VM's file: kill -9 before the file
+ * leaves the old values, which xo_reconcile writes back. */
+static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
+{
+    struct xenopsd *x = xo_worker_ctx(w);
+    struct xo_vm *vm = op->vm;
+    int domid;
+    if (op_check(x, vm, XO_ACT_LIVE, &domid, NULL, a, err) < 0)
+        return -1;
+    struct xo_domain_spec spec;
+    struct xstree_domain tree;
+    bool cpus = op->kind == XO_OP_SET_VCPUS;
+    pthread_mutex_lock(&x->lock);
+    int vcpus = cpus ? op->vcpus : vm->vcpus;
+    int64_t dmin = cpus ? vm->memory_dynamic_min : op->mem_min;
+    int64_t dmax = cpus ? vm->memory_dynamic_max : op->mem_max;
+    int rc = 0;
+    if (vcpus < 1 || vcpus > vm->vcpus_max)
+        rc = xo_fail(a, err, "INVALID_VALUE", "vcpus", arena_printf(a, "%d", vcpus), NULL);
+    else if (dmin < 1 || dmin > dmax || dmax > vm->memory_static_max)
+        rc = xo_fail(a, err, "MEMORY_CONSTRAINT_VIOLATION",
+                     "0 < memory_dynamic_min <= memory_dynamic_max <= memory_static_max", NULL);
+    xo_vm_spec(vm, a, &spec, &tree);
+    pthread_mutex_unlock(&x->lock);
+    if (rc < 0)
+        return -1;
+    tree.domid = domid;
+    tree.vcpus = vcpus;
+    tree.memory_target = dmax;
+    struct xs_client *xs = xo_worker_xs(w, a, err);
+    struct xs_error e;
+    if (!xs)
+        return -1;
+    if (xstree_domain_live(xs, &tree, &e) < 0)
+        return xo_worker_xs_fail(w, &e, a, err);
+    if (XO_BACKEND(x)->domain_set_vcpus(XO_IMPL(x), domid, vcpus, a, err) < 0 ||
+        XO_BACKEND(x)->domain_set_target(XO_IMPL(x), domid, dmax, a, err) < 0)
+        return -1;
+    pthread_mutex_lock(&x->lock);
+    xo_vm_set_live(vm, vcpus, dmin, dmax);
+    pthread_mutex_unlock(&x->lock);
+    xo_persist_vm(x, vm);
+    xo_updates_post(x->updates, "VM", vm->id);
+    log_info(vm->id, "domain %d: %d vCPUs, memory target %lld", domid, vcpus, (long long)dmax);
+    return 0;
+}
+
 /* Looks up the operation's device and checks it may change as asked;
  * fills *tree and *domid. */
 static int op_dev_check(struct xenopsd *x, struct xo_op *op, bool plug, struct xstree_device *tree,
@@ -486,6 +536,9 @@ int xo_op_run(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val
         return op_plug(w, op, false, a, err);
     case XO_OP_REAP:
         return op_reap(w, op, a, err);
+    case XO_OP_SET_VCPUS:
+    case XO_OP_SET_MEMORY:
+        return op_live(w, op, a, err);
     }
     return xo_fail(a, err, "INTERNAL_ERROR", "unknown operation", NULL);
 }

@@ -323,6 +323,32 @@ void xo_vm_spec(const struct xo_vm *vm, struct arena *a, struct xo_domain_spec *
     };
 }
 
+void xo_vm_set_live(struct xo_vm *vm, int vcpus, int64_t dynamic_min, int64_t dynamic_max)
+{
+    static const char *const live[] = {"vcpus", "memory_dynamic_min", "memory_dynamic_max"};
+    struct arena *a = arena_new();
+    struct val *cfg = val_struct(a);
+    for (size_t i = 0; i < vm->config->u.st.n; i++) {
+        const char *name = vm->config->u.st.members[i].name;
+        bool replaced = false;
+        for (size_t k = 0; k < sizeof(live) / sizeof(live[0]); k++)
+            replaced |= strcmp(name, live[k]) == 0;
+        if (!replaced)
+            val_struct_add(a, cfg, name, vm->config->u.st.members[i].value);
+    }
+    val_struct_add(a, cfg, "vcpus", val_int(a, vcpus));
+    val_struct_add(a, cfg, "memory_dynamic_min", val_int(a, dynamic_min));
+    val_struct_add(a, cfg, "memory_dynamic_max", val_int(a, dynamic_max));
+    struct val *old = vm->config;
+    vm->config = val_flatten(cfg);
+    xo_vm_bind_strings(vm);
+    free(old);
+    arena_free(a);
+    vm->vcpus = vcpus;
+    vm->memory_dynamic_min = dynamic_min;
+    vm->memory_dynamic_max = dynamic_max;
+}
+
 static const char *cfg_copy(const struct val *cfg, const char *name, struct arena *a)
 {
     const char *s = val_str(val_struct_get(cfg, name));

@@ -6,6 +6,7 @@
 #include "rpc.h"
 #include "xenopsd.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -192,6 +193,35 @@ static struct rpc_reply rpc_vm_unpause(struct arena *a, const struct val *p, voi
     return rpc_vm_simple(a, p, ctx, XO_OP_UNPAUSE, "VM.unpause");
 }
 
+/* VM.set_vcpus [id, n] */
+static struct rpc_reply rpc_vm_set_vcpus(struct arena *a, const struct val *p, void *ctx)
+{
+    struct val *err = NULL;
+    const char *id = rpc_id(p, 2, "VM.set_vcpus", a, &err), *task = NULL;
+    int64_t n = 0;
+    if (id && rpc_int(p, 1, "vcpus", false, &n, a, &err) == 0) {
+        if (n > INT32_MAX)
+            n = INT32_MAX; /* out of range all the same: the operation says so */
+        task =
+            xo_submit(ctx, id, &(struct xo_op){.kind = XO_OP_SET_VCPUS, .vcpus = (int)n}, a, &err);
+    }
+    return rpc_task(a, task, err);
+}
+
+/* VM.set_memory_dynamic_range [id, min, max] (bytes) */
+static struct rpc_reply rpc_vm_set_memory(struct arena *a, const struct val *p, void *ctx)
+{
+    struct val *err = NULL;
+    const char *id = rpc_id(p, 3, "VM.set_memory_dynamic_range", a, &err), *task = NULL;
+    int64_t lo = 0, hi = 0;
+    if (id && rpc_int(p, 1, "min", false, &lo, a, &err) == 0 &&
+        rpc_int(p, 2, "max", false, &hi, a, &err) == 0)
+        task = xo_submit(ctx, id,
+                         &(struct xo_op){.kind = XO_OP_SET_MEMORY, .mem_min = lo, .mem_max = hi}, a,
+                         &err);
+    return rpc_task(a, task, err);
+}
+
 /* --- devices -------------------------------------------------------------- */
 
 static struct rpc_reply rpc_dev_add(struct arena *a, const struct val *p, void *ctx,
@@ -324,6 +354,8 @@ const struct ipc_method xo_rpc_methods[] = {
     {"VM.resume", rpc_vm_resume},
     {"VM.pause", rpc_vm_pause},
     {"VM.unpause", rpc_vm_unpause},
+    {"VM.set_vcpus", rpc_vm_set_vcpus},
+    {"VM.set_memory_dynamic_range", rpc_vm_set_memory},
     {"VBD.add", rpc_vbd_add},
     {"VBD.plug", rpc_vbd_plug},
     {"VBD.unplug", rpc_vbd_unplug},

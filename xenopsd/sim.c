@@ -206,6 +206,8 @@ static int sim_set_paused(struct sim *s, int domid, bool paused, struct arena *a
     int rc = d ? 0 : sim_no_domain(a, err, domid);
     if (d) {
         d->paused = paused;
+        if (d->booted && s->agent)
+            agent_pause(s->agent, domid, paused);
         if (!paused)
             sim_boot(s, domid, d, s->boot_ms);
     }
@@ -379,6 +381,36 @@ static int sim_resume_image(void *b, const char *path, const char *vm_id, const 
     return 0;
 }
 
+static int sim_domain_set_vcpus(void *b, int domid, int vcpus, struct arena *a, struct val **err)
+{
+    struct sim *s = b;
+    pthread_mutex_lock(&s->lock);
+    struct sim_domain *d = sim_get(s, domid);
+    if (d)
+        d->vcpus = vcpus;
+    pthread_mutex_unlock(&s->lock);
+    return d ? 0 : sim_no_domain(a, err, domid);
+}
+
+/* The balloon reaches its target at once; it cannot grow the domain past
+ * what was reserved for it. */
+static int sim_domain_set_target(void *b, int domid, int64_t target, struct arena *a,
+                                 struct val **err)
+{
+    struct sim *s = b;
+    pthread_mutex_lock(&s->lock);
+    struct sim_domain *d = sim_get(s, domid);
+    int rc = 0;
+    if (!d)
+        rc = sim_no_domain(a, err, domid);
+    else if (target > d->memory)
+        rc = xo_fail(a, err, "MEMORY_CONSTRAINT_VIOLATION", "target <= memory_static_max", NULL);
+    else
+        d->target = target;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int sim_domain_stat(void *b, int domid, struct xo_domain_stat *out)
 {
     struct sim *s = b;
@@ -418,6 +450,8 @@ static const struct xo_backend_ops sim_ops = {
     .device_remove = sim_device_remove,
     .suspend_image = sim_suspend_image,
     .resume_image = sim_resume_image,
+    .domain_set_vcpus = sim_domain_set_vcpus,
+    .domain_set_target = sim_domain_set_target,
     .domain_stat = sim_domain_stat,
     .host_stat = sim_host_stat,
 };

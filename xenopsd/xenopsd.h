@@ -53,6 +53,8 @@ enum xo_op_kind {
     XO_OP_PLUG,
     XO_OP_UNPLUG,
     XO_OP_REAP, /* the guest left on its own: follow it */
+    XO_OP_SET_VCPUS,
+    XO_OP_SET_MEMORY,
 };
 
 struct xo_vm;
@@ -66,7 +68,9 @@ struct xo_op {
     char *path;             /* suspend, resume */
     char dev_id[XO_ID_MAX]; /* plug, unplug */
     enum xo_dev_kind dev_kind;
-    int domid; /* reap: the domain that left */
+    int domid;                /* reap: the domain that left */
+    int vcpus;                /* set_vcpus */
+    int64_t mem_min, mem_max; /* set_memory: the dynamic range */
     struct xo_op *next;
 };
 
@@ -147,6 +151,9 @@ const char *xo_dev_kind_name(enum xo_dev_kind kind);
 void xo_vm_spec(const struct xo_vm *vm, struct arena *a, struct xo_domain_spec *spec,
                 struct xstree_domain *tree);
 void xo_dev_tree(const struct xo_dev *d, struct arena *a, struct xstree_device *out);
+/* A live change of the VM's vCPUs or dynamic memory range, kept in its
+ * config so that its file and a rebuilt domain carry it (x->lock held). */
+void xo_vm_set_live(struct xo_vm *vm, int vcpus, int64_t dynamic_min, int64_t dynamic_max);
 
 /* persist.c: STATE/xenopsd/<vm>.json, replaced atomically. */
 /* Writes the VM's file; a VM removed meanwhile is left alone. */

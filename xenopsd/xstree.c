@@ -170,6 +170,23 @@ int xstree_domain_write(struct xs_client *xs, const struct xstree_domain *d, str
     return xs_introduce(xs, (uint32_t)d->domid, 0, 0, err);
 }
 
+/* A running domain's vCPUs and balloon target change: the guest
+ * watches cpu/N/availability and memory/target and follows them. */
+static void xt_live_body(struct xt *t, const void *arg)
+{
+    const struct xstree_domain *d = arg;
+    char dom[40];
+    snprintf(dom, sizeof(dom), "/local/domain/%d", d->domid);
+    xt_writei(t, d->memory_target / 1024, "%s/memory/target", dom);
+    for (int n = 0; n < d->vcpus_max; n++)
+        xt_write(t, n < d->vcpus ? "online" : "offline", "%s/cpu/%d/availability", dom, n);
+}
+
+int xstree_domain_live(struct xs_client *xs, const struct xstree_domain *d, struct xs_error *err)
+{
+    return xt_transaction(xs, xt_live_body, d, err);
+}
+
 bool xstree_domain_intact(struct xs_client *xs, int domid, const char *vm_id)
 {
     char path[48], want[96];

@@ -35,6 +35,9 @@ struct xstree_device {
 /* Writes the domain's tree and introduces it to xenstored (which gives it
  * RUNDIR/xenstored-domains/<domid>.sock). */
 int xstree_domain_write(struct xs_client *xs, const struct xstree_domain *d, struct xs_error *err);
+/* Rewrites what a running domain's guest follows: memory/target and
+ * each cpu/N/availability. */
+int xstree_domain_live(struct xs_client *xs, const struct xstree_domain *d, struct xs_error *err);
 /* True when the tree of domid is there and belongs to vm_id. */
 bool xstree_domain_intact(struct xs_client *xs, int domid, const char *vm_id);
 /* Removes the domain's tree, its devices' backends and /vm/<vm_id>, and

@@ -35,6 +35,8 @@ static const struct {
     {XO_ACT_REMOVE, XO_SUSPENDED},
     {XO_ACT_DEVICE, XO_RUNNING},
     {XO_ACT_DEVICE, XO_PAUSED},
+    {XO_ACT_LIVE, XO_RUNNING},
+    {XO_ACT_LIVE, XO_PAUSED},
 };
 
 static bool is_legal(enum xo_action a, enum xo_power p)
