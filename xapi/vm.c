@@ -245,6 +245,81 @@ static struct rpc_reply vm_unpause(struct xapi_call *c)
     return vm_do_simple(c, "unpause", "VM.unpause", NULL);
 }
 
+/* --- live changes --- */
+
+/* A VM's fields, written once xenopsd has made the change (the operation
+ * still holds the VM). */
+static struct rpc_reply vm_write_fields(struct vm_op *op, const char *const *names,
+                                        struct val *const *values, size_t n)
+{
+    struct xapi_call *c = op->c;
+    struct db_txn *t = db_begin(c->x->db);
+    struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op->vm);
+    if (!o) {
+        db_abort(t);
+        return xapi_handle_invalid(c, api_class_find("VM"), op->vm);
+    }
+    for (size_t i = 0; i < n; i++)
+        vm_field_set(t, o, names[i], values[i]);
+    return xapi_commit(c, t, val_nil(c->a));
+}
+
+/* Upstream keeps the new count for the next boot too. */
+static struct rpc_reply vm_set_vcpus_number_live(struct xapi_call *c)
+{
+    struct vm_op op;
+    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "changing_VCPUs_live", &op);
+    if (r.error)
+        return r;
+    int64_t n = c->args[2]->u.i;
+    db_read_lock(c->x->db);
+    const struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op.vm);
+    int64_t vcpus_max = o ? vm_field_int(o, "VCPUs_max") : 0;
+    db_read_unlock(c->x->db);
+    if (n < 1 || n > vcpus_max)
+        r = rpc_reply_error(c->a, "INVALID_VALUE", "nvcpu",
+                            arena_printf(c->a, "%lld", (long long)n), NULL);
+    else
+        r = xenops_run(c, "VM.set_vcpus", xenops_args(c->a, op.uuid, val_int(c->a, n)));
+    if (!r.error) {
+        static const char *const names[] = {"VCPUs_at_startup"};
+        struct val *values[] = {val_int(c->a, n)};
+        r = vm_write_fields(&op, names, values, 1);
+    }
+    return vm_finish(&op, r);
+}
+
+struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, int64_t dynamic_max)
+{
+    struct vm_op op;
+    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "changing_dynamic_range", &op);
+    if (r.error)
+        return r;
+    db_read_lock(c->x->db);
+    const struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op.vm);
+    bool fits = o && vm_field_int(o, "memory_static_min") <= dynamic_min &&
+                dynamic_min <= dynamic_max && dynamic_max <= vm_field_int(o, "memory_static_max");
+    db_read_unlock(c->x->db);
+    if (!fits)
+        r = rpc_reply_error(c->a, "MEMORY_CONSTRAINT_VIOLATION",
+                            "Memory limits must satisfy: static_min <= dynamic_min <= "
+                            "dynamic_max <= static_max",
+                            NULL);
+    else {
+        struct val *params = xenops_args(c->a, op.uuid, val_int(c->a, dynamic_min));
+        val_array_push(c->a, params, val_int(c->a, dynamic_max));
+        r = xenops_run(c, "VM.set_memory_dynamic_range", params);
+    }
+    if (!r.error) {
+        static const char *const names[] = {"memory_dynamic_min", "memory_dynamic_max",
+                                            "memory_target"};
+        struct val *values[] = {val_int(c->a, dynamic_min), val_int(c->a, dynamic_max),
+                                val_int(c->a, dynamic_max)};
+        r = vm_write_fields(&op, names, values, 3);
+    }
+    return vm_finish(&op, r);
+}
+
 const struct xapi_explicit xapi_vm_messages[] = {
     {"VBD.plug", vbd_plug},
     {"VBD.unplug", vbd_unplug},
@@ -269,6 +344,7 @@ const struct xapi_explicit xapi_vm_messages[] = {
     {"VM.resume_on", vm_resume_on},
     {"VM.set_VCPUs_at_startup", vm_set_vcpus_at_startup},
     {"VM.set_VCPUs_max", vm_set_vcpus_max},
+    {"VM.set_VCPUs_number_live", vm_set_vcpus_number_live},
     {"VM.set_memory", vm_set_memory},
     {"VM.set_memory_dynamic_max", vm_set_memory_dynamic_max},
     {"VM.set_memory_dynamic_min", vm_set_memory_dynamic_min},

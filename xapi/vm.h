@@ -162,6 +162,8 @@ struct rpc_reply vm_set_memory_static_min(struct xapi_call *c);
 struct rpc_reply vm_set_memory_dynamic_max(struct xapi_call *c);
 struct rpc_reply vm_set_memory_dynamic_min(struct xapi_call *c);
 struct rpc_reply vm_set_vcpus_max(struct xapi_call *c);
+/* vm.c: a running VM's dynamic range, through xenopsd's balloon. */
+struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, int64_t dynamic_max);
 struct rpc_reply vm_set_vcpus_at_startup(struct xapi_call *c);
 struct rpc_reply vm_get_allowed_vbd_devices(struct xapi_call *c);
 struct rpc_reply vm_get_allowed_vif_devices(struct xapi_call *c);

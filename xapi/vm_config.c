@@ -50,6 +50,11 @@ static struct rpc_reply vm_memory_set(struct xapi_call *c, const char *op, struc
     m.static_max = vm_pick(m.static_max, o, "memory_static_max");
     m.dynamic_min = vm_pick(m.dynamic_min, o, "memory_dynamic_min");
     m.dynamic_max = vm_pick(m.dynamic_max, o, "memory_dynamic_max");
+    /* A running guest's balloon moves: xenopsd first, then the fields. */
+    if (strcmp(vm_field_str(o, "power_state"), "Running") == 0) {
+        db_abort(t);
+        return vm_set_memory_live(c, m.dynamic_min, m.dynamic_max);
+    }
     if (!(0 <= m.static_min && m.static_min <= m.dynamic_min && m.dynamic_min <= m.dynamic_max &&
           m.dynamic_max <= m.static_max)) {
         db_abort(t);

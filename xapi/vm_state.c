@@ -45,6 +45,7 @@ struct vm_rule {
  * be resumed or shut down. */
 static const struct vm_rule vm_rules[] = {
     {"changing_VCPUs", VM_PS_HALTED, VM_TPL_OK},
+    {"changing_VCPUs_live", VM_PS_RUNNING, VM_TPL_NO},
     {"changing_dynamic_range", VM_PS_HALTED | VM_PS_RUNNING, VM_TPL_OK},
     {"changing_memory_limits", VM_PS_HALTED, VM_TPL_OK},
     {"changing_static_range", VM_PS_HALTED, VM_TPL_OK},

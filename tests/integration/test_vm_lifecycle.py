@@ -15,7 +15,7 @@ import time
 import pytest
 
 from test_vm_lifecycle_harness import (NULL_REF, Api, Watcher, bad_power_state, install, template,
-                                       vm_host, wait_for)
+                                       vm_host, wait_for, xenstore)
 from test_xenopsd_harness import XenopsdClient
 
 # What each power state must allow and must not, among the operations of
@@ -326,4 +326,46 @@ def test_host_memory_follows_xenopsd(api):
     assert free() == xo.call("HOST.stat")["memory_free"]
     api.call("VM.hard_shutdown", vm)
     assert free() == free_before
+    api.call("VM.destroy", vm)
+
+
+def test_live_vcpus_and_memory(api):
+    """set_VCPUs_number_live and a running VM's dynamic range go through
+    xenopsd: the domain, its xenstore keys and the metrics follow."""
+    vm = install(api, "live")
+    gib = 1 << 30
+    api.call("VM.set_memory_limits", vm, str(gib // 4), str(gib), str(gib), str(gib))
+    api.call("VM.set_VCPUs_max", vm, "4")
+    api.call("VM.set_VCPUs_at_startup", vm, "4")
+    assert api.fail("VM.set_VCPUs_number_live", vm, "2")[:4] == [
+        "VM_BAD_POWER_STATE", vm, "running", "halted"]
+    api.call("VM.start", vm, False, False)
+    assert "changing_VCPUs_live" in api.call("VM.get_allowed_operations", vm)
+    domid = int(api.call("VM.get_domid", vm))
+    metrics = api.call("VM.get_metrics", vm)
+    xs = xenstore(api.host)
+
+    api.call("VM.set_VCPUs_number_live", vm, "2")
+    assert int(api.call("VM_metrics.get_VCPUs_number", metrics)) == 2
+    assert int(api.call("VM.get_VCPUs_at_startup", vm)) == 2
+    assert [xs.read("/local/domain/%d/cpu/%d/availability" % (domid, i)) for i in range(4)] == \
+        [b"online", b"online", b"offline", b"offline"]
+    for bad in ("0", "5"):
+        assert api.fail("VM.set_VCPUs_number_live", vm, bad) == ["INVALID_VALUE", "nvcpu", bad]
+    assert api.call("VM.get_current_operations", vm) == {}
+
+    api.call("VM.set_memory_dynamic_range", vm, str(gib // 2), str(3 * gib // 4))
+    rec = api.call("VM.get_record", vm)
+    assert (int(rec["memory_dynamic_min"]), int(rec["memory_dynamic_max"])) == (
+        gib // 2, 3 * gib // 4)
+    assert int(rec["memory_target"]) == 3 * gib // 4
+    assert int(api.call("VM_metrics.get_memory_actual", metrics)) == 3 * gib // 4
+    assert xs.read("/local/domain/%d/memory/target" % domid) == str(3 * gib // 4 // 1024).encode()
+    err = api.fail("VM.set_memory_dynamic_range", vm, str(gib // 8), str(gib))
+    assert err[0] == "MEMORY_CONSTRAINT_VIOLATION", err
+    assert int(api.call("VM_metrics.get_memory_actual", metrics)) == 3 * gib // 4
+    api.call("VM.set_memory_dynamic_max", vm, str(gib))
+    assert int(api.call("VM_metrics.get_memory_actual", metrics)) == gib
+    assert api.call("VM.get_current_operations", vm) == {}
+    api.call("VM.hard_shutdown", vm)
     api.call("VM.destroy", vm)
