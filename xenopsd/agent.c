@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #define AGENT_CONNECT_TRIES 20
+/* After xenstored went away: long enough for the supervisor to restart
+ * it and xenopsd to introduce the domain again. */
+#define AGENT_RECONNECT_TRIES 300
 #define AGENT_RETRY_MS 100
 #define AGENT_TXN_TRIES 8
 #define AGENT_XS_TIMEOUT_MS 10000
@@ -31,8 +34,9 @@ struct agent_guest {
     char vm_id[64];
     int64_t memory_kib;
     bool ack;
-    bool paused;     /* a paused vCPU answers nothing until it runs again */
-    int64_t boot_at; /* clock ms; 0 once connected */
+    bool paused;       /* a paused vCPU answers nothing until it runs again */
+    bool reconnecting; /* lost xenstored once: waits longer for it */
+    int64_t boot_at;   /* clock ms; 0 once connected */
     int tries;
     struct xs_client *xs;
     struct agent_guest *next;
@@ -225,7 +229,7 @@ static void agent_connect(struct agent *g, struct agent_guest *guest)
         xs_watch(guest->xs, "memory/target", "target", &err) < 0) {
         xs_client_close(guest->xs);
         guest->xs = NULL;
-        if (++guest->tries < AGENT_CONNECT_TRIES) {
+        if (++guest->tries < (guest->reconnecting ? AGENT_RECONNECT_TRIES : AGENT_CONNECT_TRIES)) {
             guest->boot_at = clock_now_ms() + AGENT_RETRY_MS;
         } else {
             log_warn("agent", "guest of domain %d cannot reach xenstored: %s", guest->domid,
@@ -308,7 +312,14 @@ static bool agent_serve_guest(struct agent *g, struct agent_guest *guest)
         struct xs_error err;
         int rc = xs_watch_next(guest->xs, &ev, 0, &err);
         if (rc < 0) {
-            agent_drop(g, guest->domid);
+            /* xenstored went away (a released domain is forgotten soon
+             * after): connect again, as a guest's xenbus would once its
+             * domain is introduced to a new xenstored. */
+            xs_client_close(guest->xs);
+            guest->xs = NULL;
+            guest->tries = 0;
+            guest->reconnecting = true;
+            guest->boot_at = clock_now_ms() + AGENT_RETRY_MS;
             return false;
         }
         if (rc == 0)

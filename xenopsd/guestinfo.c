@@ -250,9 +250,15 @@ static void gi_connect(struct xo_guestinfo *g)
 static void *gi_main(void *arg)
 {
     struct xo_guestinfo *g = arg;
+    bool lost = false;
     for (;;) {
-        if (!g->xs)
+        if (!g->xs) {
             gi_connect(g);
+            /* a new xenstored knows no domain: they are written again */
+            if (g->xs && lost)
+                xo_on_xenstored_restart(g->x);
+            lost = lost && !g->xs;
+        }
         gi_take_commands(g);
         if (mailbox_stopped(&g->mail))
             break;
@@ -260,6 +266,7 @@ static void *gi_main(void *arg)
             log_warn("guestinfo", "lost xenstored; reconnecting");
             xs_client_close(g->xs);
             g->xs = NULL;
+            lost = true;
         }
         struct pollfd fds[2] = {{.fd = g->mail.wake, .events = POLLIN}, {.fd = -1}};
         if (g->xs)

@@ -426,6 +426,42 @@ static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struc
     return 0;
 }
 
+/* xenstored lost every tree (it restarted): the domain's and its plugged
+ * devices' are written again and the domain introduced, as xo_reconcile
+ * does at xenopsd's own start. Queued like any operation, so it never
+ * races one on the same VM. */
+static int op_rewrite(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
+{
+    struct xenopsd *x = xo_worker_ctx(w);
+    struct xo_vm *vm = op->vm;
+    struct xo_domain_spec spec;
+    struct xstree_domain tree;
+    pthread_mutex_lock(&x->lock);
+    bool live = vm->power == XO_RUNNING || vm->power == XO_PAUSED;
+    xo_vm_spec(vm, a, &spec, &tree);
+    struct xstree_device *devs = arena_alloc(a, (vm->ndevs + 1) * sizeof(*devs));
+    size_t n = 0;
+    for (size_t i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i]->plugged)
+            xo_dev_tree(vm->devs[i], a, &devs[n++]);
+    pthread_mutex_unlock(&x->lock);
+    if (!live)
+        return 0;
+    struct xs_client *xs = xo_worker_xs(w, a, err);
+    if (!xs)
+        return -1;
+    if (xstree_domain_intact(xs, tree.domid, vm->id))
+        return 0;
+    struct xs_error e;
+    if (xstree_domain_write(xs, &tree, &e) < 0)
+        return xo_worker_xs_fail(w, &e, a, err);
+    for (size_t i = 0; i < n; i++)
+        if (xstree_device_write(xs, tree.domid, &devs[i], &e) < 0)
+            return xo_worker_xs_fail(w, &e, a, err);
+    log_info(vm->id, "rewrote the xenstore tree of domain %d", tree.domid);
+    return 0;
+}
+
 /* Looks up the operation's device and checks it may change as asked;
  * fills *tree and *domid. */
 static int op_dev_check(struct xenopsd *x, struct xo_op *op, bool plug, struct xstree_device *tree,
@@ -539,6 +575,8 @@ int xo_op_run(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val
     case XO_OP_SET_VCPUS:
     case XO_OP_SET_MEMORY:
         return op_live(w, op, a, err);
+    case XO_OP_REWRITE:
+        return op_rewrite(w, op, a, err);
     }
     return xo_fail(a, err, "INTERNAL_ERROR", "unknown operation", NULL);
 }

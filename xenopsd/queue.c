@@ -14,6 +14,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,20 @@ struct xenopsd *xo_worker_ctx(struct xo_worker *w)
     return w->x;
 }
 
+/* A worker's connection carries no watches: anything to read on it is
+ * the end of the stream, xenstored gone (or restarted). */
+static bool xo_xs_dead(struct xs_client *xs)
+{
+    struct pollfd p = {.fd = xs_client_fd(xs), .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
+
 struct xs_client *xo_worker_xs(struct xo_worker *w, struct arena *a, struct val **err)
 {
+    if (w->xs && xo_xs_dead(w->xs)) {
+        xs_client_close(w->xs);
+        w->xs = NULL;
+    }
     if (w->xs)
         return w->xs;
     struct xs_error e = {0};
@@ -149,6 +162,25 @@ const char *xo_submit_device(struct xenopsd *x, enum xo_dev_kind kind, const cha
     snprintf(dev_op.dev_id, sizeof(dev_op.dev_id), "%s", dev_id);
     dev_op.dev_kind = kind;
     return xo_submit(x, vm_id, &dev_op, a, err);
+}
+
+void xo_on_xenstored_restart(struct xenopsd *x)
+{
+    size_t queued = 0;
+    pthread_mutex_lock(&x->lock);
+    const char *key;
+    void *value;
+    for (size_t it = 0; !x->stopping && hmap_next(x->vms, &it, &key, &value);) {
+        struct xo_vm *vm = value;
+        if (vm->power != XO_RUNNING && vm->power != XO_PAUSED)
+            continue;
+        struct xo_op *op = xcalloc(1, sizeof(*op));
+        op->kind = XO_OP_REWRITE;
+        xo_enqueue(x, vm, op);
+        queued++;
+    }
+    pthread_mutex_unlock(&x->lock);
+    log_info(NULL, "xenstored came back: checking the trees of %zu domains", queued);
 }
 
 void xo_on_unsolicited_shutdown(void *ctx, int domid)

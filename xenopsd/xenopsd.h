@@ -55,6 +55,7 @@ enum xo_op_kind {
     XO_OP_REAP, /* the guest left on its own: follow it */
     XO_OP_SET_VCPUS,
     XO_OP_SET_MEMORY,
+    XO_OP_REWRITE, /* xenstored restarted: write the domain's tree again */
 };
 
 struct xo_vm;
@@ -173,6 +174,9 @@ const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *
 const char *xo_submit_device(struct xenopsd *x, enum xo_dev_kind kind, const char *dev_id,
                              const struct xo_op *op, struct arena *a, struct val **err);
 int xo_task_cancel(struct xenopsd *x, const char *id, struct arena *a, struct val **err);
+/* xenstored restarted (empty): every domain's tree is checked and
+ * written again, each on its VM's queue. */
+void xo_on_xenstored_restart(struct xenopsd *x);
 /* A guest left on its own (the simulator's callback). */
 void xo_on_unsolicited_shutdown(void *x, int domid);
 /* A worker's xenstore connection, (re)opened as needed; NULL with *err. */

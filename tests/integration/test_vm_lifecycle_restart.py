@@ -14,6 +14,7 @@ import pytest
 from conftest import UnixHTTPConnection
 from test_supervisor import parse_status, pid_alive
 from test_vm_lifecycle_harness import (NULL_REF, Api, install, vm_host, wait_for, xenstore)
+from test_xenstored_harness import XsError
 
 
 @pytest.fixture
@@ -189,4 +190,40 @@ def test_kill9_xenopsd_during_an_operation(api, host):
         api.call("VM.hard_shutdown", vm)
         consistent(api, host, vm)
     assert len([r for r in api.call("VM.get_all") if r == vm]) == 1
+    api.call("VM.destroy", vm)
+
+
+def test_kill9_xenstored_while_vms_run(api, host):
+    """A new xenstored starts empty: xenopsd writes every running domain's
+    tree again, its devices' too, and the guests come back to it, so a
+    clean shutdown still goes through the guest."""
+    vm = install(api, "configured")
+    net = api.call("network.get_all")[0]
+    api.call("VIF.create", {"device": "0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+                            "other_config": {}, "qos_algorithm_type": "",
+                            "qos_algorithm_params": {}})
+    api.call("VM.start", vm, False, False)
+    domid = int(api.call("VM.get_domid", vm))
+    dom = "/local/domain/%d" % domid
+    assert wait_for(lambda: xenstore(host).exists(dom + "/data/os_name"), 10)
+    kill9_and_wait(host, "xenstored")
+
+    def rewritten():
+        try:
+            xs = xenstore(host)
+            return (xs.read(dom + "/vm") == ("/vm/" + api.call("VM.get_uuid", vm)).encode() and
+                    xs.exists(dom + "/device/vif/0/backend") and
+                    xs.exists(dom + "/data/os_name"))
+        except (OSError, XsError):
+            return False
+
+    assert wait_for(rewritten, timeout=30, step=0.2), "the domain's tree was not rewritten"
+    rec = consistent(api, host, vm)
+    assert (rec["power_state"], int(rec["domid"])) == ("Running", domid)
+    # the guest answers control/shutdown again: no fallback to hard
+    xenopsd_task = xenopsd(host, "VM.shutdown", rec["uuid"], 20)
+    st = wait_for(lambda: (lambda s: s if s["state"] != "pending" else None)(
+        xenopsd(host, "TASK.stat", xenopsd_task)), timeout=15)
+    assert st and st["state"] == "completed", st
+    assert consistent(api, host, vm)["power_state"] == "Halted"
     api.call("VM.destroy", vm)
