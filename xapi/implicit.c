@@ -201,7 +201,10 @@ static struct rpc_reply implicit_write(struct xapi_call *c)
         break;
     }
     }
-    vm_implicit_hook(c, t, o, &reply);
+    if (vm_implicit_hook(c, t, o, &reply) < 0) {
+        db_abort(t);
+        return reply;
+    }
     return xapi_commit(c, t, val_nil(c->a));
 }
 

@@ -130,11 +130,18 @@ static struct rpc_reply vm_do_simple(struct xapi_call *c, const char *opname, co
     return vm_finish(&op, r);
 }
 
-/* A suspended VM has no domain: shutting it down discards its image. */
+/* A suspended VM has no domain: shutting it down discards its image,
+ * once xenopsd has let go of it (else it would resume one day from an
+ * image that is gone). */
 static struct rpc_reply vm_discard_suspended(struct vm_op *op)
 {
     struct xapi_call *c = op->c;
-    vm_unregister(op);
+    if (!vm_unregister(op)) {
+        struct rpc_reply r = rpc_reply_error(
+            c->a, "INTERNAL_ERROR",
+            arena_printf(c->a, "xenopsd still holds the suspended VM %s", op->uuid), NULL);
+        return vm_op_end(op, r, (struct vm_view){false, NULL});
+    }
     const char *path = vm_suspend_path(c->x, c->a, op->uuid);
     if (unlink(path) < 0 && errno != ENOENT)
         log_warn(c->log_ctx, "cannot remove the suspend image %s: %s", path, strerror(errno));

@@ -107,6 +107,9 @@ struct vm_op {
 };
 /* Checks op on the VM and lists it, in one transaction. On error nothing
  * changed. */
+/* OTHER_OPERATION_IN_PROGRESS [cls, ref, operation, its ref] for o (a VM,
+ * VBD or VIF), naming its first current operation. */
+struct rpc_reply vm_busy_error(struct arena *a, const char *cls, const struct db_obj *o);
 struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char *op,
                              struct vm_op *out);
 /* What xenopsd says of a VM: known is false when it could not be asked;
@@ -135,9 +138,10 @@ struct vm_view vm_view_get(struct xapi *x, struct arena *a, const char *uuid);
 void vm_describe(struct arena *a, struct db *db, const struct db_obj *o, struct vm_op *op);
 /* Registers the VM and its devices with xenopsd (idempotent there). */
 struct rpc_reply vm_register(struct vm_op *op);
-/* Takes the VM and its devices off xenopsd, best effort: once halted or
- * suspended it is xapi's alone again. */
-void vm_unregister(struct vm_op *op);
+/* Takes the VM and its devices off xenopsd: once halted it is xapi's
+ * alone again. False when xenopsd still has the VM (it could not be
+ * asked, or refused). */
+bool vm_unregister(struct vm_op *op);
 /* Asks xenopsd for each device's state and writes it (after a start). */
 void vm_devices_sync(struct vm_op *op);
 /* A device (VBD or VIF) as xenopsd says it is: plugged, or not (stat NULL:

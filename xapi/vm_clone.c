@@ -305,6 +305,23 @@ static int vm_hook_vm(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
         }
         vm_destroy_belongings(t, c->a, c->x->db, o);
         return 0;
+    case API_SET_FIELD:
+        /* Upstream's make_into_template: only a halted VM, at rest, may
+         * become one; a running template could never be stopped. */
+        if (c->m->field == api_field_find(o->cls, "is_a_template") &&
+            vm_field_bool(o, "is_a_template")) {
+            const char *ps = vm_field_str(o, "power_state");
+            if (strcmp(ps, "Halted") != 0) {
+                *reply = rpc_reply_error(c->a, "VM_BAD_POWER_STATE", o->ref, "halted",
+                                         vm_power_lower(c->a, ps), NULL);
+                return -1;
+            }
+            if (vm_field(o, "current_operations")->u.st.n) {
+                *reply = vm_busy_error(c->a, "VM", o);
+                return -1;
+            }
+        }
+        break;
     case API_CREATE: { /* a new VM has no domain, and metrics from the start */
         struct db_obj *m = db_txn_create(t, api_class_find("VM_metrics"), NULL, NULL);
         vm_field_set(t, o, "metrics", val_string(c->a, m->ref));

@@ -134,7 +134,7 @@ static const char *vm_desc_id(const struct val *d)
     return val_str(val_struct_get(d, "id"));
 }
 
-void vm_unregister(struct vm_op *op)
+bool vm_unregister(struct vm_op *op)
 {
     struct xapi_call *c = op->c;
     for (size_t i = 0; i < op->vbds->u.arr.n; i++)
@@ -144,9 +144,11 @@ void vm_unregister(struct vm_op *op)
         xenops_call(c->x, c->a, "VIF.remove",
                     xenops_args(c->a, vm_desc_id(op->vifs->u.arr.items[i]), NULL));
     struct rpc_reply r = xenops_call(c->x, c->a, "VM.remove", xenops_args(c->a, op->uuid, NULL));
-    if (r.error)
-        log_info(c->log_ctx, "VM %s stays registered with xenopsd: %s", op->uuid,
-                 val_str(r.error->u.arr.items[0]));
+    if (!r.error || xenops_is_error(&r, "HANDLE_INVALID"))
+        return true;
+    log_info(c->log_ctx, "VM %s stays registered with xenopsd: %s", op->uuid,
+             val_str(r.error->u.arr.items[0]));
+    return false;
 }
 
 /* --- devices' state --- */
@@ -262,10 +264,10 @@ static struct rpc_reply vm_devop_begin(struct xapi_call *c, const char *kind, co
     }
     bool plug = strcmp(op, "plug") == 0, attached = vm_field_bool(dev, "currently_attached");
     const char *ps = vm_field_str(vm, "power_state");
-    if (vm_field(dev, "current_operations")->u.st.n || vm_field(vm, "current_operations")->u.st.n)
-        reply = rpc_reply_error(
-            c->a, "OPERATION_NOT_ALLOWED",
-            arena_printf(c->a, "%s %s: another operation is in progress", kind, dev->ref), NULL);
+    if (vm_field(dev, "current_operations")->u.st.n)
+        reply = vm_busy_error(c->a, kind, dev);
+    else if (vm_field(vm, "current_operations")->u.st.n)
+        reply = vm_busy_error(c->a, "VM", vm);
     else if (plug && attached)
         reply = rpc_reply_error(c->a, "DEVICE_ALREADY_ATTACHED", dev->ref, NULL);
     else if (!plug && !attached)

@@ -156,30 +156,60 @@ enum vm_refusal {
     VM_BLOCKED,
 };
 
+/* Upstream's order: a block the user set, then the power state, then
+ * operations in progress, then what templates may do. */
 static enum vm_refusal vm_refusal(const struct db_obj *o, const struct vm_rule *r)
 {
     if (!r)
         return VM_UNSUPPORTED;
     if (vm_field_bool(o, "is_control_domain"))
         return VM_CONTROL_DOMAIN;
+    if (val_struct_get(vm_field(o, "blocked_operations"), r->op))
+        return VM_BLOCKED;
+    if (!(vm_power_bit(vm_field_str(o, "power_state")) & r->states))
+        return VM_POWER_STATE;
+    if (vm_field(o, "current_operations")->u.st.n)
+        return VM_BUSY;
     bool tpl = vm_field_bool(o, "is_a_template");
     if (tpl && r->tpl == VM_TPL_NO)
         return VM_TEMPLATE;
     if (!tpl && r->tpl == VM_TPL_ONLY)
         return VM_NOT_TEMPLATE;
-    if (vm_field(o, "current_operations")->u.st.n)
-        return VM_BUSY;
-    if (!(vm_power_bit(vm_field_str(o, "power_state")) & r->states))
-        return VM_POWER_STATE;
-    if (val_struct_get(vm_field(o, "blocked_operations"), r->op))
-        return VM_BLOCKED;
     return VM_OK;
+}
+
+struct rpc_reply vm_busy_error(struct arena *a, const char *cls, const struct db_obj *o)
+{
+    const struct val *busy = vm_field(o, "current_operations");
+    const char *op_ref = busy->u.st.n ? busy->u.st.members[0].name : "";
+    const char *op = busy->u.st.n ? val_str(busy->u.st.members[0].value) : "";
+    return rpc_reply_error(a, "OTHER_OPERATION_IN_PROGRESS", cls, o->ref, op ? op : "", op_ref,
+                           NULL);
+}
+
+/* An operation on one of the VM's devices keeps VM operations out (and
+ * the other way round, vm_device.c). */
+static int vm_devices_busy(struct arena *a, struct db *db, const struct db_obj *o,
+                           struct rpc_reply *reply)
+{
+    static const char *const sets[][2] = {{"VBDs", "VBD"}, {"VIFs", "VIF"}};
+    for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+        const struct val *refs = vm_field(o, sets[s][0]);
+        for (size_t i = 0; i < refs->u.arr.n; i++) {
+            const struct db_obj *d =
+                db_get(db, api_class_find(sets[s][1]), val_str(refs->u.arr.items[i]));
+            if (d && vm_field(d, "current_operations")->u.st.n) {
+                *reply = vm_busy_error(a, sets[s][1], d);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 int vm_check_op(struct arena *a, const struct db_obj *o, const char *op, struct rpc_reply *reply)
 {
     const struct vm_rule *r = vm_rule_find(op);
-    const struct val *busy = vm_field(o, "current_operations");
     switch (vm_refusal(o, r)) {
     case VM_OK:
         return 0;
@@ -200,10 +230,7 @@ int vm_check_op(struct arena *a, const struct db_obj *o, const char *op, struct 
         *reply = rpc_reply_error(a, "PROVISION_ONLY_ALLOWED_ON_TEMPLATE", NULL);
         break;
     case VM_BUSY:
-        *reply = rpc_reply_error(a, "OPERATION_NOT_ALLOWED",
-                                 arena_printf(a, "VM %s cannot %s: %s is in progress", o->ref, op,
-                                              val_str(busy->u.st.members[0].value)),
-                                 NULL);
+        *reply = vm_busy_error(a, "VM", o);
         break;
     case VM_POWER_STATE: {
         *reply = rpc_reply_error(a, "VM_BAD_POWER_STATE", o->ref, vm_states_text(a, r->states),
@@ -244,7 +271,8 @@ struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char
     struct rpc_reply reply;
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *o = vm_lookup(c, vm_cls(), vm_ref, &reply);
-    if (!o || vm_check_op(c->a, o, op, &reply) < 0) {
+    if (!o || vm_check_op(c->a, o, op, &reply) < 0 ||
+        vm_devices_busy(c->a, c->x->db, o, &reply) < 0) {
         db_abort(t);
         return reply;
     }

@@ -163,7 +163,7 @@ def test_metrics_and_guest_metrics(api):
 
 def test_second_conflicting_operation_refused(api):
     """While a clean shutdown waits for a guest that never answers, a
-    second operation gets OPERATION_NOT_ALLOWED; cancelling the first
+    second operation gets OTHER_OPERATION_IN_PROGRESS; cancelling the first
     leaves the VM running with nothing in progress."""
     vm = install(api, "stubborn", {"sim_guest": "no-ack"})
     api.call("VM.start", vm, False, False)
@@ -174,10 +174,14 @@ def test_second_conflicting_operation_refused(api):
     for method, args in (("VM.hard_shutdown", ()), ("VM.clean_shutdown", ()),
                          ("VM.pause", ()), ("VM.suspend", ())):
         err = api.fail(method, vm, *args)
-        assert err[0] == "OPERATION_NOT_ALLOWED", (method, err)
+        assert err == ["OTHER_OPERATION_IN_PROGRESS", "VM", vm, "clean_shutdown", task], \
+            (method, err)
     second = api.wait_task(api.call("Async.VM.hard_reboot", vm))
     assert second["status"] == "failure"
-    assert second["error_info"][0] == "OPERATION_NOT_ALLOWED", second
+    assert second["error_info"][0] == "OTHER_OPERATION_IN_PROGRESS", second
+    # nor may it become a template meanwhile
+    err = api.fail("VM.set_is_a_template", vm, True)
+    assert err == ["VM_BAD_POWER_STATE", vm, "halted", "running"], err
     api.call("task.cancel", task)
     rec = api.wait_task(task)
     assert rec["status"] == "cancelled", rec

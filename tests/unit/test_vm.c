@@ -341,9 +341,12 @@ static void test_busy(void **state)
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     struct rpc_reply r = call(fx, a, "VM.start", S(vm), B(false), B(false), NULL);
-    assert_string_equal(code(&r), "OPERATION_NOT_ALLOWED");
+    assert_string_equal(code(&r), "OTHER_OPERATION_IN_PROGRESS");
+    assert_string_equal(param(&r, 1), "VM");
+    assert_string_equal(param(&r, 3), "start");
+    assert_string_equal(param(&r, 4), "OpaqueRef:someone");
     r = call(fx, a, "VM.destroy", S(vm), NULL);
-    assert_string_equal(code(&r), "OPERATION_NOT_ALLOWED");
+    assert_string_equal(code(&r), "OTHER_OPERATION_IN_PROGRESS");
     assert_int_equal(fx->fake.calls_start, 0);
     arena_free(a);
 }
@@ -432,6 +435,26 @@ static void test_unreachable(void **state)
     assert_string_equal(code(&r), "INTERNAL_ERROR");
     assert_non_null(strstr(param(&r, 1), "xenopsd"));
     assert_string_equal(get_str(fx, a, "power_state", vm), "Halted");
+    assert_int_equal(get(fx, a, "VM", "current_operations", vm)->u.st.n, 0);
+
+    /* A suspended VM whose xenopsd cannot be asked keeps its image and
+     * stays suspended: xenopsd would resume it one day. */
+    struct db_txn *t = db_begin(fx->x.db);
+    struct db_obj *o = db_get(fx->x.db, api_class_find("VM"), vm);
+    db_txn_set(t, o, api_field_find(o->cls, "power_state"), S("Suspended"));
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    char dir[512], image[600];
+    snprintf(dir, sizeof(dir), "%s/suspend", fx->dir);
+    snprintf(image, sizeof(image), "%s/%s", dir, get_str(fx, a, "uuid", vm));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *f = fopen(image, "w");
+    assert_non_null(f);
+    fclose(f);
+    r = call(fx, a, "VM.hard_shutdown", S(vm), NULL);
+    assert_string_equal(code(&r), "INTERNAL_ERROR");
+    assert_string_equal(get_str(fx, a, "power_state", vm), "Suspended");
+    assert_int_equal(access(image, F_OK), 0);
     assert_int_equal(get(fx, a, "VM", "current_operations", vm)->u.st.n, 0);
     arena_free(a);
 }
