@@ -11,17 +11,22 @@
  * the database thinks runs here but xenopsd does not know is Halted.
  *
  * The follower never overwrites an operation: it skips a VM that has one
- * in current_operations (its end writes a fresh stat), and it writes only
- * if the VM did not change between its look and its write (gen_modified),
- * so a stat taken before an operation ran never lands after it.
+ * in current_operations, and it writes only if the VM did not change
+ * between its look and its write (gen_modified), so a stat taken before an
+ * operation ran never lands after it. What it skipped it remembers
+ * ("dirty") and looks at again after each poll, once the operation is
+ * over: the operation's own last stat may predate a change that came
+ * while it finished (a guest's first report during a start).
  */
 #include "vm.h"
 #include "api_value.h"
 #include "hmap.h"
 #include "ipc.h"
 #include "log.h"
+#include "mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* UPDATES.get blocks this long when nothing changes: also how long xapi's
@@ -184,6 +189,17 @@ static int vm_cls(void)
     return api_class_find("VM");
 }
 
+/* The follower's own: what it skipped because an operation held it, as
+ * "VM/uuid", "VBD/uuid" or "VIF/uuid". */
+static struct hmap *vm_dirty;
+
+static void vm_mark_dirty(const char *kind, const char *uuid)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "%s/%s", kind, uuid);
+    hmap_put(vm_dirty, key, vm_dirty);
+}
+
 /* Brings one VM up to date with xenopsd, unless an operation holds it. */
 static void vm_follow_vm(struct xapi *x, const char *uuid)
 {
@@ -192,8 +208,11 @@ static void vm_follow_vm(struct xapi *x, const char *uuid)
         struct db_obj *o = db_get_by_uuid(x->db, vm_cls(), uuid);
         bool skip = !o || vm_field(o, "current_operations")->u.st.n ||
                     vm_field_bool(o, "is_control_domain");
+        bool busy = o && vm_field(o, "current_operations")->u.st.n;
         uint64_t seen = o ? o->gen_modified : 0;
         db_read_unlock(x->db);
+        if (busy)
+            vm_mark_dirty("VM", uuid);
         if (skip)
             return;
         struct arena *a = arena_new();
@@ -225,10 +244,12 @@ static void vm_follow_device(struct xapi *x, const char *kind, const char *uuid)
     db_read_lock(x->db);
     struct db_obj *d = db_get_by_uuid(x->db, cls, uuid);
     struct db_obj *vm = d ? db_get(x->db, vm_cls(), vm_field_str(d, "VM")) : NULL;
-    bool skip = !vm || vm_field(vm, "current_operations")->u.st.n;
+    bool busy = vm && vm_field(vm, "current_operations")->u.st.n;
     uint64_t seen = d ? d->gen_modified : 0;
     db_read_unlock(x->db);
-    if (skip)
+    if (busy)
+        vm_mark_dirty(kind, uuid);
+    if (!vm || busy)
         return;
     struct arena *a = arena_new();
     struct rpc_reply r =
@@ -238,6 +259,7 @@ static void vm_follow_device(struct xapi *x, const char *kind, const char *uuid)
         d = db_get_by_uuid(x->db, cls, uuid);
         if (d && d->gen_modified == seen) {
             vm_device_apply(t, a, d, r.error ? NULL : r.value);
+            vm_device_refresh(t, a, x->db, d);
             const char *err;
             if (db_commit(t, &err) < 0)
                 log_warn(NULL, "%s %s: cannot record xenopsd's state: %s", kind, uuid, err);
@@ -323,6 +345,57 @@ static int vm_follow_poll(struct xapi *x, struct ipc_client *cl, int64_t *last, 
     return 0;
 }
 
+/* Looks again at what operations held; what they still hold stays. */
+static void vm_follow_dirty(struct xapi *x)
+{
+    size_t n = hmap_count(vm_dirty);
+    if (!n)
+        return;
+    char **keys = xcalloc(n, sizeof(*keys));
+    const char *key;
+    void *value;
+    size_t k = 0;
+    for (size_t it = 0; k < n && hmap_next(vm_dirty, &it, &key, &value);)
+        keys[k++] = xstrdup(key);
+    hmap_free(vm_dirty);
+    vm_dirty = hmap_new();
+    for (size_t i = 0; i < k; i++) {
+        char *slash = strchr(keys[i], '/');
+        *slash = '\0';
+        if (strcmp(keys[i], "VM") == 0)
+            vm_follow_vm(x, slash + 1);
+        else
+            vm_follow_device(x, keys[i], slash + 1);
+        free(keys[i]);
+    }
+    free(keys);
+}
+
+/* The VBDs and VIFs of the VM uuid, as xenopsd has them: an operation cut
+ * short by a restart may have plugged some the database does not know. */
+static void vm_resync_devices(struct xapi *x, const char *uuid)
+{
+    static const char *const sets[][2] = {{"VBDs", "VBD"}, {"VIFs", "VIF"}};
+    struct arena *a = arena_new();
+    struct val *ids[2] = {val_array(a), val_array(a)};
+    db_read_lock(x->db);
+    const struct db_obj *o = db_get_by_uuid(x->db, vm_cls(), uuid);
+    for (size_t s = 0; o && s < 2; s++) {
+        const struct val *refs = vm_field(o, sets[s][0]);
+        for (size_t i = 0; i < refs->u.arr.n; i++) {
+            const struct db_obj *d =
+                db_get(x->db, api_class_find(sets[s][1]), val_str(refs->u.arr.items[i]));
+            if (d)
+                val_array_push(a, ids[s], val_string(a, vm_field_str(d, "uuid")));
+        }
+    }
+    db_read_unlock(x->db);
+    for (size_t s = 0; s < 2; s++)
+        for (size_t i = 0; i < ids[s]->u.arr.n; i++)
+            vm_follow_device(x, sets[s][1], val_str(ids[s]->u.arr.items[i]));
+    arena_free(a);
+}
+
 /* A VM the database has running or paused here that xenopsd does not know
  * (in ids) is Halted; VMs that changed since gen are left to their own
  * operation. */
@@ -367,6 +440,7 @@ static int vm_resync_all(struct xapi *x, struct ipc_client *cl, int64_t *last)
         if (id) {
             hmap_put(ids, id, (void *)id);
             vm_follow_vm(x, id);
+            vm_resync_devices(x, id);
         }
     }
     vm_resync_missing(x, ids, gen);
@@ -383,12 +457,15 @@ static void *vm_follow_main(void *arg)
     struct ipc_client *cl = ipc_client_new(x->xenops->path, VM_FOLLOW_CALL_MS);
     int64_t last = 0;
     bool warned = false;
+    vm_dirty = hmap_new();
     while (!xenops_stopping(x)) {
         int rc = 0;
         if (xenops_take_resync(x))
             rc = vm_resync_all(x, cl, &last);
         if (rc == 0)
             rc = vm_follow_poll(x, cl, &last, VM_FOLLOW_POLL_S, true);
+        if (rc == 0)
+            vm_follow_dirty(x);
         if (rc < 0) {
             if (!warned)
                 log_warn(NULL, "xenopsd is not reachable at %s: retrying", x->xenops->path);
@@ -400,6 +477,8 @@ static void *vm_follow_main(void *arg)
         }
     }
     ipc_client_free(cl);
+    hmap_free(vm_dirty);
+    vm_dirty = NULL;
     return NULL;
 }
 
