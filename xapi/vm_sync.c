@@ -509,10 +509,43 @@ static void vm_clear_operations(struct xapi *x)
     arena_free(a);
 }
 
+/* xenopsd's tasks still pending when xapi starts belong to operations of
+ * a previous run, which nobody follows any more (their VMs were just
+ * cleared); left alone, a clean shutdown's would hold its VM's queue for
+ * its whole timeout. They are cancelled. xenopsd's update stream names
+ * every task it has (coalesced, the newest XO_UPDATES_KEPT entries). */
+static void vm_cancel_orphans(struct xapi *x)
+{
+    struct arena *a = arena_new();
+    struct val *params = val_array(a);
+    val_array_push(a, params, val_int(a, 0));
+    val_array_push(a, params, val_int(a, 0));
+    struct rpc_reply r = xenops_call(x, a, "UPDATES.get", params);
+    const struct val *ups = r.error ? NULL : val_struct_get(r.value, "updates");
+    int cancelled = 0;
+    for (size_t i = 0; ups && ups->type == VAL_ARRAY && i < ups->u.arr.n; i++) {
+        const struct val *u = ups->u.arr.items[i];
+        const char *kind = val_str(val_struct_get(u, "kind"));
+        const char *id = val_str(val_struct_get(u, "id"));
+        if (!kind || !id || strcmp(kind, "Task") != 0)
+            continue;
+        struct rpc_reply st = xenops_call(x, a, "TASK.stat", xenops_args(a, id, NULL));
+        const char *state = st.error ? NULL : val_str(val_struct_get(st.value, "state"));
+        if (!state || strcmp(state, "pending") != 0)
+            continue;
+        if (!xenops_call(x, a, "TASK.cancel", xenops_args(a, id, NULL)).error)
+            cancelled++;
+    }
+    if (cancelled)
+        log_info(NULL, "cancelled %d xenopsd task(s) of the previous run", cancelled);
+    arena_free(a);
+}
+
 void vm_service_start(struct xapi *x)
 {
     x->xenops = xenops_new(x->run_dir);
     vm_clear_operations(x);
+    vm_cancel_orphans(x);
     int rc = pthread_create(&x->xenops->follower, NULL, vm_follow_main, x);
     if (rc != 0)
         log_error(NULL, "cannot start the xenopsd follower: %s", strerror(rc));

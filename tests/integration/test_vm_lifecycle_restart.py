@@ -79,16 +79,26 @@ def consistent(api, host, vm):
     return rec
 
 
-def cancel_xenopsd_tasks(host):
-    """Cancels xenopsd's pending tasks (found through its updates)."""
-    ups = xenopsd(host, "UPDATES.get", 0, 0)["updates"]
-    for u in ups:
+def pending_xenopsd_tasks(host):
+    """xenopsd's pending tasks (found through its updates)."""
+    pending = []
+    for u in xenopsd(host, "UPDATES.get", 0, 0)["updates"]:
         if u["kind"] == "Task":
             try:
                 if xenopsd(host, "TASK.stat", u["id"])["state"] == "pending":
-                    xenopsd(host, "TASK.cancel", u["id"])
+                    pending.append(u["id"])
             except AssertionError:
                 pass  # finished and destroyed meanwhile
+    return pending
+
+
+def cancel_xenopsd_tasks(host):
+    """Cancels xenopsd's pending tasks."""
+    for task in pending_xenopsd_tasks(host):
+        try:
+            xenopsd(host, "TASK.cancel", task)
+        except AssertionError:
+            pass  # finished meanwhile
 
 
 def guest_metrics_up(api, vm):
@@ -149,7 +159,9 @@ def test_kill9_xapi_during_an_operation(api, host):
         task: "clean_shutdown"}
     kill9_and_wait(host, "xapi")
     api2 = Api(host)
-    cancel_xenopsd_tasks(host)
+    # the restarted xapi cancelled xenopsd's task of the lost operation,
+    # which would otherwise hold the VM's queue for its whole timeout
+    assert wait_for(lambda: not pending_xenopsd_tasks(host), timeout=10)
     rec = consistent(api2, host, vm)
     assert rec["power_state"] == "Running", rec["power_state"]
     assert "hard_shutdown" in rec["allowed_operations"]
