@@ -1,4 +1,9 @@
-/* atomic_file.c - write to a temporary name, rename into place. */
+/*
+ * atomic_file.c - write to a temporary name, rename into place. The
+ * temporary name is unique (mkostemp), so two writers of one path (two
+ * suspends to the same image) each rename a whole file of their own and
+ * the last one wins, instead of both writing into one PATH.tmp.
+ */
 #include "atomic_file.h"
 #include "mem.h"
 
@@ -25,10 +30,10 @@ static int atomic_file_fill(int fd, const char *p, size_t n)
 
 int atomic_file_write(const char *path, const void *data, size_t len, bool sync)
 {
-    size_t n = strlen(path) + 5;
+    size_t n = strlen(path) + sizeof(ATOMIC_FILE_TMP) + 6;
     char *tmp = xmalloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(tmp, n, "%s" ATOMIC_FILE_TMP "XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     int rc = fd < 0 ? -1 : atomic_file_fill(fd, data, len);
     if (rc == 0 && sync && fsync(fd) != 0)
         rc = -1;

@@ -130,27 +130,27 @@ static int op_domain_make(struct xo_worker *w, struct xo_vm *vm, struct xo_made 
     return rc;
 }
 
-/*
- * The VM takes its new state: in memory, then in its file, then as
- * updates. made non-NULL: a new domain, with those devices plugged;
- * domid -1: no domain, nothing plugged.
- */
-static void op_commit(struct xenopsd *x, struct xo_vm *vm, enum xo_power power, int domid,
-                      const struct xo_made *made, struct arena *a)
+/* A VM's state before op_commit changed it, to put back if its file
+ * cannot be written. */
+struct op_state {
+    enum xo_power power;
+    int domid;
+    int64_t start_time;
+};
+
+/* Called with x->lock held: the VM takes its new state in memory; the
+ * devices whose plugged flag changed go to changed as (id, kind) pairs. */
+static struct op_state op_state_set(struct xo_vm *vm, enum xo_power power, int domid,
+                                    const struct xo_made *made, struct val *changed,
+                                    struct arena *a)
 {
-    pthread_mutex_lock(&x->lock);
-    if (vm->domid != domid) {
-        free(vm->guest_info);
-        vm->guest_info = NULL;
-        vm->guest_updated = 0;
-    }
+    struct op_state old = {vm->power, vm->domid, vm->start_time};
     vm->power = power;
     vm->domid = domid;
     if (domid < 0)
         vm->start_time = 0;
     else if (made)
         vm->start_time = (int64_t)time(NULL);
-    struct val *changed = val_array(a);
     for (size_t i = 0; i < vm->ndevs; i++) {
         struct xo_dev *d = vm->devs[i];
         bool plugged = d->plugged;
@@ -165,12 +165,53 @@ static void op_commit(struct xenopsd *x, struct xo_vm *vm, enum xo_power power, 
             val_array_push(a, changed, val_string(a, xo_dev_kind_name(d->kind)));
         }
     }
+    return old;
+}
+
+/* Called with x->lock held: undoes op_state_set. */
+static void op_state_restore(struct xo_vm *vm, const struct op_state *old,
+                             const struct val *changed)
+{
+    vm->power = old->power;
+    vm->domid = old->domid;
+    vm->start_time = old->start_time;
+    for (size_t i = 0; i + 1 < changed->u.arr.n; i += 2)
+        for (size_t k = 0; k < vm->ndevs; k++)
+            if (strcmp(vm->devs[k]->id, val_str(changed->u.arr.items[i])) == 0)
+                vm->devs[k]->plugged = !vm->devs[k]->plugged;
+}
+
+/*
+ * The VM takes its new state: in memory, then in its file, then as
+ * updates. made non-NULL: a new domain, with those devices plugged;
+ * domid -1: no domain, nothing plugged. If the file cannot be written
+ * the VM is left as it was (INTERNAL_ERROR): its file is what a restart
+ * believes, so the caller must undo what it did to the domain.
+ */
+static int op_commit(struct xenopsd *x, struct xo_vm *vm, enum xo_power power, int domid,
+                     const struct xo_made *made, struct arena *a, struct val **err)
+{
+    struct val *changed = val_array(a);
+    pthread_mutex_lock(&x->lock);
+    struct op_state old = op_state_set(vm, power, domid, made, changed, a);
     pthread_mutex_unlock(&x->lock);
-    xo_persist_vm(x, vm);
+    bool saved = xo_persist_vm(x, vm) == 0;
+    pthread_mutex_lock(&x->lock);
+    if (!saved) {
+        op_state_restore(vm, &old, changed);
+    } else if (old.domid != domid) {
+        free(vm->guest_info);
+        vm->guest_info = NULL;
+        vm->guest_updated = 0;
+    }
+    pthread_mutex_unlock(&x->lock);
+    if (!saved)
+        return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's state", NULL);
     xo_updates_post(x->updates, "VM", vm->id);
     for (size_t i = 0; i + 1 < changed->u.arr.n; i += 2)
         xo_updates_post(x->updates, val_str(changed->u.arr.items[i + 1]),
                         val_str(changed->u.arr.items[i]));
+    return 0;
 }
 
 /* The domain runs: guest information starts to flow. */
@@ -197,7 +238,10 @@ static int op_start(struct xo_worker *w, struct xo_op *op, struct arena *a, stru
         op_domain_unmake(w, vm->id, made.domid);
         return op_cancel_error(op, a, err);
     }
-    op_commit(x, vm, op->paused ? XO_PAUSED : XO_RUNNING, made.domid, &made, a);
+    if (op_commit(x, vm, op->paused ? XO_PAUSED : XO_RUNNING, made.domid, &made, a, err) < 0) {
+        op_domain_unmake(w, vm->id, made.domid);
+        return -1;
+    }
     if (!op->paused)
         return op_run(w, vm, made.domid, a, err);
     xo_guestinfo_watch(x->guestinfo, vm->id, made.domid);
@@ -229,12 +273,15 @@ static enum xo_shutdown_reason op_ask_guest(struct xo_worker *w, struct xo_op *o
 }
 
 /* The domain is over (shut down, or about to be destroyed): the VM is
- * halted (or suspended) first on disk, then the domain goes. */
-static void op_halt(struct xo_worker *w, struct xo_vm *vm, enum xo_power power, int domid,
-                    struct arena *a)
+ * halted (or suspended) first on disk, then the domain goes. If the disk
+ * says no, the domain stays, with the VM as it was. */
+static int op_halt(struct xo_worker *w, struct xo_vm *vm, enum xo_power power, int domid,
+                   struct arena *a, struct val **err)
 {
-    op_commit(xo_worker_ctx(w), vm, power, -1, NULL, a);
+    if (op_commit(xo_worker_ctx(w), vm, power, -1, NULL, a, err) < 0)
+        return -1;
     op_domain_unmake(w, vm->id, domid);
+    return 0;
 }
 
 static int op_shutdown(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
@@ -246,10 +293,8 @@ static int op_shutdown(struct xo_worker *w, struct xo_op *op, struct arena *a, s
     enum xo_power power;
     if (op_check(x, vm, hard ? XO_ACT_HARD_SHUTDOWN : XO_ACT_SHUTDOWN, &domid, &power, a, err) < 0)
         return -1;
-    if (power == XO_SUSPENDED) {
-        op_commit(x, vm, XO_HALTED, -1, NULL, a);
-        return 0;
-    }
+    if (power == XO_SUSPENDED)
+        return op_commit(x, vm, XO_HALTED, -1, NULL, a, err);
     if (!hard) {
         op_progress(op, x, 0.1);
         if (op_ask_guest(w, op, domid, "poweroff", op->timeout_s * 1000, a, err) == XO_SR_NONE) {
@@ -260,23 +305,39 @@ static int op_shutdown(struct xo_worker *w, struct xo_op *op, struct arena *a, s
         }
     }
     op_progress(op, x, 0.5);
-    op_halt(w, vm, XO_HALTED, domid, a);
-    return 0;
+    return op_halt(w, vm, XO_HALTED, domid, a, err);
 }
 
-/* The old domain is gone (or going): a new one takes its place. */
+/* The old domain is gone (or going): a new one takes its place. If none
+ * can, the VM is halted (on disk if the disk lets it: a VM left
+ * "Running" on a dead domain still takes a hard shutdown). */
 static int op_rebuild(struct xo_worker *w, struct xo_vm *vm, int old_domid, struct arena *a,
                       struct val **err)
 {
     struct xenopsd *x = xo_worker_ctx(w);
     struct xo_made made;
+    struct val *ignored = NULL;
     op_domain_unmake(w, vm->id, old_domid);
     if (op_domain_make(w, vm, &made, a, err) < 0) {
-        op_commit(x, vm, XO_HALTED, -1, NULL, a);
+        op_commit(x, vm, XO_HALTED, -1, NULL, a, &ignored);
         return -1;
     }
-    op_commit(x, vm, XO_RUNNING, made.domid, &made, a);
+    if (op_commit(x, vm, XO_RUNNING, made.domid, &made, a, err) < 0) {
+        op_domain_unmake(w, vm->id, made.domid);
+        op_commit(x, vm, XO_HALTED, -1, NULL, a, &ignored);
+        return -1;
+    }
     return op_run(w, vm, made.domid, a, err);
+}
+
+/* The guest left on its own, or for another reason than it was asked:
+ * do what Xen's on_reboot and on_poweroff (and on_crash) actions do. */
+static int op_follow_guest(struct xo_worker *w, struct xo_vm *vm, int domid,
+                           enum xo_shutdown_reason reason, struct arena *a, struct val **err)
+{
+    if (reason == XO_SR_REBOOT)
+        return op_rebuild(w, vm, domid, a, err);
+    return op_halt(w, vm, XO_HALTED, domid, a, err);
 }
 
 static int op_reboot(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
@@ -327,22 +388,30 @@ static int op_suspend(struct xo_worker *w, struct xo_op *op, struct arena *a, st
             arena_printf(a, "cannot write the suspend image in %s: %s", dir, strerror(errno)),
             NULL);
     op_progress(op, x, 0.1);
-    if (op_ask_guest(w, op, domid, "suspend", x->suspend_ack_ms, a, err) != XO_SR_SUSPEND) {
+    enum xo_shutdown_reason r = op_ask_guest(w, op, domid, "suspend", x->suspend_ack_ms, a, err);
+    if (r == XO_SR_NONE) {
         if (*err)
             return -1;
         if (op_cancelled(op))
             return op_cancel_error(op, a, err);
         return xo_fail(a, err, "VM_FAILED_SUSPEND_ACKNOWLEDGMENT", vm->id, NULL);
     }
+    struct val *ignored = NULL;
+    if (r != XO_SR_SUSPEND) {
+        /* It powered off, rebooted or crashed instead: nobody else will
+         * follow it (the worker was its waiter), and no image exists. */
+        log_info(vm->id, "the guest left for another reason (%d) than suspend", (int)r);
+        op_follow_guest(w, vm, domid, r, a, &ignored);
+        return xo_fail(a, err, "VM_FAILED_SUSPEND_ACKNOWLEDGMENT", vm->id, NULL);
+    }
     op_progress(op, x, 0.5);
     const char *meta = op_image_metadata(x, vm, a);
     if (XO_BACKEND(x)->suspend_image(XO_IMPL(x), domid, op->path, meta, a, err) < 0) {
         /* The guest has gone: without an image it is lost. */
-        op_halt(w, vm, XO_HALTED, domid, a);
+        op_halt(w, vm, XO_HALTED, domid, a, &ignored);
         return -1;
     }
-    op_halt(w, vm, XO_SUSPENDED, domid, a);
-    return 0;
+    return op_halt(w, vm, XO_SUSPENDED, domid, a, err);
 }
 
 static int op_resume(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
@@ -357,7 +426,10 @@ static int op_resume(struct xo_worker *w, struct xo_op *op, struct arena *a, str
     op_progress(op, x, 0.3);
     if (op_domain_make(w, vm, &made, a, err) < 0)
         return -1;
-    op_commit(x, vm, XO_RUNNING, made.domid, &made, a);
+    if (op_commit(x, vm, XO_RUNNING, made.domid, &made, a, err) < 0) {
+        op_domain_unmake(w, vm->id, made.domid);
+        return -1;
+    }
     return op_run(w, vm, made.domid, a, err);
 }
 
@@ -369,11 +441,18 @@ static int op_pause(struct xo_worker *w, struct xo_op *op, bool pause, struct ar
     int domid;
     if (op_check(x, vm, pause ? XO_ACT_PAUSE : XO_ACT_UNPAUSE, &domid, NULL, a, err) < 0)
         return -1;
-    int rc = pause ? XO_BACKEND(x)->domain_pause(XO_IMPL(x), domid, a, err)
-                   : XO_BACKEND(x)->domain_unpause(XO_IMPL(x), domid, a, err);
-    if (rc == 0)
-        op_commit(x, vm, pause ? XO_PAUSED : XO_RUNNING, domid, NULL, a);
-    return rc;
+    int (*set)(void *, int, struct arena *, struct val **) =
+        pause ? XO_BACKEND(x)->domain_pause : XO_BACKEND(x)->domain_unpause;
+    int (*undo)(void *, int, struct arena *, struct val **) =
+        pause ? XO_BACKEND(x)->domain_unpause : XO_BACKEND(x)->domain_pause;
+    if (set(XO_IMPL(x), domid, a, err) < 0)
+        return -1;
+    if (op_commit(x, vm, pause ? XO_PAUSED : XO_RUNNING, domid, NULL, a, err) < 0) {
+        struct val *ignored = NULL;
+        undo(XO_IMPL(x), domid, a, &ignored);
+        return -1;
+    }
+    return 0;
 }
 
 /* A running domain's new vCPUs or balloon target (upstream's balloon
@@ -484,20 +563,48 @@ static int op_dev_check(struct xenopsd *x, struct xo_op *op, bool plug, struct x
     return rc;
 }
 
-/* The device's new state; false if it was removed meanwhile. */
-static bool op_dev_commit(struct xenopsd *x, struct xo_op *op, bool plugged)
+/* Called with x->lock held: sets the device's plugged flag; false if it
+ * was removed meanwhile. */
+static bool op_dev_set(struct xenopsd *x, struct xo_op *op, bool plugged)
 {
-    pthread_mutex_lock(&x->lock);
     struct xo_dev *d = hmap_get(x->devs, op->dev_id);
-    enum xo_dev_kind kind = d ? d->kind : XO_VBD;
     if (d)
         d->plugged = plugged;
+    return d != NULL;
+}
+
+/* The device's new state, in memory and then in the VM's file; -1 if it
+ * was removed meanwhile (HANDLE_INVALID) or the file cannot be written
+ * (INTERNAL_ERROR, the device left as it was). */
+static int op_dev_commit(struct xenopsd *x, struct xo_op *op, bool plugged, struct arena *a,
+                         struct val **err)
+{
+    pthread_mutex_lock(&x->lock);
+    bool found = op_dev_set(x, op, plugged);
     pthread_mutex_unlock(&x->lock);
-    if (!d)
-        return false;
-    xo_persist_vm(x, op->vm);
-    xo_updates_post(x->updates, xo_dev_kind_name(kind), op->dev_id);
-    return true;
+    if (!found)
+        return xo_fail(a, err, "HANDLE_INVALID", xo_dev_kind_name(op->dev_kind), op->dev_id, NULL);
+    if (xo_persist_vm(x, op->vm) < 0) {
+        pthread_mutex_lock(&x->lock);
+        op_dev_set(x, op, !plugged);
+        pthread_mutex_unlock(&x->lock);
+        return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the device's state", NULL);
+    }
+    xo_updates_post(x->updates, xo_dev_kind_name(op->dev_kind), op->dev_id);
+    return 0;
+}
+
+/* Takes a device out of the domain: both ends in xenstore, then the
+ * backend's. */
+static int op_dev_detach(struct xo_worker *w, struct xs_client *xs, int domid,
+                         const struct xstree_device *tree, struct arena *a, struct val **err)
+{
+    struct xenopsd *x = xo_worker_ctx(w);
+    struct xs_error e;
+    if (xstree_device_remove(xs, domid, tree->vif, tree->devid, &e) < 0)
+        return xo_worker_xs_fail(w, &e, a, err);
+    XO_BACKEND(x)->device_remove(XO_IMPL(x), domid, tree->vif ? "vif" : "vbd", tree->devid);
+    return 0;
 }
 
 static int op_plug(struct xo_worker *w, struct xo_op *op, bool plug, struct arena *a,
@@ -511,21 +618,23 @@ static int op_plug(struct xo_worker *w, struct xo_op *op, bool plug, struct aren
     struct xs_client *xs = xo_worker_xs(w, a, err);
     if (!xs)
         return -1;
-    struct xs_error e;
-    const char *kind = tree.vif ? "vif" : "vbd";
+    /* Either way, a change the VM's file does not take is undone, so
+     * that the domain matches what a restart will believe. */
+    struct val *ignored = NULL;
     if (!plug) {
-        if (xstree_device_remove(xs, domid, tree.vif, tree.devid, &e) < 0)
-            return xo_worker_xs_fail(w, &e, a, err);
-        XO_BACKEND(x)->device_remove(XO_IMPL(x), domid, kind, tree.devid);
-        op_dev_commit(x, op, false);
+        if (op_dev_detach(w, xs, domid, &tree, a, err) < 0)
+            return -1;
+        if (op_dev_commit(x, op, false, a, err) < 0) {
+            op_plug_all(w, xs, domid, &tree, 1, a, &ignored);
+            return -1;
+        }
         return 0;
     }
     if (op_plug_all(w, xs, domid, &tree, 1, a, err) < 0)
         return -1;
-    if (!op_dev_commit(x, op, true)) {
-        xstree_device_remove(xs, domid, tree.vif, tree.devid, &e);
-        XO_BACKEND(x)->device_remove(XO_IMPL(x), domid, kind, tree.devid);
-        return xo_fail(a, err, "HANDLE_INVALID", xo_dev_kind_name(op->dev_kind), op->dev_id, NULL);
+    if (op_dev_commit(x, op, true, a, err) < 0) {
+        op_dev_detach(w, xs, domid, &tree, a, &ignored);
+        return -1;
     }
     return 0;
 }
@@ -543,10 +652,7 @@ static int op_reap(struct xo_worker *w, struct xo_op *op, struct arena *a, struc
     if (!ours || XO_BACKEND(x)->domain_stat(XO_IMPL(x), op->domid, &ds) < 0 ||
         ds.shutdown == XO_SR_NONE)
         return 0;
-    if (ds.shutdown == XO_SR_REBOOT)
-        return op_rebuild(w, vm, op->domid, a, err);
-    op_halt(w, vm, XO_HALTED, op->domid, a);
-    return 0;
+    return op_follow_guest(w, vm, op->domid, ds.shutdown, a, err);
 }
 
 int xo_op_run(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)

@@ -116,6 +116,18 @@ static int xo_load_state(struct xo_vm *vm, const struct val *state)
     return 0;
 }
 
+/* A device whose id another VM (or an earlier entry) already holds, or
+ * that names another VM: a file edited by hand or a bug. Only the device
+ * is dropped, not its VM, which may be running. */
+static bool xo_load_dev_conflicts(struct xenopsd *x, const struct xo_vm *vm, const struct xo_dev *d)
+{
+    if (!hmap_get(x->devs, d->id) && strcmp(d->vm_id, vm->id) == 0)
+        return false;
+    log_error(vm->id, "%s %s (%s) is another VM's or a duplicate: dropped from this VM",
+              xo_dev_kind_name(d->kind), d->id, d->device);
+    return true;
+}
+
 static int xo_load_devices(struct xenopsd *x, struct xo_vm *vm, const struct val *devs,
                            struct arena *a)
 {
@@ -129,10 +141,13 @@ static int xo_load_devices(struct xenopsd *x, struct xo_vm *vm, const struct val
         struct xo_dev *d = kind ? xo_dev_from_config(strcmp(kind, "VIF") == 0 ? XO_VIF : XO_VBD,
                                                      val_struct_get(e, "config"), a, &err)
                                 : NULL;
-        if (!d || !plugged || plugged->type != VAL_BOOL || hmap_get(x->devs, d->id) ||
-            strcmp(d->vm_id, vm->id) != 0) {
+        if (!d || !plugged || plugged->type != VAL_BOOL) {
             xo_dev_free(d);
             return -1;
+        }
+        if (xo_load_dev_conflicts(x, vm, d)) {
+            xo_dev_free(d);
+            continue;
         }
         d->plugged = plugged->u.b && vm->domid > 0;
         xo_vm_attach_dev(vm, d);
@@ -195,7 +210,8 @@ int xo_persist_load(struct xenopsd *x)
     while ((e = readdir(d)) != NULL) {
         if (xo_has_suffix(e->d_name, ".json")) {
             xo_load_one(x, e->d_name);
-        } else if (xo_has_suffix(e->d_name, ".json.tmp")) {
+        } else if (strstr(e->d_name, ".json" ATOMIC_FILE_TMP) ||
+                   xo_has_suffix(e->d_name, ".json.tmp")) {
             /* A write that a crash cut short; the .json beside it holds. */
             struct buf p = BUF_INIT;
             buf_printf(&p, "%s/%s", x->vm_dir, e->d_name);

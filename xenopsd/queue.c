@@ -112,7 +112,23 @@ static void xo_op_free(struct xenopsd *x, struct xo_op *op)
     free(op);
 }
 
-#define XO_MAX_QUEUED 10000
+/* Queued operations are bounded, or a client flooding one stuck VM with
+ * requests would grow its queue without end. The bound is per VM, so
+ * that one stuck VM does not hold every other back; the host-wide one
+ * only caps the memory of many VMs' queues. */
+#define XO_MAX_QUEUED_PER_VM 100
+#define XO_MAX_QUEUED 100000
+
+/* Called with x->lock held. */
+static bool xo_queue_full(struct xenopsd *x, const struct xo_vm *vm)
+{
+    if (hmap_count(x->queued) >= XO_MAX_QUEUED)
+        return true;
+    size_t n = 0;
+    for (const struct xo_op *op = vm->q_head; op; op = op->next)
+        n += op->task != NULL; /* internal operations are not the client's */
+    return n >= XO_MAX_QUEUED_PER_VM;
+}
 
 const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *tmpl,
                       struct arena *a, struct val **err)
@@ -124,9 +140,7 @@ const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *
     pthread_mutex_lock(&x->lock);
     struct xo_vm *vm = hmap_get(x->vms, vm_id);
     const char *id = NULL;
-    /* Queued operations are bounded, or a client flooding one stuck VM
-     * with requests would grow the queue without end. */
-    if (vm && hmap_count(x->queued) >= XO_MAX_QUEUED) {
+    if (vm && xo_queue_full(x, vm)) {
         pthread_mutex_unlock(&x->lock);
         xo_op_free(x, op);
         xo_fail(a, err, "TOO_MANY_PENDING_TASKS", NULL);
@@ -193,7 +207,9 @@ void xo_on_unsolicited_shutdown(void *ctx, int domid)
     struct xo_vm *vm = NULL;
     const char *key;
     void *value;
-    for (size_t it = 0; !vm && hmap_next(x->vms, &it, &key, &value);)
+    /* Stopping: nobody would run it, and xo_workers_stop may have
+     * dropped the queues already. */
+    for (size_t it = 0; !vm && !x->stopping && hmap_next(x->vms, &it, &key, &value);)
         if (((struct xo_vm *)value)->domid == domid)
             vm = value;
     if (vm)
@@ -245,6 +261,21 @@ int xo_task_cancel(struct xenopsd *x, const char *id, struct arena *a, struct va
     else if (task)
         x->backend.ops->kick(x->backend.impl);
     return exists ? 0 : xo_fail(a, err, "HANDLE_INVALID", "task", id, NULL);
+}
+
+/* Frees the VM's queued operations, workers stopped; the last reference
+ * to a removed VM frees it, so vm is not touched after. */
+static void xo_queue_drop(struct xenopsd *x, struct xo_vm *vm)
+{
+    struct xo_op *op = vm->q_head;
+    vm->q_head = vm->q_tail = NULL;
+    while (op) {
+        struct xo_op *next = op->next;
+        if (op->task)
+            hmap_del(x->queued, xo_task_id(op->task));
+        xo_op_free(x, op);
+        op = next;
+    }
 }
 
 /* Called with x->lock held: the next operation, or NULL when stopping. */
@@ -345,18 +376,18 @@ void xo_workers_stop(struct xenopsd *x)
     free(x->workers);
     x->workers = NULL;
     x->nworkers = 0;
-    /* What is still queued goes with its references. */
-    const char *key;
-    void *value;
-    for (size_t it = 0; hmap_next(x->vms, &it, &key, &value);) {
-        struct xo_vm *vm = value;
-        while (vm->q_head) {
-            struct xo_op *op = vm->q_head;
-            vm->q_head = op->next;
-            vm->refs--;
-            free(op->path);
-            free(op);
-        }
-        vm->q_tail = NULL;
+    /* What is still queued goes with its references. With no worker
+     * left, every VM with a queue is on the ready list, removed VMs (a
+     * REAP queued after VM.remove) too, which the map no longer finds. */
+    pthread_mutex_lock(&x->lock);
+    struct xo_vm *ready = x->ready_head;
+    x->ready_head = x->ready_tail = NULL;
+    for (struct xo_vm *vm = ready; vm; vm = vm->ready_next)
+        vm->ready = false;
+    pthread_mutex_unlock(&x->lock);
+    while (ready) {
+        struct xo_vm *vm = ready;
+        ready = vm->ready_next;
+        xo_queue_drop(x, vm);
     }
 }

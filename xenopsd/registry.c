@@ -430,6 +430,11 @@ int xo_vm_remove(struct xenopsd *x, const char *id, struct arena *a, struct val 
     if (rc == 0 && (vm->busy || xo_vm_has_tasks(vm)))
         rc = xo_fail(a, err, "OPERATION_NOT_ALLOWED", "the VM has operations in progress", NULL);
     if (rc == 0 && !vm->removed) {
+        /* The file goes while the id is still taken: once the map lets
+         * go of it, a VM.add of the same id may write its own file,
+         * which a later unlink would take away. One unlink under x->lock
+         * is the price. */
+        xo_persist_remove(x, vm);
         vm->removed = true;
         hmap_del(x->vms, vm->id);
         for (size_t i = 0; i < vm->ndevs; i++)
@@ -437,8 +442,6 @@ int xo_vm_remove(struct xenopsd *x, const char *id, struct arena *a, struct val 
         vm->refs--; /* the map's */
     }
     pthread_mutex_unlock(&x->lock);
-    if (rc == 0)
-        xo_persist_remove(x, vm);
     pthread_mutex_unlock(&vm->persist_lock);
     if (rc == 0)
         xo_updates_post(x->updates, "VM", id);
@@ -513,6 +516,19 @@ static struct xo_dev *xo_dev_lookup(struct xenopsd *x, enum xo_dev_kind kind, co
     return d && d->kind == kind ? d : NULL;
 }
 
+/* Called with x->lock held. An operation running or queued on the VM
+ * may build a domain from a copy of its devices taken before it commits
+ * (start, resume, reboot, plug): a device removed, or moved to another
+ * devid, in between would be left in the domain and xenstore untracked. */
+static int xo_vm_devices_settled(const struct xo_vm *vm, struct arena *a, struct val **err)
+{
+    if (!vm->busy && !vm->q_head)
+        return 0;
+    return xo_fail(a, err, "OPERATION_NOT_ALLOWED",
+                   "the VM has operations in progress: its devices cannot be removed or moved",
+                   NULL);
+}
+
 /* Called with x->lock held: files d under vm, or says why not. */
 static int xo_dev_install(struct xenopsd *x, struct xo_vm *vm, struct xo_dev **fresh,
                           struct arena *a, struct val **err)
@@ -527,8 +543,11 @@ static int xo_dev_install(struct xenopsd *x, struct xo_vm *vm, struct xo_dev **f
     }
     /* A plugged device keeps its place: its xenstore trees and the
      * domain's device are known by that devid until it is unplugged. */
-    if (old && old->plugged && (old->devid != d->devid || strcmp(old->device, d->device) != 0))
+    bool moved = old && (old->devid != d->devid || strcmp(old->device, d->device) != 0);
+    if (moved && old->plugged)
         return xo_fail(a, err, "DEVICE_ALREADY_ATTACHED", old->device, NULL);
+    if (moved && xo_vm_devices_settled(vm, a, err) < 0)
+        return -1;
     if (old) {
         /* Registered again: new settings, for the next plug. */
         struct val *cfg = old->config;
@@ -582,6 +601,8 @@ int xo_dev_remove(struct xenopsd *x, enum xo_dev_kind kind, const char *id, stru
         rc = xo_fail(a, err, "HANDLE_INVALID", xo_dev_kind_name(kind), id, NULL);
     else if (d->plugged)
         rc = xo_fail(a, err, "DEVICE_ALREADY_ATTACHED", id, NULL);
+    else
+        rc = xo_vm_devices_settled(vm, a, err);
     if (rc == 0) {
         hmap_del(x->devs, id);
         xo_vm_detach_dev(vm, d);

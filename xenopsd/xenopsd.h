@@ -159,6 +159,8 @@ void xo_vm_set_live(struct xo_vm *vm, int vcpus, int64_t dynamic_min, int64_t dy
 /* persist.c: STATE/xenopsd/<vm>.json, replaced atomically. */
 /* Writes the VM's file; a VM removed meanwhile is left alone. */
 int xo_persist_vm(struct xenopsd *x, struct xo_vm *vm);
+/* Unlinks the VM's file; called with its persist_lock and x->lock held,
+ * before the VM leaves the map. */
 void xo_persist_remove(struct xenopsd *x, struct xo_vm *vm);
 /* Reads every file into x (at start, before any thread runs). */
 int xo_persist_load(struct xenopsd *x);
