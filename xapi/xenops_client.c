@@ -21,11 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-/* Polling a xenopsd task: from XENOPS_NAP_MIN_US doubling to
- * XENOPS_NAP_MAX_US, so short operations answer in about a millisecond
- * and long ones cost a few calls a second. */
-#define XENOPS_NAP_MIN_US 200
-#define XENOPS_NAP_MAX_US 20000
+/* Following a xenopsd task: TASK.wait returns as soon as it ends or its
+ * progress moves, else after this long, when a cancel of the xapi task
+ * is looked at. */
+#define XENOPS_WAIT_MS 200
 
 struct xenops *xenops_new(const char *run_dir)
 {
@@ -182,13 +181,13 @@ struct rpc_reply xenops_task_wait(struct xapi_call *c, const char *task)
 {
     double shown = 0.0;
     bool cancelled = false;
-    long nap_us = XENOPS_NAP_MIN_US;
     for (;;) {
-        /* A scratch arena per poll: a long task is polled thousands of
-         * times, and only its end is kept. */
+        /* A scratch arena per wait: a long task is waited on many times,
+         * and only its end is kept. */
         struct arena *scratch = arena_new();
         struct rpc_reply r =
-            xenops_call(c->x, scratch, "TASK.stat", xenops_args(scratch, task, NULL));
+            xenops_call(c->x, scratch, "TASK.wait",
+                        xenops_args(scratch, task, val_int(scratch, XENOPS_WAIT_MS)));
         const char *state = r.error ? NULL : val_str(val_struct_get(r.value, "state"));
         if (r.error || !state) {
             struct rpc_reply fail =
@@ -220,9 +219,6 @@ struct rpc_reply xenops_task_wait(struct xapi_call *c, const char *task)
             arena_free(a);
             cancelled = true;
         }
-        struct timespec ts = {0, nap_us * 1000};
-        nanosleep(&ts, NULL);
-        nap_us = nap_us * 2 > XENOPS_NAP_MAX_US ? XENOPS_NAP_MAX_US : nap_us * 2;
     }
 }
 

@@ -120,6 +120,7 @@ static int xo_run(struct xenopsd *x, struct sim *sim, struct agent *agent,
         xo_wait_for_stop(log_path, s->foreground);
         log_info(NULL, "stopping");
         xo_updates_stop(x->updates);
+        xo_tasks_stop(x->tasks);
         ipc_server_stop(server);
     } else {
         log_error(NULL, "cannot serve on %s: %s", sock.data, err);

@@ -12,6 +12,7 @@
 
 #define RPC_POLL_MAX_S 3600
 #define RPC_STOP_MAX_S 86400
+#define RPC_TASK_WAIT_MAX_MS 60000
 
 static int rpc_count(const struct val *params, size_t n, const char *method, struct arena *a,
                      struct val **err)
@@ -301,6 +302,23 @@ static struct rpc_reply rpc_task_stat(struct arena *a, const struct val *p, void
     return rpc_answer(a, st, err);
 }
 
+/* TASK.wait [task, timeout_ms]: TASK.stat once the task has finished or
+ * moved on, or the timeout (at most RPC_TASK_WAIT_MAX_MS) passed. */
+static struct rpc_reply rpc_task_wait(struct arena *a, const struct val *p, void *ctx)
+{
+    struct xenopsd *x = ctx;
+    struct val *err = NULL, *st = NULL;
+    const char *id = rpc_id(p, 2, "TASK.wait", a, &err);
+    int64_t ms = 0;
+    if (id && rpc_int(p, 1, "timeout_ms", false, &ms, a, &err) == 0) {
+        if (ms > RPC_TASK_WAIT_MAX_MS)
+            ms = RPC_TASK_WAIT_MAX_MS;
+        if (!(st = xo_task_wait(x->tasks, id, ms, a)))
+            xo_fail(a, &err, "HANDLE_INVALID", "task", id, NULL);
+    }
+    return rpc_answer(a, st, err);
+}
+
 static struct rpc_reply rpc_task_cancel(struct arena *a, const struct val *p, void *ctx)
 {
     struct val *err = NULL;
@@ -367,6 +385,7 @@ const struct ipc_method xo_rpc_methods[] = {
     {"VIF.remove", rpc_vif_remove},
     {"VIF.stat", rpc_vif_stat},
     {"TASK.stat", rpc_task_stat},
+    {"TASK.wait", rpc_task_wait},
     {"TASK.cancel", rpc_task_cancel},
     {"TASK.destroy", rpc_task_destroy},
     {"UPDATES.get", rpc_updates_get},

@@ -4,9 +4,11 @@
  * bound drops them in.
  */
 #include "tasks.h"
+#include "clock.h"
 #include "hmap.h"
 #include "lifecycle.h"
 #include "mem.h"
+#include "timeout.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@ struct xo_task {
 
 struct xo_tasks {
     pthread_mutex_t lock;
+    pthread_cond_t changed; /* a task made progress or finished; CLOCK_MONOTONIC */
+    bool stopping;
     struct hmap *by_id;
     struct xo_task *oldest, *newest; /* finished ones */
     size_t finished, max_finished;
@@ -36,6 +40,11 @@ struct xo_tasks *xo_tasks_new(struct xo_updates *updates, size_t max_finished)
 {
     struct xo_tasks *t = xcalloc(1, sizeof(*t));
     pthread_mutex_init(&t->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->changed, &attr);
+    pthread_condattr_destroy(&attr);
     t->by_id = hmap_new();
     t->updates = updates;
     t->max_finished = max_finished ? max_finished : 1;
@@ -58,6 +67,7 @@ void xo_tasks_free(struct xo_tasks *t)
     for (size_t it = 0; hmap_next(t->by_id, &it, &key, &value);)
         xo_task_free(value);
     hmap_free(t->by_id);
+    pthread_cond_destroy(&t->changed);
     pthread_mutex_destroy(&t->lock);
     free(t);
 }
@@ -83,6 +93,7 @@ void xo_task_progress(struct xo_tasks *t, struct xo_task *k, double progress)
 {
     pthread_mutex_lock(&t->lock);
     k->progress = progress;
+    pthread_cond_broadcast(&t->changed);
     pthread_mutex_unlock(&t->lock);
     xo_updates_post(t->updates, "Task", k->id);
 }
@@ -132,6 +143,7 @@ static void xo_task_finish(struct xo_tasks *t, struct xo_task *k, enum xo_task_s
     k->result = r;
     k->error = e;
     xo_tasks_finished(t, k);
+    pthread_cond_broadcast(&t->changed);
     pthread_mutex_unlock(&t->lock);
     /* k may be gone already (destroyed, or dropped by the bound). */
     xo_updates_post(t->updates, "Task", id);
@@ -188,6 +200,32 @@ struct val *xo_task_stat(struct xo_tasks *t, const char *id, struct arena *a)
     }
     pthread_mutex_unlock(&t->lock);
     return st;
+}
+
+struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms, struct arena *a)
+{
+    int64_t deadline = clock_now_ms() + timeout_ms;
+    struct timespec ts = xo_timespec_after(CLOCK_MONOTONIC, timeout_ms);
+    pthread_mutex_lock(&t->lock);
+    struct xo_task *k = hmap_get(t->by_id, id);
+    double seen = k ? k->progress : 0.0;
+    /* looked up again after each wait: a task that finished meanwhile
+     * may have been destroyed */
+    while (k && k->state == XO_TASK_PENDING && k->progress == seen && !t->stopping &&
+           clock_now_ms() < deadline) {
+        pthread_cond_timedwait(&t->changed, &t->lock, &ts);
+        k = hmap_get(t->by_id, id);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return xo_task_stat(t, id, a);
+}
+
+void xo_tasks_stop(struct xo_tasks *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->stopping = true;
+    pthread_cond_broadcast(&t->changed);
+    pthread_mutex_unlock(&t->lock);
 }
 
 int xo_task_destroy(struct xo_tasks *t, const char *id, struct arena *a, struct val **err)

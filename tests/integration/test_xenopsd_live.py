@@ -81,3 +81,35 @@ def test_paused_guest_answers_nothing(xo):
     # once it runs again it sees the request and goes
     xo.run("VM.unpause", vm)
     assert wait_for(lambda: xo.power(vm) == "Halted", 10)
+
+
+def test_task_wait(xo):
+    """TASK.wait blocks until the task ends (or its progress moves), at
+    most the time asked, instead of the client polling."""
+    vm = xo.new_vm(guest="no-ack")
+    xo.run("VM.start", vm, False)
+    task = xo.call("VM.shutdown", vm, 2)  # the guest never answers: 2 s, then hard
+    st = xo.call("TASK.wait", task, 5000)  # returns on the first progress step
+    t0 = time.monotonic()
+    while st["state"] == "pending":
+        st = xo.call("TASK.wait", task, 5000)
+    waited = time.monotonic() - t0
+    assert st["state"] == "completed" and waited < 4, (st, waited)
+    t0 = time.monotonic()
+    assert xo.call("TASK.wait", task, 5000)["state"] == "completed"
+    assert time.monotonic() - t0 < 1, "a finished task made the caller wait"
+    xo.call("TASK.destroy", task)
+    assert xo.error_of("TASK.wait", task, 10) == ["HANDLE_INVALID", "task", task]
+    assert xo.error_of("TASK.wait", task)[0] == "MESSAGE_PARAMETER_COUNT_MISMATCH"
+    assert xo.error_of("TASK.wait", task, "x")[0] == "FIELD_TYPE_ERROR"
+    # a pending task and a short wait: back after about that long
+    xo.run("VM.start", vm, False)
+    task = xo.call("VM.shutdown", vm, 30)
+    xo.call("TASK.wait", task, 5000)  # its first progress step
+    t0 = time.monotonic()
+    assert xo.call("TASK.wait", task, 300)["state"] == "pending"
+    assert 0.25 <= time.monotonic() - t0 < 3
+    xo.call("TASK.cancel", task)
+    assert xo.call("TASK.wait", task, 5000)["state"] == "failed"
+    xo.call("TASK.destroy", task)
+    xo.run("VM.shutdown", vm, None)
