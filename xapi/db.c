@@ -70,6 +70,7 @@ struct db_txn {
     size_t n_undo, cap_undo;
     struct db_obj **touched;
     size_t n_touched, cap_touched;
+    bool relaxed; /* db_txn_relaxed */
 };
 
 struct db {
@@ -303,7 +304,13 @@ struct db_txn *db_begin(struct db *db)
     db->txn.seq++;
     db->txn.n_undo = 0;
     db->txn.n_touched = 0;
+    db->txn.relaxed = false;
     return &db->txn;
+}
+
+void db_txn_relaxed(struct db_txn *t)
+{
+    t->relaxed = true;
 }
 
 void db_txn_touch(struct db_txn *t, struct db_obj *o)
@@ -506,7 +513,7 @@ static int db_persist(struct db_txn *t, uint64_t gen)
         db_checkpoint_generation(db, gen);
         return 0;
     }
-    if (db_store_begin(db->store) < 0)
+    if (db_store_begin(db->store, !t->relaxed) < 0)
         return -1;
     struct buf json = BUF_INIT;
     int rc = 0;
@@ -673,7 +680,7 @@ static void db_rebuild_relations(struct db *db)
 
 static int db_rewrite_all(struct db *db)
 {
-    if (db_store_begin(db->store) < 0)
+    if (db_store_begin(db->store, true) < 0)
         return -1;
     struct buf json = BUF_INIT;
     int rc = 0;

@@ -84,6 +84,10 @@ void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val 
 void db_txn_destroy(struct db_txn *t, struct db_obj *o);
 /* Marks o changed without a field change (an event for it). */
 void db_txn_touch(struct db_txn *t, struct db_obj *o);
+/* The transaction changes only state that a restart of xapi resets anyway
+ * (operations in progress): its commit survives kill -9 but is not
+ * fsynced, so a power cut may lose it. */
+void db_txn_relaxed(struct db_txn *t);
 /* Commits. Returns 0, or -1 with *err when the disk write failed: then
  * nothing of the transaction remains. Releases the write lock. */
 int db_commit(struct db_txn *t, const char **err);

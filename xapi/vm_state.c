@@ -285,6 +285,8 @@ struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char
     val_struct_add(c->a, ops, out->key, val_string(c->a, op));
     vm_field_set(t, o, "current_operations", ops);
     vm_refresh_allowed(t, c->a, o);
+    /* only what xapi's start clears: no fsync for it */
+    db_txn_relaxed(t);
     out->uuid = arena_strdup(c->a, vm_field_str(o, "uuid"));
     out->power_state = arena_strdup(c->a, vm_field_str(o, "power_state"));
     vm_describe(c->a, c->x->db, o, out);

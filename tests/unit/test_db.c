@@ -346,6 +346,43 @@ static void test_db_generation_survives_memory_only_commits(void **state)
     db_close(after_crash);
 }
 
+/* A relaxed commit is not fsynced but is in the log: what kill -9 leaves
+ * (a copy of the files) has it, and durable commits go on after it. */
+static void test_db_relaxed_commit_survives_a_crash(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *o = make_vm(fx, "before");
+    char ref[IDS_REF_LEN + 1];
+    strcpy(ref, o->ref);
+    struct arena *a = arena_new();
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_set(t, o, fx->f_name, val_string(a, "relaxed"));
+    db_txn_relaxed(t);
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    char cmd[512], crashed[160], open_err[256];
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && cp xapi.db crashed.db && { [ ! -e xapi.db-wal ] || cp xapi.db-wal "
+             "crashed.db-wal; }",
+             fx->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(crashed, sizeof(crashed), "%s/crashed.db", fx->dir);
+    struct db *after_crash = db_open(crashed, open_err, sizeof(open_err));
+    assert_non_null(after_crash);
+    const struct db_obj *c = db_get(after_crash, fx->vm, ref);
+    assert_non_null(c);
+    assert_string_equal(val_str(c->f[fx->f_name]), "relaxed");
+    db_close(after_crash);
+    /* the next transaction is durable again */
+    o = db_get(fx->db, fx->vm, ref);
+    t = db_begin(fx->db);
+    db_txn_set(t, o, fx->f_name, val_string(a, "durable"));
+    assert_int_equal(db_commit(t, &err), 0);
+    reopen(fx);
+    assert_string_equal(val_str(db_get(fx->db, fx->vm, ref)->f[fx->f_name]), "durable");
+    arena_free(a);
+}
+
 static void test_db_upgrades_old_rows(void **state)
 {
     struct fixture *fx = *state;
@@ -408,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_relations_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_abort_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_deletions_and_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_relaxed_commit_survives_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_upgrades_old_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_wait_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_load_large_set, setup, teardown),
