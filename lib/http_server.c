@@ -21,9 +21,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HS_MAX_LISTENERS 8
+/* At a stop, how long handlers may go on writing their replies. */
+#define HS_STOP_GRACE_MS 2000
 
 struct hs_listener {
     int fd;
@@ -162,7 +165,11 @@ struct http_server *http_server_new(const struct http_server_opts *opts)
     s->opts = *opts;
     http_opts_defaults(&s->opts);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->idle, &attr);
+    pthread_condattr_destroy(&attr);
     s->conns.next = s->conns.prev = &s->conns;
     return s;
 }
@@ -294,6 +301,21 @@ void http_server_stop(struct http_server *s)
     }
     s->n_listeners = 0;
     pthread_mutex_lock(&s->lock);
+    /* Idle connections read the end of their input and close; a handler
+     * still writing its reply finishes it, for up to HS_STOP_GRACE_MS.
+     * Then every connection is cut. */
+    for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
+        shutdown(c->fd, SHUT_RD);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += HS_STOP_GRACE_MS / 1000;
+    until.tv_nsec += (HS_STOP_GRACE_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (s->active > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &until) != ETIMEDOUT)
+        ;
     for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
         shutdown(c->fd, SHUT_RDWR);
     while (s->active > 0)

@@ -273,3 +273,37 @@ def test_reap_queued_on_a_removed_vm_is_freed_at_stop():
         assert x.task(hard, 10)["state"] == "completed"
         x.call("VM.remove", b)  # its REAP stays queued: nobody runs it
     # finish_xenopsd (SIGTERM) fails the test on a leak report.
+
+
+def test_sigterm_lets_a_reply_finish(tmp_path):
+    """A reply larger than the socket's buffers, being written when
+    SIGTERM comes, reaches the client whole: the stop cuts idle
+    connections, not ones still writing."""
+    import socket
+    with daemon() as x:
+        for i in range(8000):
+            x.call("VM.add", {"id": str(uuid.uuid4()), "name": "v%d" % i,
+                              "memory_static_max": MiB, "vcpus_max": 1, "vcpus": 1,
+                              "hvm": False, "platform": {}, "other": {}})
+        body = json.dumps({"jsonrpc": "2.0", "method": "UPDATES.get", "params": [0, 0],
+                           "id": 1}).encode()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(x.sock)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        time.sleep(0.5)  # the handler fills the socket's buffers and waits
+        x.proc.send_signal(15)
+        s.settimeout(10)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, payload = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:100]
+        reply = json.loads(payload)  # whole, or this raises
+        assert len(reply["result"]["updates"]) >= 8000
+        assert x.proc.wait(30) == 0
+        x.proc = None
