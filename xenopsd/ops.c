@@ -460,6 +460,24 @@ static int op_pause(struct xo_worker *w, struct xo_op *op, bool pause, struct ar
  * reserved static_max at the start). xenstore first, which the guest
  * follows, then the backend, then the VM's file: kill -9 before the file
  * leaves the old values, which xo_reconcile writes back. */
+/* The domain's vCPUs and balloon target, as tree says, in xenstore and
+ * the backend. */
+static int op_live_apply(struct xo_worker *w, const struct xstree_domain *tree, struct arena *a,
+                         struct val **err)
+{
+    struct xenopsd *x = xo_worker_ctx(w);
+    struct xs_client *xs = xo_worker_xs(w, a, err);
+    struct xs_error e;
+    if (!xs)
+        return -1;
+    if (xstree_domain_live(xs, tree, &e) < 0)
+        return xo_worker_xs_fail(w, &e, a, err);
+    if (XO_BACKEND(x)->domain_set_vcpus(XO_IMPL(x), tree->domid, tree->vcpus, a, err) < 0 ||
+        XO_BACKEND(x)->domain_set_target(XO_IMPL(x), tree->domid, tree->memory_target, a, err) < 0)
+        return -1;
+    return 0;
+}
+
 static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
 {
     struct xenopsd *x = xo_worker_ctx(w);
@@ -481,25 +499,30 @@ static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struc
         rc = xo_fail(a, err, "MEMORY_CONSTRAINT_VIOLATION",
                      "0 < memory_dynamic_min <= memory_dynamic_max <= memory_static_max", NULL);
     xo_vm_spec(vm, a, &spec, &tree);
+    int old_vcpus = vm->vcpus;
+    int64_t old_min = vm->memory_dynamic_min, old_max = vm->memory_dynamic_max;
     pthread_mutex_unlock(&x->lock);
     if (rc < 0)
         return -1;
     tree.domid = domid;
+    struct xstree_domain old = tree;
     tree.vcpus = vcpus;
     tree.memory_target = dmax;
-    struct xs_client *xs = xo_worker_xs(w, a, err);
-    struct xs_error e;
-    if (!xs)
+    struct val *ignored = NULL;
+    if (op_live_apply(w, &tree, a, err) < 0) {
+        op_live_apply(w, &old, a, &ignored);
         return -1;
-    if (xstree_domain_live(xs, &tree, &e) < 0)
-        return xo_worker_xs_fail(w, &e, a, err);
-    if (XO_BACKEND(x)->domain_set_vcpus(XO_IMPL(x), domid, vcpus, a, err) < 0 ||
-        XO_BACKEND(x)->domain_set_target(XO_IMPL(x), domid, dmax, a, err) < 0)
-        return -1;
+    }
     pthread_mutex_lock(&x->lock);
     xo_vm_set_live(vm, vcpus, dmin, dmax);
     pthread_mutex_unlock(&x->lock);
-    xo_persist_vm(x, vm);
+    if (xo_persist_vm(x, vm) < 0) { /* as before, or a restart would disagree */
+        pthread_mutex_lock(&x->lock);
+        xo_vm_set_live(vm, old_vcpus, old_min, old_max);
+        pthread_mutex_unlock(&x->lock);
+        op_live_apply(w, &old, a, &ignored);
+        return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's state", NULL);
+    }
     xo_updates_post(x->updates, "VM", vm->id);
     log_info(vm->id, "domain %d: %d vCPUs, memory target %lld", domid, vcpus, (long long)dmax);
     return 0;

@@ -135,7 +135,14 @@ def test_unsaved_state_fails_and_leaves_the_vm_as_before():
             # Nor is a shutdown or a pause: the domain stays, running.
             failed_with(x, x.call("VM.shutdown", vm, None), "INTERNAL_ERROR")
             failed_with(x, x.call("VM.pause", vm), "INTERNAL_ERROR")
+            # Nor a live change: the domain and its tree keep the old values.
+            failed_with(x, x.call("VM.set_vcpus", vm, 1), "INTERNAL_ERROR")
+            failed_with(x, x.call("VM.set_memory_dynamic_range", vm, 32 * MiB, 32 * MiB),
+                        "INTERNAL_ERROR")
             st = x.stat(vm)
+            assert (st["vcpus"], st["memory_actual"]) == (2, 64 * MiB), st
+            assert x.xs_read("/local/domain/%d/cpu/1/availability" % domid) == "online"
+            assert x.xs_read("/local/domain/%d/memory/target" % domid) == str(64 * 1024)
             assert (st["power_state"], st["domid"]) == ("Running", domid)
             assert x.xs_domids() == [domid]
             assert vbd_backend(x, domid, 0) is not None
