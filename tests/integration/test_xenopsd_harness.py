@@ -15,6 +15,7 @@ It holds no tests.  What is here:
   daemon never meet.
 """
 
+import contextlib
 import itertools
 import json
 import os
@@ -280,12 +281,20 @@ def finish_xenopsd(x):
     return msgs
 
 
-@pytest.fixture(scope="module")
-def xo():
-    x = make_xenopsd()
+@contextlib.contextmanager
+def xenopsd_daemon(extra=()):
+    """A xenopsd (and its xenstored) for the block; at its end they stop,
+    and the test fails on a bad exit or a sanitizer report."""
+    x = make_xenopsd(extra)
     try:
         yield x
     finally:
         msgs = finish_xenopsd(x)
         if msgs:
             pytest.fail("\n".join(msgs), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def xo():
+    with xenopsd_daemon() as x:
+        yield x

@@ -25,24 +25,12 @@ import uuid
 from test_xenopsd_harness import (  # noqa: F401 (xo is a fixture)
     MiB,
     RpcError,
-    finish_xenopsd,
-    make_xenopsd,
     wait_for,
+    xenopsd_daemon as daemon,
     xo,
 )
 
 import pytest
-
-
-@contextlib.contextmanager
-def daemon(extra=()):
-    x = make_xenopsd(extra)
-    try:
-        yield x
-    finally:
-        msgs = finish_xenopsd(x)
-        if msgs:
-            pytest.fail("\n".join(msgs), pytrace=False)
 
 
 @contextlib.contextmanager
