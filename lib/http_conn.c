@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <http_parser.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -48,7 +49,8 @@ struct http_req {
     struct buf in;
     size_t in_off;
     http_parser parser;
-    bool dead; /* the connection cannot carry another request */
+    bool dead;                   /* the connection cannot carry another request */
+    _Atomic int64_t *idle_since; /* see http_conn_serve; NULL: not kept */
     bool taken;
 
     /* request */
@@ -593,6 +595,8 @@ static int hs_read_headers(struct http_req *r, bool first)
                 started = true;
                 deadline = clock_now_ms() + r->opts->header_timeout_ms;
             }
+            if (r->idle_since)
+                atomic_store(r->idle_since, 0);
             if (hs_parse(r) < 0) {
                 enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
                 hs_fail(r, r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431 : 400);
@@ -678,7 +682,8 @@ static void hs_linger(struct http_req *r)
     }
 }
 
-bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char *peer, bool is_unix)
+bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char *peer, bool is_unix,
+                     _Atomic int64_t *idle_since)
 {
     struct http_server_opts opts = *opts_in;
     http_opts_defaults(&opts);
@@ -686,6 +691,7 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
     r->fd = fd;
     r->is_unix = is_unix;
     r->opts = &opts;
+    r->idle_since = idle_since;
     snprintf(r->peer, sizeof(r->peer), "%s", peer ? peer : "?");
     r->fd_flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, r->fd_flags | O_NONBLOCK);
@@ -696,7 +702,13 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
     bool first = true;
     while (!r->dead) {
         hs_reset(r);
-        if (!hs_read_headers(r, first))
+        /* between two requests of a keep-alive, with nothing read yet */
+        if (idle_since && !first && r->in_off == r->in.len)
+            atomic_store(idle_since, clock_now_ms());
+        bool got = hs_read_headers(r, first);
+        if (idle_since)
+            atomic_store(idle_since, 0);
+        if (!got)
             break;
         first = false;
         opts.handler(r, opts.ctx);
@@ -725,6 +737,6 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
 
 void http_serve_fd(const struct http_server_opts *opts, int fd, const char *peer, bool is_unix)
 {
-    if (http_conn_serve(opts, fd, peer, is_unix))
+    if (http_conn_serve(opts, fd, peer, is_unix, NULL))
         close(fd);
 }

@@ -38,6 +38,8 @@ struct hs_listener {
 
 struct hs_conn_slot {
     int fd;
+    _Atomic int64_t idle_since; /* see http_conn_serve */
+    bool evicted;               /* shut down to make room (under the lock) */
     struct hs_conn_slot *next, *prev;
 };
 
@@ -67,7 +69,7 @@ static void *hs_conn_thread(void *arg)
 {
     struct hs_conn_arg *c = arg;
     struct http_server *s = c->s;
-    bool close_it = http_conn_serve(&s->opts, c->slot.fd, c->peer, c->is_unix);
+    bool close_it = http_conn_serve(&s->opts, c->slot.fd, c->peer, c->is_unix, &c->slot.idle_since);
     pthread_mutex_lock(&s->lock); /* closed under the lock: stop may be shutting it down */
     if (close_it)
         close(c->slot.fd);
@@ -107,6 +109,37 @@ static void hs_refuse(int fd)
     close(fd);
 }
 
+/* Called with the lock held when every slot is taken: closes the
+ * connection idle the longest between two requests, so that idle
+ * keep-alives cannot lock new clients out. False if none is idle. */
+static bool hs_evict_idle(struct http_server *s)
+{
+    struct hs_conn_slot *oldest = NULL;
+    int64_t since = 0;
+    for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next) {
+        int64_t t = atomic_load(&c->idle_since);
+        if (t > 0 && !c->evicted && (!oldest || t < since)) {
+            oldest = c;
+            since = t;
+        }
+    }
+    if (!oldest)
+        return false;
+    oldest->evicted = true;
+    shutdown(oldest->fd, SHUT_RDWR);
+    return true;
+}
+
+/* Connections being closed to make room; they still hold their slots
+ * for a moment. Called with the lock held. */
+static int hs_evicted(const struct http_server *s)
+{
+    int n = 0;
+    for (const struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
+        n += c->evicted;
+    return n;
+}
+
 static void *hs_accept_thread(void *arg)
 {
     struct hs_listener *l = arg;
@@ -128,7 +161,9 @@ static void *hs_accept_thread(void *arg)
             break; /* the listener was shut down */
         }
         pthread_mutex_lock(&s->lock);
-        if (atomic_load(&s->stopping) || s->active >= s->opts.max_connections) {
+        int max = s->opts.max_connections;
+        bool full = s->active >= max && s->active - hs_evicted(s) >= max;
+        if (atomic_load(&s->stopping) || (full && !hs_evict_idle(s))) {
             pthread_mutex_unlock(&s->lock);
             hs_refuse(fd);
             continue;
