@@ -46,6 +46,21 @@ static bool api_datetime_ok(const char *s)
     return *p == '\0' || *p == 'Z' || *p == '.' || *p == '+' || *p == '-';
 }
 
+/* Whether every character of s can be written in XML 1.0: no control
+ * character but tab, newline and carriage return, no U+FFFE or U+FFFF.
+ * Only JSON-RPC can carry others in; stored, they would make every
+ * XML-RPC reply that includes them unreadable. */
+static bool api_xml_safe(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            return false;
+        if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
+            return false;
+    }
+    return true;
+}
+
 static int api_scalar_in(struct arena *a, const struct api_type *t, const struct val *in,
                          struct val **out)
 {
@@ -53,7 +68,7 @@ static int api_scalar_in(struct arena *a, const struct api_type *t, const struct
     switch (t->kind) {
     case API_STRING:
     case API_REF:
-        if (!s)
+        if (!s || !api_xml_safe(s))
             return -1;
         *out = (struct val *)in;
         return 0;

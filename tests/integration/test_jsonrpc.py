@@ -145,3 +145,22 @@ def test_content_type_exact_on_errors(host):
         {"jsonrpc": "2.0", "method": "no.such", "params": [], "id": "x"})
     assert status == 200
     assert headers.get("content-type") == "application/json", headers
+
+
+def test_strings_xml_cannot_carry_are_refused(host):
+    """Only JSON-RPC can send a control character; stored, it would make
+    every XML-RPC reply carrying it unreadable (XenCenter's, XO's), so it
+    is refused as FIELD_TYPE_ERROR. Tab, newline and CR are fine."""
+    s = login(host)
+    pool = call(host, "pool.get_all", [s])["result"][0]
+    for bad in ("a\u0001b", "\u001f", "x\uffffy", "\ufffe"):
+        r = call(host, "pool.set_name_description", [s, pool, bad])
+        assert r["error"][:2] == ["FIELD_TYPE_ERROR", "value"], (bad, r)
+        r = call(host, "pool.add_to_other_config", [s, pool, bad, "v"])
+        assert r["error"][0] == "FIELD_TYPE_ERROR", (bad, r)
+    ok = "tab\there\nline\r\u00e9\u4e2d"
+    assert call(host, "pool.set_name_description", [s, pool, ok])["error"] is None
+    # and the XML-RPC view of it parses
+    proxy = host.proxy()
+    xs = proxy.session.login_with_password("root", host.password)["Value"]
+    assert proxy.pool.get_name_description(xs, pool)["Value"] == ok
