@@ -60,9 +60,10 @@ static struct rpc_reply vm_finish(struct vm_op *op, struct rpc_reply r)
     if (!r.error)
         r = rpc_reply_ok(val_nil(c->a));
     if (r.error)
-        log_info(c->log_ctx, "VM.%s %s: %s", op->op, op->uuid, val_str(r.error->u.arr.items[0]));
+        log_info(c->log_ctx, "%s %s: %s", c->m->wire_name, op->uuid,
+                 val_str(r.error->u.arr.items[0]));
     else
-        log_info(c->log_ctx, "VM.%s %s: done", op->op, op->uuid);
+        log_info(c->log_ctx, "%s %s: done", c->m->wire_name, op->uuid);
     return vm_op_end(op, r, view);
 }
 
@@ -148,7 +149,7 @@ static struct rpc_reply vm_discard_suspended(struct vm_op *op)
     struct val *halted = val_struct(c->a);
     val_struct_add(c->a, halted, "power_state", val_string(c->a, "Halted"));
     val_struct_add(c->a, halted, "domid", val_int(c->a, -1));
-    log_info(c->log_ctx, "VM.%s %s: suspended image discarded", op->op, op->uuid);
+    log_info(c->log_ctx, "%s %s: suspended image discarded", c->m->wire_name, op->uuid);
     return vm_op_end(op, rpc_reply_ok(val_nil(c->a)), (struct vm_view){true, halted});
 }
 
