@@ -512,28 +512,15 @@ static void vm_clear_operations(struct xapi *x)
 /* xenopsd's tasks still pending when xapi starts belong to operations of
  * a previous run, which nobody follows any more (their VMs were just
  * cleared); left alone, a clean shutdown's would hold its VM's queue for
- * its whole timeout. They are cancelled. xenopsd's update stream names
- * every task it has (coalesced, the newest XO_UPDATES_KEPT entries). */
+ * its whole timeout. They are cancelled. */
 static void vm_cancel_orphans(struct xapi *x)
 {
     struct arena *a = arena_new();
-    struct val *params = val_array(a);
-    val_array_push(a, params, val_int(a, 0));
-    val_array_push(a, params, val_int(a, 0));
-    struct rpc_reply r = xenops_call(x, a, "UPDATES.get", params);
-    const struct val *ups = r.error ? NULL : val_struct_get(r.value, "updates");
+    struct rpc_reply r = xenops_call(x, a, "TASK.list", NULL);
     int cancelled = 0;
-    for (size_t i = 0; ups && ups->type == VAL_ARRAY && i < ups->u.arr.n; i++) {
-        const struct val *u = ups->u.arr.items[i];
-        const char *kind = val_str(val_struct_get(u, "kind"));
-        const char *id = val_str(val_struct_get(u, "id"));
-        if (!kind || !id || strcmp(kind, "Task") != 0)
-            continue;
-        struct rpc_reply st = xenops_call(x, a, "TASK.stat", xenops_args(a, id, NULL));
-        const char *state = st.error ? NULL : val_str(val_struct_get(st.value, "state"));
-        if (!state || strcmp(state, "pending") != 0)
-            continue;
-        if (!xenops_call(x, a, "TASK.cancel", xenops_args(a, id, NULL)).error)
+    for (size_t i = 0; !r.error && r.value->type == VAL_ARRAY && i < r.value->u.arr.n; i++) {
+        const char *id = val_str(r.value->u.arr.items[i]);
+        if (id && !xenops_call(x, a, "TASK.cancel", xenops_args(a, id, NULL)).error)
             cancelled++;
     }
     if (cancelled)

@@ -319,6 +319,15 @@ static struct rpc_reply rpc_task_wait(struct arena *a, const struct val *p, void
     return rpc_answer(a, st, err);
 }
 
+static struct rpc_reply rpc_task_list(struct arena *a, const struct val *p, void *ctx)
+{
+    struct xenopsd *x = ctx;
+    struct val *err = NULL;
+    if (rpc_count(p, 0, "TASK.list", a, &err) < 0)
+        return rpc_answer(a, NULL, err);
+    return rpc_answer(a, xo_task_list(x->tasks, a), NULL);
+}
+
 static struct rpc_reply rpc_task_cancel(struct arena *a, const struct val *p, void *ctx)
 {
     struct val *err = NULL;
@@ -386,6 +395,7 @@ const struct ipc_method xo_rpc_methods[] = {
     {"VIF.stat", rpc_vif_stat},
     {"TASK.stat", rpc_task_stat},
     {"TASK.wait", rpc_task_wait},
+    {"TASK.list", rpc_task_list},
     {"TASK.cancel", rpc_task_cancel},
     {"TASK.destroy", rpc_task_destroy},
     {"UPDATES.get", rpc_updates_get},

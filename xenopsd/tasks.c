@@ -220,6 +220,19 @@ struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms,
     return xo_task_stat(t, id, a);
 }
 
+struct val *xo_task_list(struct xo_tasks *t, struct arena *a)
+{
+    struct val *ids = val_array(a);
+    pthread_mutex_lock(&t->lock);
+    const char *key;
+    void *value;
+    for (size_t it = 0; hmap_next(t->by_id, &it, &key, &value);)
+        if (((struct xo_task *)value)->state == XO_TASK_PENDING)
+            val_array_push(a, ids, val_string(a, key));
+    pthread_mutex_unlock(&t->lock);
+    return ids;
+}
+
 void xo_tasks_stop(struct xo_tasks *t)
 {
     pthread_mutex_lock(&t->lock);

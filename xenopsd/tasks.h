@@ -47,6 +47,8 @@ struct val *xo_task_stat(struct xo_tasks *t, const char *id, struct arena *a);
 /* Blocks until the task id is no longer pending, its progress moves,
  * timeout_ms pass or xo_tasks_stop; then its stat as xo_task_stat. */
 struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms, struct arena *a);
+/* The ids of the pending tasks, in a. */
+struct val *xo_task_list(struct xo_tasks *t, struct arena *a);
 /* Wakes every xo_task_wait, and makes new ones return at once. */
 void xo_tasks_stop(struct xo_tasks *t);
 /* 0, or -1 with HANDLE_INVALID / OPERATION_NOT_ALLOWED (still pending). */

@@ -80,16 +80,8 @@ def consistent(api, host, vm):
 
 
 def pending_xenopsd_tasks(host):
-    """xenopsd's pending tasks (found through its updates)."""
-    pending = []
-    for u in xenopsd(host, "UPDATES.get", 0, 0)["updates"]:
-        if u["kind"] == "Task":
-            try:
-                if xenopsd(host, "TASK.stat", u["id"])["state"] == "pending":
-                    pending.append(u["id"])
-            except AssertionError:
-                pass  # finished and destroyed meanwhile
-    return pending
+    """xenopsd's pending tasks."""
+    return xenopsd(host, "TASK.list")
 
 
 def cancel_xenopsd_tasks(host):

@@ -113,3 +113,16 @@ def test_task_wait(xo):
     assert xo.call("TASK.wait", task, 5000)["state"] == "failed"
     xo.call("TASK.destroy", task)
     xo.run("VM.shutdown", vm, None)
+
+
+def test_task_list(xo):
+    vm = xo.new_vm(guest="no-ack")
+    xo.run("VM.start", vm, False)
+    task = xo.call("VM.shutdown", vm, 30)
+    assert task in xo.call("TASK.list")
+    xo.call("TASK.cancel", task)
+    assert xo.call("TASK.wait", task, 5000)["state"] == "failed"
+    assert task not in xo.call("TASK.list")
+    assert xo.error_of("TASK.list", 1)[0] == "MESSAGE_PARAMETER_COUNT_MISMATCH"
+    xo.call("TASK.destroy", task)
+    xo.run("VM.shutdown", vm, None)

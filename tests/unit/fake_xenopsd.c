@@ -288,6 +288,12 @@ static struct rpc_reply m_task_stat(struct arena *a, const struct val *params, v
     return rpc_reply_error(a, "HANDLE_INVALID", "task", p_str(params, 0), NULL);
 }
 
+/* Its tasks never pend. */
+static struct rpc_reply m_task_list(struct arena *a, const struct val *params, void *ctx)
+{
+    return rpc_reply_ok(val_array(a));
+}
+
 static struct rpc_reply m_nil(struct arena *a, const struct val *params, void *ctx)
 {
     return rpc_reply_ok(val_nil(a));
@@ -329,32 +335,14 @@ static struct rpc_reply m_host_stat(struct arena *a, const struct val *params, v
 }
 
 const struct ipc_method fake_xenopsd_methods[] = {
-    {"HOST.stat", m_host_stat},
-    {"TASK.cancel", m_nil},
-    {"TASK.destroy", m_nil},
-    {"TASK.stat", m_task_stat},
-    {"TASK.wait", m_task_stat}, /* its tasks never pend */
-    {"UPDATES.get", m_updates_get},
-    {"VBD.add", m_dev_add},
-    {"VBD.plug", m_dev_plug},
-    {"VBD.remove", m_dev_remove},
-    {"VBD.stat", m_dev_stat},
-    {"VBD.unplug", m_dev_unplug},
-    {"VIF.add", m_dev_add},
-    {"VIF.plug", m_dev_plug},
-    {"VIF.remove", m_dev_remove},
-    {"VIF.stat", m_dev_stat},
-    {"VIF.unplug", m_dev_unplug},
-    {"VM.add", m_vm_add},
-    {"VM.list", m_vm_list},
-    {"VM.pause", m_vm_pause},
-    {"VM.reboot", m_vm_reboot},
-    {"VM.remove", m_vm_remove},
-    {"VM.resume", m_vm_resume},
-    {"VM.shutdown", m_vm_shutdown},
-    {"VM.start", m_vm_start},
-    {"VM.stat", m_vm_stat},
-    {"VM.suspend", m_vm_suspend},
-    {"VM.unpause", m_vm_unpause},
-    {NULL, NULL},
+    {"HOST.stat", m_host_stat},     {"TASK.cancel", m_nil},         {"TASK.destroy", m_nil},
+    {"TASK.stat", m_task_stat},     {"TASK.wait", m_task_stat}, /* its tasks never pend */
+    {"TASK.list", m_task_list},     {"UPDATES.get", m_updates_get}, {"VBD.add", m_dev_add},
+    {"VBD.plug", m_dev_plug},       {"VBD.remove", m_dev_remove},   {"VBD.stat", m_dev_stat},
+    {"VBD.unplug", m_dev_unplug},   {"VIF.add", m_dev_add},         {"VIF.plug", m_dev_plug},
+    {"VIF.remove", m_dev_remove},   {"VIF.stat", m_dev_stat},       {"VIF.unplug", m_dev_unplug},
+    {"VM.add", m_vm_add},           {"VM.list", m_vm_list},         {"VM.pause", m_vm_pause},
+    {"VM.reboot", m_vm_reboot},     {"VM.remove", m_vm_remove},     {"VM.resume", m_vm_resume},
+    {"VM.shutdown", m_vm_shutdown}, {"VM.start", m_vm_start},       {"VM.stat", m_vm_stat},
+    {"VM.suspend", m_vm_suspend},   {"VM.unpause", m_vm_unpause},   {NULL, NULL},
 };
