@@ -288,6 +288,7 @@ static struct rpc_reply vm_devop_begin(struct xapi_call *c, const char *kind, co
     val_struct_add(c->a, ops, d->key, val_string(c->a, op));
     vm_field_set(t, dev, "current_operations", ops);
     vm_device_refresh(t, c->a, db, dev);
+    db_txn_relaxed(t); /* only what xapi's start clears */
     const char *vm_uuid = vm_field_str(vm, "uuid");
     d->desc = d->cls == api_class_find("VBD") ? vm_vbd_desc(c->a, db, vm_uuid, dev, 0)
                                               : vm_vif_desc(c->a, db, vm_uuid, dev, 0);

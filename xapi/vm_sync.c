@@ -484,22 +484,29 @@ static void *vm_follow_main(void *arg)
 
 /* --- start and stop --- */
 
-/* Nothing runs yet: an operation listed now was cut short by a stop or a
- * crash, and is gone. allowed_operations is refreshed for every VM. */
+/* Nothing runs yet: an operation listed now (on a VM, VBD or VIF) was cut
+ * short by a stop or a crash, and is gone. allowed_operations is
+ * refreshed for every one. */
 static void vm_clear_operations(struct xapi *x)
 {
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(x->db);
     int cleared = 0;
-    for (struct db_obj *o = db_first(x->db, vm_cls()); o; o = o->next) {
-        if (vm_field(o, "current_operations")->u.st.n) {
-            log_info(NULL, "VM %s: %s was in progress when xapi stopped: cleared",
-                     vm_field_str(o, "uuid"),
-                     val_str(vm_field(o, "current_operations")->u.st.members[0].value));
-            cleared++;
+    static const char *const classes[] = {"VM", "VBD", "VIF"};
+    for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
+        for (struct db_obj *o = db_first(x->db, api_class_find(classes[k])); o; o = o->next) {
+            if (vm_field(o, "current_operations")->u.st.n) {
+                log_info(NULL, "%s %s: %s was in progress when xapi stopped: cleared", classes[k],
+                         vm_field_str(o, "uuid"),
+                         val_str(vm_field(o, "current_operations")->u.st.members[0].value));
+                cleared++;
+            }
+            vm_field_set(t, o, "current_operations", val_struct(a));
+            if (k == 0)
+                vm_refresh_allowed(t, a, o);
+            else
+                vm_device_refresh(t, a, x->db, o);
         }
-        vm_field_set(t, o, "current_operations", val_struct(a));
-        vm_refresh_allowed(t, a, o);
     }
     const char *err;
     if (db_commit(t, &err) < 0)

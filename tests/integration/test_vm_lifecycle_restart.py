@@ -231,3 +231,38 @@ def test_kill9_xenstored_while_vms_run(api, host):
     assert st and st["state"] == "completed", st
     assert consistent(api, host, vm)["power_state"] == "Halted"
     api.call("VM.destroy", vm)
+
+
+def test_kill9_xapi_during_a_device_operation(api, host):
+    """A VIF.plug in flight when xapi dies leaves nothing listed on the VIF
+    (which would also keep every VM operation out)."""
+    vm = install(api, "plugging")
+    net = api.call("network.get_all")[0]
+    vif = api.call("VIF.create", {"device": "0", "network": net, "VM": vm, "MAC": "",
+                                  "MTU": "1500", "other_config": {}, "qos_algorithm_type": "",
+                                  "qos_algorithm_params": {}})
+    api.call("VM.start", vm, False, False)
+    api.call("VIF.unplug", vif)
+    xo_pid = daemon_pid(host, "xenopsd")
+    os.kill(xo_pid, signal.SIGSTOP)  # the plug waits on xenopsd
+    try:
+        api.call("Async.VIF.plug", vif)
+        assert wait_for(lambda: api.call("VIF.get_current_operations", vif), 10)
+        kill9_xapi = daemon_pid(host, "xapi")
+        os.kill(kill9_xapi, signal.SIGKILL)
+    finally:
+        os.kill(xo_pid, signal.SIGCONT)
+
+    def restarted():
+        try:
+            return daemon_pid(host, "xapi") != kill9_xapi and host.wait_api(1)
+        except AssertionError:
+            return False
+
+    assert wait_for(restarted, timeout=40, step=0.2)
+    api2 = Api(host)
+    assert api2.call("VIF.get_current_operations", vif) == {}
+    rec = consistent(api2, host, vm)
+    assert rec["power_state"] == "Running"
+    api2.call("VM.hard_shutdown", vm)
+    api2.call("VM.destroy", vm)
