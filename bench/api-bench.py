@@ -28,7 +28,6 @@ the host cannot be reached or VM creation fails.
 """
 
 import argparse
-import functools
 import http.client
 import os
 import sys
@@ -37,33 +36,7 @@ import time
 import urllib.parse
 import xmlrpc.client
 
-VM_RECORD = {
-    "name_label": "",
-    "name_description": "",
-    "user_version": "1",
-    "is_a_template": False,
-    "memory_static_max": "1073741824",
-    "memory_dynamic_max": "1073741824",
-    "memory_dynamic_min": "1073741824",
-    "memory_static_min": "536870912",
-    "VCPUs_max": "1",
-    "VCPUs_at_startup": "1",
-    "actions_after_shutdown": "destroy",
-    "actions_after_reboot": "restart",
-    "actions_after_crash": "restart",
-    "PV_bootloader": "",
-    "PV_kernel": "",
-    "PV_ramdisk": "",
-    "PV_args": "",
-    "PV_bootloader_args": "",
-    "PV_legacy_args": "",
-    "HVM_boot_policy": "BIOS order",
-    "HVM_boot_params": {},
-    "platform": {},
-    "PCI_bus": "",
-    "other_config": {},
-    "recommendations": "",
-}
+from benchlib import ApiError, Client, pct, proc_mem_kib, status_pids, vm_record
 
 LAT_KEY = "bench-event-latency"
 
@@ -74,62 +47,6 @@ def say(msg):
 
 def result(**kv):
     print("APIBENCH " + " ".join("%s=%s" % (k, v) for k, v in kv.items()), flush=True)
-
-
-class ApiError(Exception):
-    def __init__(self, method, desc):
-        Exception.__init__(self, "%s failed: %s" % (method, desc))
-        self.method = method
-        self.desc = desc
-        self.code = desc[0] if isinstance(desc, list) and desc else str(desc)
-
-
-class TimeoutTransport(xmlrpc.client.Transport):
-    """Keep-alive HTTP/1.1 transport with a socket timeout."""
-
-    def __init__(self, timeout):
-        xmlrpc.client.Transport.__init__(self)
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = xmlrpc.client.Transport.make_connection(self, host)
-        conn.timeout = self._timeout
-        return conn
-
-
-class Client:
-    """One HTTP connection (keep-alive) with one session."""
-
-    def __init__(self, url, password, timeout=60.0, session=None):
-        self.proxy = xmlrpc.client.ServerProxy(
-            url, transport=TimeoutTransport(timeout), allow_none=True)
-        self.session = session or self.call(
-            "session.login_with_password", "root", password, "1.0", "api-bench")
-
-    def call(self, method, *args):
-        fn = functools.reduce(getattr, method.split("."), self.proxy)
-        r = fn(*args)
-        if not isinstance(r, dict) or r.get("Status") != "Success":
-            raise ApiError(method, r.get("ErrorDescription") if isinstance(r, dict) else r)
-        return r.get("Value")
-
-    def api(self, method, *args):
-        return self.call(method, self.session, *args)
-
-    def close(self):
-        try:
-            self.call("session.logout", self.session)
-        except Exception:
-            pass
-        self.proxy("close")()
-
-
-def pct(sorted_vals, p):
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_vals:
-        return float("nan")
-    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
-    return sorted_vals[k]
 
 
 # ---------------------------------------------------------------- (a) writes
@@ -150,7 +67,7 @@ def create_vms(args, n, clients):
         return 0.0
     per = [n // clients + (1 if i < n % clients else 0) for i in range(clients)]
     per = [p for p in per if p > 0]
-    conns = [Client(args.url, args.password) for _ in per]
+    conns = [Client(args.url, args.password, "api-bench") for _ in per]
     errors = []
     start_gate = threading.Barrier(len(per) + 1)
 
@@ -158,9 +75,7 @@ def create_vms(args, n, clients):
         try:
             start_gate.wait(30)
             for _ in range(count):
-                rec = dict(VM_RECORD)
-                rec["name_label"] = next_name()
-                c.api("VM.create", rec)
+                c.api("VM.create", vm_record(next_name(), 1 << 30, static_min=512 << 20))
         except Exception as e:  # reported below
             errors.append(e)
 
@@ -226,7 +141,7 @@ def phase_writes(args, c):
 
 def phase_events(args, c):
     pool = c.api("pool.get_all")[0]
-    watcher = Client(args.url, args.password)
+    watcher = Client(args.url, args.password, "api-bench")
     # Register: the first event.from (empty token) returns every pool object.
     try:
         first = watcher.api("event.from", ["pool"], "", 0.0)
@@ -349,28 +264,15 @@ def phase_events(args, c):
 # ---------------------------------------------------------------- (c) memory
 
 def xapi_pid(state):
-    path = os.path.join(state, "run", "status")
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == "xapi":
-                return int(parts[1])
-    raise RuntimeError("no xapi line in " + path)
-
-
-def mem_kib(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
-                out[k] = int(v.split()[0])
-    return out
+    pid = status_pids(os.path.join(state, "run")).get("xapi")
+    if not pid:
+        raise RuntimeError("no xapi in " + os.path.join(state, "run", "status"))
+    return pid
 
 
 def phase_rss(args, c):
     pid = xapi_pid(args.state)
-    before = mem_kib(pid)
+    before = proc_mem_kib(pid)
     n0 = vm_count(c)
     say("xapi pid %d: VmRSS %.1f MiB (VmHWM %.1f MiB) with %d VMs"
         % (pid, before["VmRSS"] / 1024, before["VmHWM"] / 1024, n0))
@@ -378,7 +280,7 @@ def phase_rss(args, c):
     n1 = vm_count(c)
     if xapi_pid(args.state) != pid:
         raise RuntimeError("xapi restarted during the run")
-    after = mem_kib(pid)
+    after = proc_mem_kib(pid)
     say("xapi pid %d: VmRSS %.1f MiB (VmHWM %.1f MiB) with %d VMs"
         % (pid, after["VmRSS"] / 1024, after["VmHWM"] / 1024, n1))
     result(phase="rss", pid=pid, vms_before=n0, rss_before_kib=before["VmRSS"],
@@ -388,7 +290,7 @@ def phase_rss(args, c):
 
 def phase_rss0(args, c):
     pid = xapi_pid(args.state)
-    m = mem_kib(pid)
+    m = proc_mem_kib(pid)
     n = vm_count(c)
     say("xapi pid %d: VmRSS %.1f MiB with %d VMs" % (pid, m["VmRSS"] / 1024, n))
     result(phase="rss0", pid=pid, vms=n, rss_kib=m["VmRSS"], hwm_kib=m["VmHWM"])
@@ -412,7 +314,7 @@ def main():
         ap.error("--url must be http://HOST:PORT/")
     if ("rss" in args.phase or "rss0" in args.phase) and not args.state:
         ap.error("rss needs --state")
-    c = Client(args.url, args.password)
+    c = Client(args.url, args.password, "api-bench")
     # The name counter continues after existing bench VMs, so labels stay unique.
     _name_counter[0] = vm_count(c)
     for ph in args.phase:

@@ -27,7 +27,6 @@ A compact table goes to stdout; progress to stderr. Exit 1 on failure.
 """
 
 import argparse
-import functools
 import http.client
 import os
 import shutil
@@ -37,7 +36,8 @@ import sys
 import tempfile
 import threading
 import time
-import xmlrpc.client
+
+from benchlib import ApiError, Client, pct, proc_mem_kib, status_pids, vm_record
 
 PASSWORD = "benchpw"
 MIB = 1 << 20
@@ -47,72 +47,8 @@ def say(msg):
     print("vm-bench: " + msg, file=sys.stderr, flush=True)
 
 
-class ApiError(Exception):
-    pass
-
-
-class Transport(xmlrpc.client.Transport):
-    def __init__(self, timeout):
-        xmlrpc.client.Transport.__init__(self)
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = xmlrpc.client.Transport.make_connection(self, host)
-        conn.timeout = self._timeout
-        return conn
-
-
-class Client:
-    """One keep-alive connection, one session; not shared between threads."""
-
-    def __init__(self, url, timeout=120.0):
-        self.proxy = xmlrpc.client.ServerProxy(url, transport=Transport(timeout),
-                                               allow_none=True)
-        self.session = self.raw("session.login_with_password", "root", PASSWORD,
-                                "1.0", "vm-bench")
-
-    def raw(self, method, *args):
-        r = functools.reduce(getattr, method.split("."), self.proxy)(*args)
-        if not isinstance(r, dict) or r.get("Status") != "Success":
-            raise ApiError("%s: %r" % (method, r.get("ErrorDescription")
-                                       if isinstance(r, dict) else r))
-        return r.get("Value")
-
-    def api(self, method, *args):
-        return self.raw(method, self.session, *args)
-
-    def close(self):
-        try:
-            self.raw("session.logout", self.session)
-        except Exception:
-            pass
-        self.proxy("close")()
-
-
-def vm_record(name, mem):
-    m = str(mem)
-    return {
-        "name_label": name, "name_description": "vm-bench", "user_version": "1",
-        "is_a_template": False,
-        "memory_static_max": m, "memory_dynamic_max": m,
-        "memory_dynamic_min": m, "memory_static_min": m,
-        "VCPUs_max": "1", "VCPUs_at_startup": "1",
-        "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-        "actions_after_crash": "restart",
-        "PV_bootloader": "", "PV_kernel": "", "PV_ramdisk": "", "PV_args": "",
-        "PV_bootloader_args": "", "PV_legacy_args": "",
-        "HVM_boot_policy": "BIOS order", "HVM_boot_params": {}, "platform": {},
-        "PCI_bus": "", "other_config": {}, "recommendations": "",
-    }
-
-
-def pct(vals, p):
-    """Nearest-rank percentile."""
-    s = sorted(vals)
-    if not s:
-        return float("nan")
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
-    return s[k]
+def connect(url, timeout=120.0):
+    return Client(url, PASSWORD, "vm-bench", timeout)
 
 
 def free_port():
@@ -121,23 +57,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def status_pids(run):
-    pids = {}
-    with open(os.path.join(run, "status")) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) > 0:
-                pids[parts[0]] = int(parts[1])
-    return pids
-
-
 def proc_mem(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                out[line.split(":")[0]] = int(line.split()[1]) / 1024.0  # MiB
-    return out
+    """VmRSS and VmHWM, MiB."""
+    return {k: v / 1024.0 for k, v in proc_mem_kib(pid).items()}
 
 
 def proc_cpu(pid):
@@ -159,15 +81,15 @@ def wait_guest(c, vm, timeout=10.0):
 # ------------------------------------------------------------ (1) cycles
 
 def phase_cycles(url, args):
-    c = Client(url)
-    vm = c.api("VM.create", vm_record("vm-bench-cycle", args.vm_memory * MIB))
+    c = connect(url)
+    vm = c.api("VM.create", vm_record("vm-bench-cycle", args.vm_memory * MIB, description="vm-bench"))
     starts, stops, boots = [], [], []
     for i in range(args.cycles):
         t0 = time.perf_counter()
         c.api("VM.start", vm, False, False)
         t1 = time.perf_counter()
         if not wait_guest(c, vm):
-            raise ApiError("guest agent of %s did not report within 10 s" % vm)
+            raise RuntimeError("guest agent of %s did not report within 10 s" % vm)
         t2 = time.perf_counter()
         c.api("VM.clean_shutdown", vm)
         t3 = time.perf_counter()
@@ -205,9 +127,9 @@ def phase_create(url, args):
     mem = args.vm_memory * MIB
 
     def work(i):
-        c = Client(url)
+        c = connect(url)
         for j in range(i, args.vms, k):
-            vms[i].append(c.api("VM.create", vm_record("vm-bench-%d" % j, mem)))
+            vms[i].append(c.api("VM.create", vm_record("vm-bench-%d" % j, mem, description="vm-bench")))
         c.close()
 
     t0 = time.perf_counter()
@@ -222,10 +144,9 @@ def phase_mass_start(url, args, vms):
     tasks = []             # every submitted task
     lock = threading.Lock()
     cv = threading.Condition(lock)
-    done = {"ok": 0, "failed": []}
     stop = threading.Event()
 
-    w = Client(url)
+    w = connect(url)
     token = w.api("event.from", ["task"], "", 0.0)["token"]
 
     def count():
@@ -255,7 +176,7 @@ def phase_mass_start(url, args, vms):
     submit_done = [0.0]
 
     def work(i):
-        c = Client(url)
+        c = connect(url)
         mine = []
         for vm in vms[i]:
             mine.append(c.api("Async.VM.start", vm, False, False))
@@ -282,7 +203,7 @@ def phase_mass_start(url, args, vms):
                 if len(unknown) <= 50:
                     cv.release()
                     try:
-                        p = Client(url)
+                        p = connect(url)
                         for t in unknown:
                             s = p.api("task.get_status", t)
                             if s != "pending":
@@ -296,14 +217,14 @@ def phase_mass_start(url, args, vms):
     ok, bad = count()
     errs = []
     if bad:
-        p = Client(url)
+        p = connect(url)
         errs = [p.api("task.get_error_info", t) for t in bad[:3]]
         p.close()
     return t_all, t_submit, ok, len(bad), errs
 
 
 def running_count(url):
-    c = Client(url)
+    c = connect(url)
     n = sum(1 for r in c.api("VM.get_all_records").values()
             if r["power_state"] == "Running" and not r["is_control_domain"])
     c.close()
@@ -350,13 +271,13 @@ def main():
         deadline = time.monotonic() + 30
         while True:
             try:
-                Client(url, timeout=5).close()
+                connect(url, timeout=5).close()
                 break
             except (OSError, http.client.HTTPException, ApiError):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        c = Client(url)
+        c = connect(url)
         host = c.api("host.get_all")[0]
         hm = c.api("host.get_metrics", host)
         say("host memory_total %.0f MiB" % (
