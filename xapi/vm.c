@@ -303,21 +303,9 @@ struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, in
     struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "changing_dynamic_range", &op);
     if (r.error)
         return r;
-    db_read_lock(c->x->db);
-    const struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op.vm);
-    bool fits = o && vm_field_int(o, "memory_static_min") <= dynamic_min &&
-                dynamic_min <= dynamic_max && dynamic_max <= vm_field_int(o, "memory_static_max");
-    db_read_unlock(c->x->db);
-    if (!fits)
-        r = rpc_reply_error(c->a, "MEMORY_CONSTRAINT_VIOLATION",
-                            "Memory limits must satisfy: static_min <= dynamic_min <= "
-                            "dynamic_max <= static_max",
-                            NULL);
-    else {
-        struct val *params = xenops_args(c->a, op.uuid, val_int(c->a, dynamic_min));
-        val_array_push(c->a, params, val_int(c->a, dynamic_max));
-        r = xenops_run(c, "VM.set_memory_dynamic_range", params);
-    }
+    struct val *params = xenops_args(c->a, op.uuid, val_int(c->a, dynamic_min));
+    val_array_push(c->a, params, val_int(c->a, dynamic_max));
+    r = xenops_run(c, "VM.set_memory_dynamic_range", params);
     if (!r.error) {
         static const char *const names[] = {"memory_dynamic_min", "memory_dynamic_max",
                                             "memory_target"};

@@ -166,7 +166,8 @@ struct rpc_reply vm_set_memory_static_min(struct xapi_call *c);
 struct rpc_reply vm_set_memory_dynamic_max(struct xapi_call *c);
 struct rpc_reply vm_set_memory_dynamic_min(struct xapi_call *c);
 struct rpc_reply vm_set_vcpus_max(struct xapi_call *c);
-/* vm.c: a running VM's dynamic range, through xenopsd's balloon. */
+/* vm.c: a running VM's dynamic range, through xenopsd's balloon; the
+ * caller has checked it against the VM's static limits. */
 struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, int64_t dynamic_max);
 struct rpc_reply vm_set_vcpus_at_startup(struct xapi_call *c);
 struct rpc_reply vm_get_allowed_vbd_devices(struct xapi_call *c);

@@ -50,11 +50,6 @@ static struct rpc_reply vm_memory_set(struct xapi_call *c, const char *op, struc
     m.static_max = vm_pick(m.static_max, o, "memory_static_max");
     m.dynamic_min = vm_pick(m.dynamic_min, o, "memory_dynamic_min");
     m.dynamic_max = vm_pick(m.dynamic_max, o, "memory_dynamic_max");
-    /* A running guest's balloon moves: xenopsd first, then the fields. */
-    if (strcmp(vm_field_str(o, "power_state"), "Running") == 0) {
-        db_abort(t);
-        return vm_set_memory_live(c, m.dynamic_min, m.dynamic_max);
-    }
     if (!(0 <= m.static_min && m.static_min <= m.dynamic_min && m.dynamic_min <= m.dynamic_max &&
           m.dynamic_max <= m.static_max)) {
         db_abort(t);
@@ -62,6 +57,13 @@ static struct rpc_reply vm_memory_set(struct xapi_call *c, const char *op, struc
                                "Memory limits must satisfy: static_min <= dynamic_min <= "
                                "dynamic_max <= static_max",
                                NULL);
+    }
+    /* A running guest's balloon moves: xenopsd first, then the fields.
+     * Only the dynamic range changes while it runs, so the static limits
+     * just checked still hold. */
+    if (strcmp(vm_field_str(o, "power_state"), "Running") == 0) {
+        db_abort(t);
+        return vm_set_memory_live(c, m.dynamic_min, m.dynamic_max);
     }
     vm_field_set(t, o, "memory_static_min", val_int(c->a, m.static_min));
     vm_field_set(t, o, "memory_static_max", val_int(c->a, m.static_max));

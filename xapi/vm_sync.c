@@ -23,10 +23,8 @@
 #include "hmap.h"
 #include "ipc.h"
 #include "log.h"
-#include "mem.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* UPDATES.get blocks this long when nothing changes: also how long xapi's
@@ -206,9 +204,8 @@ static void vm_follow_vm(struct xapi *x, const char *uuid)
     for (int attempt = 0; attempt < VM_FOLLOW_ATTEMPTS; attempt++) {
         db_read_lock(x->db);
         struct db_obj *o = db_get_by_uuid(x->db, vm_cls(), uuid);
-        bool skip = !o || vm_field(o, "current_operations")->u.st.n ||
-                    vm_field_bool(o, "is_control_domain");
         bool busy = o && vm_field(o, "current_operations")->u.st.n;
+        bool skip = !o || busy || vm_field_bool(o, "is_control_domain");
         uint64_t seen = o ? o->gen_modified : 0;
         db_read_unlock(x->db);
         if (busy)
@@ -348,27 +345,22 @@ static int vm_follow_poll(struct xapi *x, struct ipc_client *cl, int64_t *last, 
 /* Looks again at what operations held; what they still hold stays. */
 static void vm_follow_dirty(struct xapi *x)
 {
-    size_t n = hmap_count(vm_dirty);
-    if (!n)
+    if (!hmap_count(vm_dirty))
         return;
-    char **keys = xcalloc(n, sizeof(*keys));
+    struct hmap *todo = vm_dirty;
+    vm_dirty = hmap_new(); /* what is still held gets marked again */
     const char *key;
     void *value;
-    size_t k = 0;
-    for (size_t it = 0; k < n && hmap_next(vm_dirty, &it, &key, &value);)
-        keys[k++] = xstrdup(key);
-    hmap_free(vm_dirty);
-    vm_dirty = hmap_new();
-    for (size_t i = 0; i < k; i++) {
-        char *slash = strchr(keys[i], '/');
-        *slash = '\0';
-        if (strcmp(keys[i], "VM") == 0)
-            vm_follow_vm(x, slash + 1);
+    for (size_t it = 0; hmap_next(todo, &it, &key, &value);) {
+        const char *uuid = strchr(key, '/') + 1;
+        char kind[8];
+        snprintf(kind, sizeof(kind), "%.*s", (int)(uuid - 1 - key), key);
+        if (strcmp(kind, "VM") == 0)
+            vm_follow_vm(x, uuid);
         else
-            vm_follow_device(x, keys[i], slash + 1);
-        free(keys[i]);
+            vm_follow_device(x, kind, uuid);
     }
-    free(keys);
+    hmap_free(todo);
 }
 
 /* The VBDs and VIFs of the VM uuid, as xenopsd has them: an operation cut
