@@ -538,29 +538,20 @@ static int op_rewrite(struct xo_worker *w, struct xo_op *op, struct arena *a, st
     struct xo_vm *vm = op->vm;
     struct xo_domain_spec spec;
     struct xstree_domain tree;
+    struct xstree_device *devs;
     pthread_mutex_lock(&x->lock);
     bool live = vm->power == XO_RUNNING || vm->power == XO_PAUSED;
     xo_vm_spec(vm, a, &spec, &tree);
-    struct xstree_device *devs = arena_alloc(a, (vm->ndevs + 1) * sizeof(*devs));
-    size_t n = 0;
-    for (size_t i = 0; i < vm->ndevs; i++)
-        if (vm->devs[i]->plugged)
-            xo_dev_tree(vm->devs[i], a, &devs[n++]);
+    size_t n = xo_vm_plugged_trees(vm, a, &devs);
     pthread_mutex_unlock(&x->lock);
     if (!live)
         return 0;
     struct xs_client *xs = xo_worker_xs(w, a, err);
+    struct xs_error e;
     if (!xs)
         return -1;
-    if (xstree_domain_intact(xs, tree.domid, vm->id))
-        return 0;
-    struct xs_error e;
-    if (xstree_domain_write(xs, &tree, &e) < 0)
+    if (xo_tree_restore(xs, vm->id, &tree, devs, n, &e) < 0)
         return xo_worker_xs_fail(w, &e, a, err);
-    for (size_t i = 0; i < n; i++)
-        if (xstree_device_write(xs, tree.domid, &devs[i], &e) < 0)
-            return xo_worker_xs_fail(w, &e, a, err);
-    log_info(vm->id, "rewrote the xenstore tree of domain %d", tree.domid);
     return 0;
 }
 

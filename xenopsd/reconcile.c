@@ -14,30 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+int xo_tree_restore(struct xs_client *xs, const char *vm_id, const struct xstree_domain *tree,
+                    const struct xstree_device *devs, size_t n, struct xs_error *e)
+{
+    if (xstree_domain_intact(xs, tree->domid, vm_id))
+        return 0;
+    if (xstree_domain_write(xs, tree, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (xstree_device_write(xs, tree->domid, &devs[i], e) < 0)
+            return -1;
+    log_info(vm_id, "rewrote the xenstore tree of domain %d", tree->domid);
+    return 1;
+}
+
 /* Rewrites a running VM's tree if it is not intact. Called with no lock:
  * nothing else runs yet. */
 static int xo_restore_tree(struct xenopsd *x, struct xs_client *xs, struct xo_vm *vm,
                            struct arena *a)
 {
-    struct xs_error e = {0};
-    if (xstree_domain_intact(xs, vm->domid, vm->id))
-        return 0;
     struct xo_domain_spec spec;
     struct xstree_domain tree;
+    struct xstree_device *devs;
     xo_vm_spec(vm, a, &spec, &tree);
-    if (xstree_domain_write(xs, &tree, &e) < 0)
-        goto fail;
-    for (size_t i = 0; i < vm->ndevs; i++) {
-        if (!vm->devs[i]->plugged)
-            continue;
-        struct xstree_device dev;
-        xo_dev_tree(vm->devs[i], a, &dev);
-        if (xstree_device_write(xs, vm->domid, &dev, &e) < 0)
-            goto fail;
-    }
-    log_info(vm->id, "rewrote the xenstore tree of domain %d", vm->domid);
-    return 0;
-fail:
+    size_t n = xo_vm_plugged_trees(vm, a, &devs);
+    struct xs_error e = {0};
+    if (xo_tree_restore(xs, vm->id, &tree, devs, n, &e) >= 0)
+        return 0;
     log_error(vm->id, "cannot restore domain %d in xenstore: %s", vm->domid, e.name);
     return -1;
 }

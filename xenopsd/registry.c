@@ -323,6 +323,16 @@ void xo_vm_spec(const struct xo_vm *vm, struct arena *a, struct xo_domain_spec *
     };
 }
 
+size_t xo_vm_plugged_trees(const struct xo_vm *vm, struct arena *a, struct xstree_device **out)
+{
+    *out = arena_alloc(a, (vm->ndevs + 1) * sizeof(**out));
+    size_t n = 0;
+    for (size_t i = 0; i < vm->ndevs; i++)
+        if (vm->devs[i]->plugged)
+            xo_dev_tree(vm->devs[i], a, &(*out)[n++]);
+    return n;
+}
+
 void xo_vm_set_live(struct xo_vm *vm, int vcpus, int64_t dynamic_min, int64_t dynamic_max)
 {
     static const char *const live[] = {"vcpus", "memory_dynamic_min", "memory_dynamic_max"};

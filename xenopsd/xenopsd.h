@@ -152,6 +152,8 @@ const char *xo_dev_kind_name(enum xo_dev_kind kind);
 void xo_vm_spec(const struct xo_vm *vm, struct arena *a, struct xo_domain_spec *spec,
                 struct xstree_domain *tree);
 void xo_dev_tree(const struct xo_dev *d, struct arena *a, struct xstree_device *out);
+/* The trees of the VM's plugged devices, in a (with x->lock held). */
+size_t xo_vm_plugged_trees(const struct xo_vm *vm, struct arena *a, struct xstree_device **out);
 /* A live change of the VM's vCPUs or dynamic memory range, kept in its
  * config so that its file and a rebuilt domain carry it (x->lock held). */
 void xo_vm_set_live(struct xo_vm *vm, int vcpus, int64_t dynamic_min, int64_t dynamic_max);
@@ -194,5 +196,10 @@ int xo_op_run(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val
 /* At start: every VM the files call running gets its domain back, its
  * xenstore tree checked, and domains nobody owns are removed. */
 int xo_reconcile(struct xenopsd *x, struct xs_client *xs);
+/* Writes the domain's tree and its plugged devices' again (and introduces
+ * the domain) unless xenstore has it whole: 1 rewritten, 0 intact, -1
+ * with *e. At start, and after xenstored restarted (op_rewrite). */
+int xo_tree_restore(struct xs_client *xs, const char *vm_id, const struct xstree_domain *tree,
+                    const struct xstree_device *devs, size_t n, struct xs_error *e);
 
 #endif
