@@ -455,11 +455,6 @@ static int op_pause(struct xo_worker *w, struct xo_op *op, bool pause, struct ar
     return 0;
 }
 
-/* A running domain's new vCPUs or balloon target (upstream's balloon
- * aims at dynamic_max when the host has the memory, and the simulator
- * reserved static_max at the start). xenstore first, which the guest
- * follows, then the backend, then the VM's file: kill -9 before the file
- * leaves the old values, which xo_reconcile writes back. */
 /* The domain's vCPUs and balloon target, as tree says, in xenstore and
  * the backend. */
 static int op_live_apply(struct xo_worker *w, const struct xstree_domain *tree, struct arena *a,
@@ -478,6 +473,12 @@ static int op_live_apply(struct xo_worker *w, const struct xstree_domain *tree, 
     return 0;
 }
 
+/* A running domain's new vCPUs or balloon target (upstream's balloon
+ * aims at dynamic_max when the host has the memory, and the simulator
+ * reserved static_max at the start). xenstore first, which the guest
+ * follows, then the backend, then the VM's file: kill -9 before the file
+ * leaves the old values, which xo_reconcile writes back; a failure on the
+ * way puts the old values back. */
 static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struct val **err)
 {
     struct xenopsd *x = xo_worker_ctx(w);
