@@ -129,6 +129,24 @@ static int xt_transaction(struct xs_client *xs, xt_body_fn body, const void *arg
     return rc;
 }
 
+/* What the guest follows while it runs: its balloon target and which
+ * vCPUs are online. */
+static void xt_live_keys(struct xt *t, const struct xstree_domain *d, const char *dom)
+{
+    xt_writei(t, d->memory_target / 1024, "%s/memory/target", dom);
+    for (int n = 0; n < d->vcpus_max; n++)
+        xt_write(t, n < d->vcpus ? "online" : "offline", "%s/cpu/%d/availability", dom, n);
+}
+
+/* A running domain's vCPUs and balloon target change. */
+static void xt_live_body(struct xt *t, const void *arg)
+{
+    const struct xstree_domain *d = arg;
+    char dom[40];
+    snprintf(dom, sizeof(dom), "/local/domain/%d", d->domid);
+    xt_live_keys(t, d, dom);
+}
+
 static void xt_domain_body(struct xt *t, const void *arg)
 {
     const struct xstree_domain *d = arg;
@@ -147,9 +165,7 @@ static void xt_domain_body(struct xt *t, const void *arg)
     xt_write(t, d->name, "%s/name", vm);
     xt_write(t, dom, "%s/domains/%d", vm, id);
     xt_writei(t, d->memory_static_max / 1024, "%s/memory/static-max", dom);
-    xt_writei(t, d->memory_target / 1024, "%s/memory/target", dom);
-    for (int n = 0; n < d->vcpus_max; n++)
-        xt_write(t, n < d->vcpus ? "online" : "offline", "%s/cpu/%d/availability", dom, n);
+    xt_live_keys(t, d, dom);
     /* The guest owns what it writes to: requests it answers, its data. */
     xt_dir(t, (uint32_t)id, -1, "%s/control", dom);
     xt_write(t, "", "%s/control/shutdown", dom);
@@ -168,18 +184,6 @@ int xstree_domain_write(struct xs_client *xs, const struct xstree_domain *d, str
     if (xt_transaction(xs, xt_domain_body, d, err) < 0)
         return -1;
     return xs_introduce(xs, (uint32_t)d->domid, 0, 0, err);
-}
-
-/* A running domain's vCPUs and balloon target change: the guest
- * watches cpu/N/availability and memory/target and follows them. */
-static void xt_live_body(struct xt *t, const void *arg)
-{
-    const struct xstree_domain *d = arg;
-    char dom[40];
-    snprintf(dom, sizeof(dom), "/local/domain/%d", d->domid);
-    xt_writei(t, d->memory_target / 1024, "%s/memory/target", dom);
-    for (int n = 0; n < d->vcpus_max; n++)
-        xt_write(t, n < d->vcpus ? "online" : "offline", "%s/cpu/%d/availability", dom, n);
 }
 
 int xstree_domain_live(struct xs_client *xs, const struct xstree_domain *d, struct xs_error *err)
