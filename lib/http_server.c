@@ -5,6 +5,7 @@
  * them, and refuses connections over max_connections with a 503.
  */
 #include "http_internal.h"
+#include "clock.h"
 #include "mem.h"
 
 #include <arpa/inet.h>
@@ -21,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HS_MAX_LISTENERS 8
@@ -341,14 +341,7 @@ void http_server_stop(struct http_server *s)
      * Then every connection is cut. */
     for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
         shutdown(c->fd, SHUT_RD);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += HS_STOP_GRACE_MS / 1000;
-    until.tv_nsec += (HS_STOP_GRACE_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_timespec_after(CLOCK_MONOTONIC, HS_STOP_GRACE_MS);
     while (s->active > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &until) != ETIMEDOUT)
         ;
     for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)

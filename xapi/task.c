@@ -48,6 +48,7 @@
 #include "api_ids.h"
 #include "api_value.h"
 #include "buf.h"
+#include "clock.h"
 #include "db.h"
 #include "ids.h"
 #include "log.h"
@@ -541,14 +542,7 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn)
 
 int task_shutdown(int timeout_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = clock_timespec_after(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&task_runs_lock);
     task_stopping = true;
     for (struct task_run *r = task_runs; r; r = r->next)

@@ -11,7 +11,6 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "mem.h"
-#include "timeout.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -254,7 +253,7 @@ static enum xo_shutdown_reason sim_domain_wait_shutdown(void *b, int domid, int6
         int64_t left = deadline_ms - clock_now_ms();
         if (left <= 0)
             break;
-        struct timespec ts = xo_timespec_after(CLOCK_REALTIME, left);
+        struct timespec ts = clock_timespec_after(CLOCK_REALTIME, left);
         pthread_cond_timedwait(&s->changed, &s->lock, &ts);
     }
     /* A domain destroyed meanwhile is as good as powered off. */

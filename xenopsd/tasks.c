@@ -8,7 +8,6 @@
 #include "hmap.h"
 #include "lifecycle.h"
 #include "mem.h"
-#include "timeout.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -205,7 +204,7 @@ struct val *xo_task_stat(struct xo_tasks *t, const char *id, struct arena *a)
 struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms, struct arena *a)
 {
     int64_t deadline = clock_now_ms() + timeout_ms;
-    struct timespec ts = xo_timespec_after(CLOCK_MONOTONIC, timeout_ms);
+    struct timespec ts = clock_timespec_after(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&t->lock);
     struct xo_task *k = hmap_get(t->by_id, id);
     double seen = k ? k->progress : 0.0;

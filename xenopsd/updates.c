@@ -8,7 +8,6 @@
 #include "clock.h"
 #include "hmap.h"
 #include "mem.h"
-#include "timeout.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -154,7 +153,7 @@ struct val *xo_updates_get(struct xo_updates *u, int64_t last, int64_t timeout_m
         int64_t left = deadline - clock_now_ms();
         if (left <= 0)
             break;
-        struct timespec ts = xo_timespec_after(CLOCK_MONOTONIC, left);
+        struct timespec ts = clock_timespec_after(CLOCK_MONOTONIC, left);
         pthread_cond_timedwait(&u->posted, &u->lock, &ts);
     }
     struct val *reply = xo_updates_collect(u, last, a);
