@@ -68,6 +68,11 @@ def test_set_memory_dynamic_range(xo):
     assert xo.xs_read("/local/domain/%d/memory/target" % d) == str(384 * 1024)
     xo.run("VM.shutdown", vm, None)
     assert xo.task_error("VM.set_memory_dynamic_range", vm, MiB, MiB)[0] == "VM_BAD_POWER_STATE"
+    for bad in ((vm, "1", MiB), (vm, MiB, None), (vm, -1, MiB)):
+        assert xo.error_of("VM.set_memory_dynamic_range", *bad)[0] in (
+            "FIELD_TYPE_ERROR", "INVALID_VALUE"), bad
+    assert xo.error_of("VM.set_memory_dynamic_range", vm, MiB)[0] == \
+        "MESSAGE_PARAMETER_COUNT_MISMATCH"
 
 
 def test_paused_guest_answers_nothing(xo):
