@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "where.h"
+#include "api/where.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,12 +10,12 @@
  *   max-rpc-size, http-header-timeout-ms, http-idle-timeout-ms,
  *   http-io-timeout-ms, max-connections, log-level
  */
-#include "xapi.h"
+#include "core/xapi.h"
 #include "buf.h"
 #include "config.h"
-#include "db.h"
-#include "event.h"
-#include "task.h"
+#include "db/db.h"
+#include "core/event.h"
+#include "core/task.h"
 #include "hostdir.h"
 #include "log.h"
 

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "buf.h"
-#include "db.h"
+#include "db/db.h"
 
 struct fixture {
     char dir[64];

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "db.h"
+#include "api/api.h"
+#include "db/db.h"
 #include "log.h"
-#include "xapi.h"
+#include "core/xapi.h"
 
 struct fixture {
     char dir[64];

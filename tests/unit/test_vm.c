@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "db.h"
+#include "api/api.h"
+#include "db/db.h"
 #include "fake_xenopsd.h"
-#include "xapi.h"
+#include "core/xapi.h"
 
 /* --- fixture --- */
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "where.h"
+#include "api/where.h"
 
 /* A VM-like record with one field of each kind. */
 static struct val *vm_record(struct arena *a)

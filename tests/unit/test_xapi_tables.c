@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
-#include "xapi.h"
+#include "api/api.h"
+#include "core/xapi.h"
 
 static void test_tables_lookup(void **state)
 {

@@ -1,0 +1,789 @@
+/*
+ * db.c - the in-memory database, its indexes, transactions and relations;
+ * loading and writing go through db_store.c. See db.h.
+ *
+ * One writer at a time (the write lock is held from db_begin to commit or
+ * abort), any number of readers otherwise. Every change in a transaction
+ * is logged with what it replaced, so an abort, or a failed disk write,
+ * puts memory back exactly as it was.
+ *
+ * Generations only grow, across restarts too: db_open starts at the stored
+ * generation plus DB_RESTART_GAP and stores that at once, and the stored
+ * value never falls DB_RESTART_GAP / 2 behind the live one (commits to
+ * persistent objects store it, in-memory-only commits store it when it
+ * has fallen that far behind, db_close stores it). So even after a crash
+ * the next start is above every token handed out before it.
+ */
+#include "db/db.h"
+#include "api/api_value.h"
+#include "clock.h"
+#include "db/db_store.h"
+#include "hmap.h"
+#include "json.h"
+#include "log.h"
+#include "mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DB_TOMBS 65536 /* deletions remembered for event.from */
+/* At a restart the generation jumps by this much: changes to objects that
+ * are not written to disk (sessions, tasks) bump it without saving it,
+ * and no token handed out before the restart may look current. */
+#define DB_RESTART_GAP 1000000
+
+struct db_namelist {
+    size_t n, cap;
+    struct db_obj **objs;
+};
+
+struct db_class {
+    struct db_obj *first, *last;
+    size_t count;
+    struct hmap *by_uuid;
+    struct hmap *by_name; /* name_label -> struct db_namelist */
+};
+
+struct db_tomb {
+    int cls;
+    char ref[IDS_REF_LEN + 1];
+    uint64_t gen;
+};
+
+enum db_undo_kind { UNDO_CREATE, UNDO_SET, UNDO_DESTROY };
+
+struct db_undo {
+    enum db_undo_kind kind;
+    struct db_obj *o;
+    int field;
+    struct val *old;
+};
+
+struct db_txn {
+    struct db *db;
+    uint64_t seq; /* counts transactions, for db_obj.txn_seq */
+    struct db_undo *undo;
+    size_t n_undo, cap_undo;
+    struct db_obj **touched;
+    size_t n_touched, cap_touched;
+    bool relaxed; /* db_txn_relaxed */
+};
+
+struct db {
+    pthread_rwlock_t lock;
+    pthread_mutex_t wait_lock;
+    pthread_cond_t wait_cond;
+    _Atomic uint64_t generation;
+    uint64_t gen_stored; /* the generation last made durable */
+    struct hmap *by_ref;
+    struct db_class *classes;
+    struct db_tomb *tombs; /* a ring */
+    size_t tomb_head, n_tombs;
+    uint64_t tomb_floor; /* deletions at or before this may be forgotten */
+    struct db_store *store;
+    struct db_txn txn;
+    char schema_version[64];
+};
+
+/* --- indexes --- */
+
+static const char *db_name_of(const struct db_obj *o)
+{
+    int f = api_classes[o->cls].name_label_field;
+    return f >= 0 ? val_str(o->f[f]) : NULL;
+}
+
+static const char *db_uuid_of(const struct db_obj *o)
+{
+    int f = api_classes[o->cls].uuid_field;
+    return f >= 0 ? val_str(o->f[f]) : NULL;
+}
+
+static void db_index_name(struct db *db, struct db_obj *o, bool add)
+{
+    const char *name = db_name_of(o);
+    if (!name)
+        return;
+    struct hmap *m = db->classes[o->cls].by_name;
+    struct db_namelist *l = hmap_get(m, name);
+    if (add) {
+        if (!l) {
+            l = xcalloc(1, sizeof(*l));
+            hmap_put(m, name, l);
+        }
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 2;
+            l->objs = xrealloc(l->objs, l->cap * sizeof(*l->objs));
+        }
+        l->objs[l->n++] = o;
+        return;
+    }
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->objs[i] == o) {
+            l->objs[i] = l->objs[--l->n];
+            break;
+        }
+    }
+    if (l->n == 0) {
+        hmap_del(m, name);
+        free(l->objs);
+        free(l);
+    }
+}
+
+static void db_index_uuid(struct db *db, struct db_obj *o, bool add)
+{
+    const char *uuid = db_uuid_of(o);
+    if (!uuid || !*uuid)
+        return;
+    if (add)
+        hmap_put(db->classes[o->cls].by_uuid, uuid, o);
+    else if (hmap_get(db->classes[o->cls].by_uuid, uuid) == o)
+        hmap_del(db->classes[o->cls].by_uuid, uuid);
+}
+
+static void db_link(struct db *db, struct db_obj *o)
+{
+    struct db_class *c = &db->classes[o->cls];
+    o->prev = c->last;
+    o->next = NULL;
+    if (c->last)
+        c->last->next = o;
+    else
+        c->first = o;
+    c->last = o;
+    c->count++;
+    hmap_put(db->by_ref, o->ref, o);
+    db_index_uuid(db, o, true);
+    db_index_name(db, o, true);
+}
+
+static void db_unlink(struct db *db, struct db_obj *o)
+{
+    struct db_class *c = &db->classes[o->cls];
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        c->first = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    else
+        c->last = o->prev;
+    c->count--;
+    hmap_del(db->by_ref, o->ref);
+    db_index_uuid(db, o, false);
+    db_index_name(db, o, false);
+}
+
+static void db_obj_free(struct db_obj *o)
+{
+    for (int i = 0; i < api_classes[o->cls].n_fields; i++)
+        free(o->f[i]);
+    free(o->f);
+    free(o);
+}
+
+/* --- reading --- */
+
+void db_read_lock(struct db *db)
+{
+    pthread_rwlock_rdlock(&db->lock);
+}
+
+void db_read_unlock(struct db *db)
+{
+    pthread_rwlock_unlock(&db->lock);
+}
+
+uint64_t db_generation(struct db *db)
+{
+    return atomic_load(&db->generation);
+}
+
+struct db_obj *db_get_any(struct db *db, const char *ref)
+{
+    return hmap_get(db->by_ref, ref);
+}
+
+struct db_obj *db_get(struct db *db, int cls, const char *ref)
+{
+    struct db_obj *o = hmap_get(db->by_ref, ref);
+    return o && o->cls == cls ? o : NULL;
+}
+
+struct db_obj *db_get_by_uuid(struct db *db, int cls, const char *uuid)
+{
+    return hmap_get(db->classes[cls].by_uuid, uuid);
+}
+
+size_t db_get_by_name_label(struct db *db, int cls, const char *name, struct db_obj **out,
+                            size_t max)
+{
+    struct db_namelist *l = hmap_get(db->classes[cls].by_name, name);
+    if (!l)
+        return 0;
+    for (size_t i = 0; i < l->n && i < max; i++)
+        out[i] = l->objs[i];
+    return l->n;
+}
+
+struct db_obj *db_first(struct db *db, int cls)
+{
+    return db->classes[cls].first;
+}
+
+size_t db_count(struct db *db, int cls)
+{
+    return db->classes[cls].count;
+}
+
+bool db_deleted_since(struct db *db, uint64_t gen,
+                      void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx)
+{
+    if (gen < db->tomb_floor)
+        return false;
+    size_t start = (db->tomb_head + DB_TOMBS - db->n_tombs) % DB_TOMBS;
+    for (size_t i = 0; i < db->n_tombs; i++) {
+        struct db_tomb *t = &db->tombs[(start + i) % DB_TOMBS];
+        if (t->gen > gen)
+            fn(ctx, t->cls, t->ref, t->gen);
+    }
+    return true;
+}
+
+uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
+{
+    pthread_mutex_lock(&db->wait_lock);
+    while (atomic_load(&db->generation) <= gen) {
+        if (deadline_ms <= clock_now_ms())
+            break;
+        /* wait_cond runs on CLOCK_MONOTONIC, the deadline's clock. */
+        struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
+        pthread_cond_timedwait(&db->wait_cond, &db->wait_lock, &ts);
+    }
+    pthread_mutex_unlock(&db->wait_lock);
+    return atomic_load(&db->generation);
+}
+
+/* --- transactions --- */
+
+static void db_touch(struct db_txn *t, struct db_obj *o)
+{
+    if (o->txn_seq == t->seq)
+        return;
+    o->txn_seq = t->seq;
+    o->txn_created = false;
+    if (t->n_touched == t->cap_touched) {
+        t->cap_touched = t->cap_touched ? 2 * t->cap_touched : 16;
+        t->touched = xrealloc(t->touched, t->cap_touched * sizeof(*t->touched));
+    }
+    t->touched[t->n_touched++] = o;
+}
+
+static void db_log(struct db_txn *t, enum db_undo_kind kind, struct db_obj *o, int field,
+                   struct val *old)
+{
+    if (t->n_undo == t->cap_undo) {
+        t->cap_undo = t->cap_undo ? 2 * t->cap_undo : 16;
+        t->undo = xrealloc(t->undo, t->cap_undo * sizeof(*t->undo));
+    }
+    t->undo[t->n_undo++] = (struct db_undo){kind, o, field, old};
+    db_touch(t, o);
+}
+
+struct db_txn *db_begin(struct db *db)
+{
+    pthread_rwlock_wrlock(&db->lock);
+    db->txn.db = db;
+    db->txn.seq++;
+    db->txn.n_undo = 0;
+    db->txn.n_touched = 0;
+    db->txn.relaxed = false;
+    return &db->txn;
+}
+
+void db_txn_relaxed(struct db_txn *t)
+{
+    t->relaxed = true;
+}
+
+void db_txn_touch(struct db_txn *t, struct db_obj *o)
+{
+    db_touch(t, o);
+}
+
+/* A ref field whose target lists it in a set (VBD.VM, listed in VM.VBDs). */
+static bool db_is_relation_ref(const struct api_field *f)
+{
+    return f->type->kind == API_REF && f->inverse_cls >= 0;
+}
+
+/* A set field derived from the ref fields pointing at its object: never
+ * stored, rebuilt at load. */
+static bool db_is_derived_set(const struct api_field *f)
+{
+    return f->type->kind == API_SET && f->inverse_cls >= 0;
+}
+
+/* Puts flat in a field, keeping the indexes; returns the old value. */
+static struct val *db_swap(struct db *db, struct db_obj *o, int field, struct val *flat)
+{
+    const struct api_class *c = &api_classes[o->cls];
+    bool indexed = field == c->name_label_field || field == c->uuid_field;
+    if (indexed) {
+        db_index_name(db, o, false);
+        db_index_uuid(db, o, false);
+    }
+    struct val *old = o->f[field];
+    o->f[field] = flat;
+    if (indexed) {
+        db_index_name(db, o, true);
+        db_index_uuid(db, o, true);
+    }
+    return old;
+}
+
+/* Swaps a field's value (taking ownership of flat), logged for undo. */
+static void db_replace(struct db_txn *t, struct db_obj *o, int field, struct val *flat)
+{
+    db_log(t, UNDO_SET, o, field, db_swap(t->db, o, field, flat));
+}
+
+/* Adds or removes ref in the set field of the object target refers to. */
+static void db_inverse_update(struct db_txn *t, const struct api_field *f, const char *target,
+                              const char *ref, bool add)
+{
+    struct db_obj *o = db_get(t->db, f->inverse_cls, target);
+    if (!o || o->dead)
+        return;
+    struct arena *a = arena_new();
+    bool changed;
+    struct val *next = val_set_edit(a, o->f[f->inverse_field], val_string(a, ref), add, &changed);
+    if (changed)
+        db_replace(t, o, f->inverse_field, val_flatten(next));
+    arena_free(a);
+}
+
+/* For every ref field of o with an inverse: add o to, or remove o from,
+ * the set on the other side. */
+static void db_relations(struct db_txn *t, struct db_obj *o, bool add)
+{
+    const struct api_class *c = &api_classes[o->cls];
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct api_field *f = &c->fields[i];
+        if (db_is_relation_ref(f))
+            db_inverse_update(t, f, val_str(o->f[i]), o->ref, add);
+    }
+}
+
+struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *values, const char *ref)
+{
+    const struct api_class *c = &api_classes[cls];
+    struct db_obj *o = xcalloc(1, sizeof(*o));
+    o->cls = cls;
+    if (ref)
+        snprintf(o->ref, sizeof(o->ref), "%s", ref);
+    else
+        ids_ref(o->ref);
+    o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
+    struct arena *a = arena_new();
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct val *v = values && values[i] ? values[i] : api_value_default(a, &c->fields[i]);
+        if (i == c->uuid_field && !*val_str(v)) {
+            char uuid[IDS_UUID_LEN + 1];
+            ids_uuid(uuid);
+            v = val_string(a, uuid);
+        }
+        o->f[i] = val_flatten(v);
+    }
+    arena_free(a);
+    db_link(t->db, o);
+    db_log(t, UNDO_CREATE, o, -1, NULL);
+    o->txn_created = true;
+    db_relations(t, o, true);
+    return o;
+}
+
+void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val *value)
+{
+    const struct api_field *f = &api_classes[o->cls].fields[field];
+    bool related = db_is_relation_ref(f);
+    if (related)
+        db_inverse_update(t, f, val_str(o->f[field]), o->ref, false);
+    db_replace(t, o, field, val_flatten(value));
+    if (related)
+        db_inverse_update(t, f, val_str(o->f[field]), o->ref, true);
+}
+
+void db_txn_destroy(struct db_txn *t, struct db_obj *o)
+{
+    db_relations(t, o, false);
+    db_unlink(t->db, o);
+    o->dead = true;
+    db_log(t, UNDO_DESTROY, o, -1, NULL);
+}
+
+static void db_undo_all(struct db_txn *t)
+{
+    struct db *db = t->db;
+    for (size_t i = t->n_undo; i-- > 0;) {
+        struct db_undo *u = &t->undo[i];
+        switch (u->kind) {
+        case UNDO_SET:
+            free(db_swap(db, u->o, u->field, u->old));
+            break;
+        case UNDO_CREATE:
+            db_unlink(db, u->o);
+            db_obj_free(u->o);
+            break;
+        case UNDO_DESTROY:
+            u->o->dead = false;
+            db_link(db, u->o);
+            break;
+        }
+    }
+}
+
+void db_abort(struct db_txn *t)
+{
+    db_undo_all(t);
+    t->n_undo = t->n_touched = 0;
+    pthread_rwlock_unlock(&t->db->lock);
+}
+
+/* The persistent fields of o as JSON: set fields derived from relations
+ * are rebuilt at load, so they are left out. */
+static void db_obj_json(const struct db_obj *o, struct buf *out)
+{
+    const struct api_class *c = &api_classes[o->cls];
+    buf_putc(out, '{');
+    bool first = true;
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct api_field *f = &c->fields[i];
+        if (db_is_derived_set(f))
+            continue;
+        if (!first)
+            buf_putc(out, ',');
+        first = false;
+        json_write_string(out, f->name, strlen(f->name));
+        buf_putc(out, ':');
+        json_write(out, o->f[i]);
+    }
+    buf_putc(out, '}');
+}
+
+/* After a commit with nothing to write: stores the generation when it
+ * has fallen half the restart gap behind (see the top of the file). A
+ * failure here costs no data, so the commit stands and the next one
+ * retries. */
+static void db_checkpoint_generation(struct db *db, uint64_t gen)
+{
+    if (gen - db->gen_stored < DB_RESTART_GAP / 2)
+        return;
+    if (db_store_set_generation(db->store, gen) < 0) {
+        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
+        return;
+    }
+    db->gen_stored = gen;
+}
+
+/* Writes o's row, or deletes it when o was destroyed; json is scratch. */
+static int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
+{
+    if (o->dead) /* one created in the same transaction was never written */
+        return o->txn_created ? 0 : db_store_delete(db->store, o->ref);
+    buf_reset(json);
+    db_obj_json(o, json);
+    return db_store_put(db->store, api_classes[o->cls].name, o->ref, json->data, json->len);
+}
+
+static int db_persist(struct db_txn *t, uint64_t gen)
+{
+    struct db *db = t->db;
+    bool any = false;
+    for (size_t i = 0; i < t->n_touched && !any; i++)
+        any = api_classes[t->touched[i]->cls].persist;
+    if (!any) {
+        db_checkpoint_generation(db, gen);
+        return 0;
+    }
+    if (db_store_begin(db->store, !t->relaxed) < 0)
+        return -1;
+    struct buf json = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < t->n_touched && rc == 0; i++)
+        if (api_classes[t->touched[i]->cls].persist)
+            rc = db_write_obj(db, t->touched[i], &json);
+    buf_free(&json);
+    if (rc == 0)
+        rc = db_store_set_generation(db->store, gen);
+    if (db_store_end(db->store, rc) < 0)
+        return -1;
+    db->gen_stored = gen;
+    return 0;
+}
+
+static void db_remember_deletion(struct db *db, const struct db_obj *o, uint64_t gen)
+{
+    struct db_tomb *t = &db->tombs[db->tomb_head];
+    if (db->n_tombs == DB_TOMBS)
+        db->tomb_floor = t->gen; /* overwriting the oldest */
+    else
+        db->n_tombs++;
+    t->cls = o->cls;
+    memcpy(t->ref, o->ref, sizeof(t->ref));
+    t->gen = gen;
+    db->tomb_head = (db->tomb_head + 1) % DB_TOMBS;
+}
+
+int db_commit(struct db_txn *t, const char **err)
+{
+    struct db *db = t->db;
+    if (t->n_touched == 0) {
+        pthread_rwlock_unlock(&db->lock);
+        return 0;
+    }
+    uint64_t gen = atomic_load(&db->generation) + 1;
+    if (db_persist(t, gen) < 0) {
+        *err = db_store_error(db->store);
+        log_error(NULL, "database write failed, change undone: %s", *err);
+        db_abort(t);
+        return -1;
+    }
+    for (size_t i = 0; i < t->n_undo; i++)
+        if (t->undo[i].kind == UNDO_SET)
+            free(t->undo[i].old);
+    for (size_t i = 0; i < t->n_touched; i++) {
+        struct db_obj *o = t->touched[i];
+        o->gen_modified = gen;
+        if (o->txn_created)
+            o->gen_created = gen;
+        if (o->dead) {
+            if (!o->txn_created) /* created and destroyed here: nobody saw it */
+                db_remember_deletion(db, o, gen);
+            db_obj_free(o);
+        }
+    }
+    t->n_undo = t->n_touched = 0;
+    pthread_mutex_lock(&db->wait_lock);
+    atomic_store(&db->generation, gen);
+    pthread_cond_broadcast(&db->wait_cond);
+    pthread_mutex_unlock(&db->wait_lock);
+    pthread_rwlock_unlock(&db->lock);
+    return 0;
+}
+
+/* --- opening and loading --- */
+
+/* A signature of the schema's persistent shape: a database written under
+ * another one is upgraded (missing fields get defaults, dropped fields go)
+ * and rewritten at load. */
+static void db_schema_version(char *out, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (int c = 0; c < api_n_classes; c++) {
+        for (int i = 0; i < api_classes[c].n_fields; i++) {
+            const struct api_field *f = &api_classes[c].fields[i];
+            for (const char *p = f->name; *p; p++)
+                h = (h ^ (unsigned char)*p) * 16777619u;
+            for (const char *p = f->type->text; *p; p++)
+                h = (h ^ (unsigned char)*p) * 16777619u;
+        }
+    }
+    snprintf(out, len, "%s-%08x", api_release, h);
+}
+
+static int db_load_row(void *ctx, const char *cls_name, const char *ref, const char *json,
+                       size_t len)
+{
+    struct db *db = ctx;
+    int cls = api_class_find(cls_name);
+    if (cls < 0 || !api_classes[cls].persist) {
+        log_warn(NULL, "database: dropping %s %s: no such class in this schema", cls_name, ref);
+        return 0;
+    }
+    struct arena *a = arena_new();
+    struct val *rec;
+    const char *err = "not a JSON object";
+    if (json_parse(a, json, len, &rec, &err) < 0 || rec->type != VAL_STRUCT) {
+        log_error(NULL, "database: %s %s is unreadable, skipped: %s", cls_name, ref, err);
+        arena_free(a);
+        return 0;
+    }
+    const struct api_class *c = &api_classes[cls];
+    struct db_obj *o = xcalloc(1, sizeof(*o));
+    o->cls = cls;
+    snprintf(o->ref, sizeof(o->ref), "%s", ref);
+    o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct api_field *f = &c->fields[i];
+        if (db_is_derived_set(f))
+            continue; /* left NULL for db_rebuild_relations */
+        struct val *stored = val_struct_get(rec, f->name), *v = NULL;
+        if (stored && api_value_in(a, f->type, stored, &v, &err) < 0) {
+            log_warn(NULL, "database: %s %s field %s: %s; using the default", cls_name, ref,
+                     f->name, err);
+            v = NULL;
+        }
+        o->f[i] = val_flatten(v ? v : api_value_default(a, f));
+    }
+    arena_free(a);
+    o->gen_created = o->gen_modified = atomic_load(&db->generation);
+    db_link(db, o);
+    return 0;
+}
+
+/* Appends o to every derived set its relation refs point at, building the
+ * sets in the load arena. */
+static void db_gather_members(struct db *db, struct arena *a, struct db_obj *o)
+{
+    const struct api_class *c = &api_classes[o->cls];
+    for (int i = 0; i < c->n_fields; i++) {
+        const struct api_field *f = &c->fields[i];
+        struct db_obj *target =
+            db_is_relation_ref(f) ? db_get(db, f->inverse_cls, val_str(o->f[i])) : NULL;
+        if (!target)
+            continue;
+        struct val **set = &target->f[f->inverse_field];
+        if (!*set)
+            *set = val_array(a);
+        val_array_push(a, *set, val_string(a, o->ref));
+    }
+}
+
+/* Fills every derived set field (which db_load_row left NULL) from the ref
+ * fields pointing at it, members in creation order. Loading is not a
+ * change, so no transaction: each set is gathered whole and flattened
+ * once, which keeps a restart linear however large one set is. */
+static void db_rebuild_relations(struct db *db)
+{
+    struct arena *a = arena_new();
+    for (int c = 0; c < api_n_classes; c++)
+        for (struct db_obj *o = db->classes[c].first; o; o = o->next)
+            db_gather_members(db, a, o);
+    for (int c = 0; c < api_n_classes; c++) {
+        for (int i = 0; i < api_classes[c].n_fields; i++) {
+            if (!db_is_derived_set(&api_classes[c].fields[i]))
+                continue;
+            for (struct db_obj *o = db->classes[c].first; o; o = o->next)
+                o->f[i] = val_flatten(o->f[i] ? o->f[i] : val_array(a));
+        }
+    }
+    arena_free(a);
+}
+
+static int db_rewrite_all(struct db *db)
+{
+    if (db_store_begin(db->store, true) < 0)
+        return -1;
+    struct buf json = BUF_INIT;
+    int rc = 0;
+    for (int c = 0; c < api_n_classes && rc == 0; c++) {
+        if (!api_classes[c].persist)
+            continue;
+        for (struct db_obj *o = db->classes[c].first; o && rc == 0; o = o->next)
+            rc = db_write_obj(db, o, &json);
+    }
+    buf_free(&json);
+    if (rc == 0)
+        rc = db_store_meta_set(db->store, "schema_version", db->schema_version);
+    return db_store_end(db->store, rc);
+}
+
+/* Frees everything without touching the disk: also for a failed open. */
+static void db_free(struct db *db)
+{
+    for (int c = 0; db->classes && c < api_n_classes; c++) {
+        struct db_obj *o = db->classes[c].first;
+        while (o) {
+            struct db_obj *next = o->next;
+            db_obj_free(o);
+            o = next;
+        }
+        const char *k;
+        void *v;
+        for (size_t it = 0; hmap_next(db->classes[c].by_name, &it, &k, &v);) {
+            free(((struct db_namelist *)v)->objs);
+            free(v);
+        }
+        hmap_free(db->classes[c].by_name);
+        hmap_free(db->classes[c].by_uuid);
+    }
+    free(db->classes);
+    hmap_free(db->by_ref);
+    free(db->tombs);
+    free(db->txn.undo);
+    free(db->txn.touched);
+    db_store_close(db->store);
+    pthread_rwlock_destroy(&db->lock);
+    pthread_mutex_destroy(&db->wait_lock);
+    pthread_cond_destroy(&db->wait_cond);
+    free(db);
+}
+
+struct db *db_open(const char *path, char *err, size_t errlen)
+{
+    struct db *db = xcalloc(1, sizeof(*db));
+    pthread_rwlock_init(&db->lock, NULL);
+    pthread_mutex_init(&db->wait_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->wait_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    db->by_ref = hmap_new();
+    db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
+    for (int i = 0; i < api_n_classes; i++) {
+        db->classes[i].by_uuid = hmap_new();
+        db->classes[i].by_name = hmap_new();
+    }
+    db->tombs = xcalloc(DB_TOMBS, sizeof(*db->tombs));
+    db_schema_version(db->schema_version, sizeof(db->schema_version));
+    db->store = db_store_open(path, err, errlen);
+    if (!db->store) {
+        db_free(db);
+        return NULL;
+    }
+    char *version = db_store_meta_get(db->store, "schema_version");
+    uint64_t gen = 0;
+    if (db_store_generation(db->store, &gen))
+        gen += DB_RESTART_GAP;
+    atomic_store(&db->generation, gen);
+    db->tomb_floor = db->gen_stored = gen;
+    int rc = db_store_set_generation(db->store, gen);
+    if (rc == 0)
+        rc = db_store_load(db->store, db_load_row, db);
+    if (rc == 0) {
+        db_rebuild_relations(db);
+        if (!version || strcmp(version, db->schema_version) != 0) {
+            if (version)
+                log_info(NULL, "database: upgrading from schema %s to %s", version,
+                         db->schema_version);
+            rc = db_rewrite_all(db);
+        }
+    }
+    free(version);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot load %s: %s", path, db_store_error(db->store));
+        db_free(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    /* A clean shutdown leaves the exact generation for the next start. */
+    uint64_t gen = atomic_load(&db->generation);
+    if (gen != db->gen_stored && db_store_set_generation(db->store, gen) < 0)
+        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
+    db_free(db);
+}

@@ -1,0 +1,97 @@
+/*
+ * db.h - xapi's database: every object of every class, in memory, indexed
+ * by reference, uuid and name label, and written durably to SQLite before
+ * a change is acknowledged.
+ *
+ * Field values are kept in canonical form (see api_value.h), one
+ * val_flatten'd block each. Changes happen in transactions: db_begin takes
+ * the write lock, the db_txn_* calls change memory and keep an undo log,
+ * db_commit writes every touched persistent object to SQLite in one
+ * transaction (and undoes everything if that fails), bumps the
+ * generation, stamps the touched objects with it and wakes event waiters.
+ * Readers hold the read lock while they look.
+ *
+ * Relations are kept on both sides: setting a ref field that has an
+ * inverse (VBD.VM) updates the inverse set field (VM.VBDs) of the old and
+ * the new target. Set sides are derived, so they are not written to disk
+ * and are rebuilt on load.
+ */
+#ifndef CX_DB_H
+#define CX_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "ids.h"
+#include "value.h"
+
+struct db;
+struct db_txn;
+
+struct db_obj {
+    int cls;
+    char ref[IDS_REF_LEN + 1];
+    struct val **f;             /* api_classes[cls].n_fields values */
+    uint64_t gen_created;       /* the generation that created it */
+    uint64_t gen_modified;      /* the last generation that changed it */
+    struct db_obj *prev, *next; /* in its class, in creation order */
+    bool dead;                  /* destroyed in the open transaction */
+    /* db.c's bookkeeping, so that a transaction's cost stays linear in
+     * its changes: the last transaction that touched the object, and
+     * whether that one created it. */
+    uint64_t txn_seq;
+    bool txn_created;
+};
+
+/* Opens (creating if needed) the database file and loads it. Returns NULL
+ * with err filled when the file cannot be opened or read. */
+struct db *db_open(const char *path, char *err, size_t errlen);
+void db_close(struct db *db);
+
+/* --- reading: hold the read lock (or be inside a transaction) --- */
+void db_read_lock(struct db *db);
+void db_read_unlock(struct db *db);
+uint64_t db_generation(struct db *db);
+struct db_obj *db_get(struct db *db, int cls, const char *ref);
+/* An object of any class. */
+struct db_obj *db_get_any(struct db *db, const char *ref);
+struct db_obj *db_get_by_uuid(struct db *db, int cls, const char *uuid);
+/* Objects of cls whose name_label is name: fills up to max, returns how
+ * many there are. */
+size_t db_get_by_name_label(struct db *db, int cls, const char *name, struct db_obj **out,
+                            size_t max);
+struct db_obj *db_first(struct db *db, int cls);
+size_t db_count(struct db *db, int cls);
+/* Deleted objects since a generation, for event.from: calls fn for each
+ * (class, ref, generation) deleted after gen, in order. Returns false if
+ * the history no longer reaches back to gen (events were lost). */
+bool db_deleted_since(struct db *db, uint64_t gen,
+                      void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx);
+
+/* Waits until the generation exceeds gen or the deadline (CLOCK_MONOTONIC
+ * milliseconds) passes; returns the generation. Call without locks. */
+uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms);
+
+/* --- writing --- */
+struct db_txn *db_begin(struct db *db);
+/* Creates an object with the given field values (canonical; NULL entries
+ * take the field's default). uuid comes from values or is generated. A
+ * fresh ref unless ref is given. */
+struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *values, const char *ref);
+void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val *value);
+void db_txn_destroy(struct db_txn *t, struct db_obj *o);
+/* Marks o changed without a field change (an event for it). */
+void db_txn_touch(struct db_txn *t, struct db_obj *o);
+/* The transaction changes only state that a restart of xapi resets anyway
+ * (operations in progress): its commit survives kill -9 but is not
+ * fsynced, so a power cut may lose it. */
+void db_txn_relaxed(struct db_txn *t);
+/* Commits. Returns 0, or -1 with *err when the disk write failed: then
+ * nothing of the transaction remains. Releases the write lock. */
+int db_commit(struct db_txn *t, const char **err);
+/* Undoes the transaction and releases the write lock. */
+void db_abort(struct db_txn *t);
+
+#endif

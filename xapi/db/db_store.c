@@ -1,0 +1,197 @@
+/*
+ * db_store.c - SQLite underneath the database; see db_store.h.
+ *
+ * WAL with synchronous=FULL: a commit is fsynced into the log before it
+ * returns, so an acknowledged write survives kill -9 and power loss, and
+ * readers never block the writer. Statements are prepared once. A commit
+ * the caller marks not durable runs at synchronous=NORMAL: written to the
+ * log (it survives kill -9) but not fsynced; the next durable commit's
+ * fsync covers it, as the log is written in order.
+ */
+#include "db/db_store.h"
+#include "mem.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db_store {
+    sqlite3 *sql;
+    sqlite3_stmt *put, *del, *meta_set, *meta_get, *begin, *commit, *rollback;
+    sqlite3_stmt *sync_full, *sync_normal;
+    bool durable; /* synchronous=FULL now */
+    char error[256];
+};
+
+static int db_store_fail(struct db_store *s, const char *what)
+{
+    snprintf(s->error, sizeof(s->error), "%s: %s", what, sqlite3_errmsg(s->sql));
+    return -1;
+}
+
+static int db_store_exec(struct db_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->sql, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(s->error, sizeof(s->error), "%s", msg ? msg : "sqlite error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int db_store_prepare(struct db_store *s, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v2(s->sql, sql, -1, st, NULL) != SQLITE_OK)
+        return db_store_fail(s, "prepare");
+    return 0;
+}
+
+struct db_store *db_store_open(const char *path, char *err, size_t errlen)
+{
+    struct db_store *s = xcalloc(1, sizeof(*s));
+    if (sqlite3_open_v2(path, &s->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(s->sql));
+        db_store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->sql, 5000);
+    if (db_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         "CREATE TABLE IF NOT EXISTS objects (ref TEXT PRIMARY KEY,"
+                         " class TEXT NOT NULL, data TEXT NOT NULL);"
+                         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
+                         " value TEXT NOT NULL);") < 0 ||
+        db_store_prepare(s, &s->put,
+                         "INSERT OR REPLACE INTO objects (ref, class, data) VALUES (?, ?, ?)") ||
+        db_store_prepare(s, &s->del, "DELETE FROM objects WHERE ref = ?") ||
+        db_store_prepare(s, &s->meta_set,
+                         "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)") ||
+        db_store_prepare(s, &s->meta_get, "SELECT value FROM meta WHERE key = ?") ||
+        db_store_prepare(s, &s->begin, "BEGIN IMMEDIATE") ||
+        db_store_prepare(s, &s->commit, "COMMIT") ||
+        db_store_prepare(s, &s->rollback, "ROLLBACK") ||
+        db_store_prepare(s, &s->sync_full, "PRAGMA synchronous=FULL") ||
+        db_store_prepare(s, &s->sync_normal, "PRAGMA synchronous=NORMAL")) {
+        snprintf(err, errlen, "cannot set up %s: %s", path, s->error);
+        db_store_close(s);
+        return NULL;
+    }
+    s->durable = true;
+    return s;
+}
+
+void db_store_close(struct db_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_stmt *all[] = {s->put,    s->del,      s->meta_set,  s->meta_get,   s->begin,
+                           s->commit, s->rollback, s->sync_full, s->sync_normal};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        sqlite3_finalize(all[i]);
+    sqlite3_close(s->sql);
+    free(s);
+}
+
+int db_store_load(struct db_store *s,
+                  int (*fn)(void *ctx, const char *cls, const char *ref, const char *json,
+                            size_t len),
+                  void *ctx)
+{
+    sqlite3_stmt *st;
+    if (db_store_prepare(s, &st, "SELECT class, ref, data FROM objects ORDER BY rowid") < 0)
+        return -1;
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        stop = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                  (const char *)sqlite3_column_text(st, 1),
+                  (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+    }
+    if (!stop && rc != SQLITE_DONE) {
+        db_store_fail(s, "load");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return stop;
+}
+
+char *db_store_meta_get(struct db_store *s, const char *key)
+{
+    char *value = NULL;
+    sqlite3_bind_text(s->meta_get, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s->meta_get) == SQLITE_ROW)
+        value = xstrdup((const char *)sqlite3_column_text(s->meta_get, 0));
+    sqlite3_reset(s->meta_get);
+    return value;
+}
+
+static int db_store_step(struct db_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_store_fail(s, what);
+}
+
+int db_store_begin(struct db_store *s, bool durable)
+{
+    if (durable != s->durable &&
+        db_store_step(s, durable ? s->sync_full : s->sync_normal, "synchronous") < 0)
+        return -1;
+    s->durable = durable;
+    return db_store_step(s, s->begin, "begin");
+}
+
+int db_store_put(struct db_store *s, const char *cls, const char *ref, const char *json, size_t len)
+{
+    sqlite3_bind_text(s->put, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 2, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 3, json, (int)len, SQLITE_STATIC);
+    return db_store_step(s, s->put, "write");
+}
+
+int db_store_delete(struct db_store *s, const char *ref)
+{
+    sqlite3_bind_text(s->del, 1, ref, -1, SQLITE_STATIC);
+    return db_store_step(s, s->del, "delete");
+}
+
+int db_store_meta_set(struct db_store *s, const char *key, const char *value)
+{
+    sqlite3_bind_text(s->meta_set, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->meta_set, 2, value, -1, SQLITE_STATIC);
+    return db_store_step(s, s->meta_set, "meta");
+}
+
+int db_store_end(struct db_store *s, int rc)
+{
+    if (rc == 0 && db_store_step(s, s->commit, "commit") == 0)
+        return 0;
+    sqlite3_step(s->rollback);
+    sqlite3_reset(s->rollback);
+    return -1;
+}
+
+bool db_store_generation(struct db_store *s, uint64_t *gen)
+{
+    char *text = db_store_meta_get(s, "generation");
+    if (text)
+        *gen = strtoull(text, NULL, 10);
+    free(text);
+    return text != NULL;
+}
+
+int db_store_set_generation(struct db_store *s, uint64_t gen)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%" PRIu64, gen);
+    return db_store_meta_set(s, "generation", text);
+}
+
+const char *db_store_error(struct db_store *s)
+{
+    return s->error;
+}

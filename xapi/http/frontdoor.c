@@ -1,0 +1,123 @@
+/*
+ * frontdoor.c - xapi's HTTP routes: XML-RPC on POST / (and /RPC2,
+ * /xmlrpc), JSON-RPC on POST /jsonrpc, on every listener alike.
+ *
+ * A body that is not a well-formed call gets an HTTP 500 naming the
+ * problem and the connection is closed, as upstream xapi does; a call that
+ * parses always gets a XenAPI reply, errors included.
+ */
+#include "core/xapi.h"
+#include "buf.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "xmlrpc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum frontdoor_wire { WIRE_NONE, WIRE_XMLRPC, WIRE_JSONRPC };
+
+static enum frontdoor_wire frontdoor_route(const char *path)
+{
+    if (strcmp(path, "/") == 0 || strcmp(path, "/RPC2") == 0 || strcmp(path, "/xmlrpc") == 0)
+        return WIRE_XMLRPC;
+    if (strcmp(path, "/jsonrpc") == 0)
+        return WIRE_JSONRPC;
+    return WIRE_NONE;
+}
+
+/* Errors about the request itself close the connection: what follows it
+ * on the wire cannot be trusted to be the start of the next request. */
+static void frontdoor_text(struct http_req *req, int status, const char *text, bool close_conn)
+{
+    if (close_conn)
+        http_req_close_after(req);
+    http_reply_header(req, "Cache-Control", "no-cache, no-store");
+    http_reply(req, status, "text/plain", text, strlen(text));
+}
+
+static void frontdoor_bad_request(struct http_req *req, const char *log_ctx, const char *why)
+{
+    log_info(log_ctx, "rejected request from %s: %s", http_req_peer(req), why);
+    struct buf body = BUF_INIT;
+    buf_printf(&body, "HTTP 500 internal server error: the request could not be parsed: %s\n", why);
+    frontdoor_text(req, 500, body.data, true);
+    buf_free(&body);
+}
+
+/* Reads the body; on failure answers (or gives up on) the request. */
+static int frontdoor_read_body(struct xapi *x, struct http_req *req, struct buf *body,
+                               const char *log_ctx)
+{
+    int rc = http_req_read_body_all(req, body, x->max_rpc_size);
+    if (rc == -2) {
+        log_info(log_ctx, "rejected request from %s: body larger than %zu bytes",
+                 http_req_peer(req), x->max_rpc_size);
+        frontdoor_text(req, 413, "request body too large\n", true);
+    } else if (rc < 0) {
+        log_info(log_ctx, "request from %s: body not received", http_req_peer(req));
+        http_req_close_after(req);
+    }
+    return rc;
+}
+
+static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_wire wire,
+                          const char *log_ctx)
+{
+    struct buf body = BUF_INIT;
+    if (frontdoor_read_body(x, req, &body, log_ctx) < 0) {
+        buf_free(&body);
+        return;
+    }
+    struct arena *a = arena_new();
+    struct rpc_call call = {0};
+    const char *err = NULL;
+    const char *text = body.data ? body.data : "";
+    int rc = wire == WIRE_XMLRPC ? xmlrpc_parse_call(a, text, body.len, &call, &err)
+                                 : jsonrpc_parse_call(a, text, body.len, &call, &err);
+    if (rc < 0) {
+        frontdoor_bad_request(req, log_ctx, err);
+    } else {
+        log_debug(log_ctx, "%s", call.method);
+        struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx);
+        if (reply.error)
+            log_info(log_ctx, "%s failed: %s", call.method, val_str(reply.error->u.arr.items[0]));
+        buf_reset(&body);
+        if (wire == WIRE_XMLRPC) {
+            xmlrpc_write_reply(&body, &reply);
+            http_reply(req, 200, "text/xml", body.data, body.len);
+        } else {
+            jsonrpc_write_reply(&body, &call, &reply);
+            http_reply(req, 200, "application/json", body.data, body.len);
+        }
+    }
+    arena_free(a);
+    buf_free(&body);
+}
+
+void xapi_frontdoor(struct http_req *req, void *ctx)
+{
+    struct xapi *x = ctx;
+    char log_ctx[32];
+    snprintf(log_ctx, sizeof(log_ctx), "req:%lu", atomic_fetch_add(&x->next_request, 1) + 1);
+    const char *method = http_req_method(req);
+    enum frontdoor_wire wire = frontdoor_route(http_req_path(req));
+    if (wire != WIRE_NONE && strcmp(method, "POST") == 0) {
+        frontdoor_rpc(x, req, wire, log_ctx);
+        return;
+    }
+    if (wire != WIRE_NONE && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        static const char banner[] =
+            "cxapi: XenAPI on POST / (XML-RPC) and POST /jsonrpc (JSON-RPC)\n";
+        http_reply(req, 200, "text/plain", banner, sizeof(banner) - 1);
+        return;
+    }
+    if (wire != WIRE_NONE) {
+        http_reply_header(req, "Allow", "GET, HEAD, POST");
+        frontdoor_text(req, 405, "method not allowed\n", false);
+        return;
+    }
+    log_info(log_ctx, "%s %s from %s: no such handler", method, http_req_path(req),
+             http_req_peer(req));
+    frontdoor_text(req, 404, "not found\n", false);
+}
