@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int hostdir_copy(char *dst, size_t dstlen, const struct config *c, const char *key,
-                        char *err, size_t errlen)
+static int hostdir_copy(struct arena *a, char *dst, size_t dstlen, const struct config *c,
+                        const char *key, const char **err)
 {
     const char *v = config_get(c, key, NULL);
     if (!v || strlen(v) >= dstlen || !*v) {
-        snprintf(err, errlen, "host.conf: %s is missing or malformed", key);
+        *err = arena_printf(a, "host.conf: %s is missing or malformed", key);
         return -1;
     }
     memcpy(dst, v, strlen(v) + 1);
@@ -31,7 +31,7 @@ static void hostdir_path(struct buf *p, const char *dir, const char *name)
     buf_printf(p, "%s/%s", dir, name);
 }
 
-int hostdir_load(const char *dir, struct host_identity *id, char *err, size_t errlen)
+int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, const char **err)
 {
     struct buf path = BUF_INIT;
     hostdir_path(&path, dir, "host.conf");
@@ -39,13 +39,12 @@ int hostdir_load(const char *dir, struct host_identity *id, char *err, size_t er
     const char *why;
     int rc = config_load_file(c, path.data, false, &why);
     if (rc < 0)
-        snprintf(err, errlen, "%s", why);
-    else if (hostdir_copy(id->host_uuid, sizeof(id->host_uuid), c, "host-uuid", err, errlen) ||
-             hostdir_copy(id->host_ref, sizeof(id->host_ref), c, "host-ref", err, errlen) ||
-             hostdir_copy(id->pool_uuid, sizeof(id->pool_uuid), c, "pool-uuid", err, errlen) ||
-             hostdir_copy(id->pool_ref, sizeof(id->pool_ref), c, "pool-ref", err, errlen) ||
-             hostdir_copy(id->root_password, sizeof(id->root_password), c, "root-password", err,
-                          errlen))
+        *err = arena_strdup(a, why); /* why is the config's, freed below */
+    else if (hostdir_copy(a, id->host_uuid, sizeof(id->host_uuid), c, "host-uuid", err) ||
+             hostdir_copy(a, id->host_ref, sizeof(id->host_ref), c, "host-ref", err) ||
+             hostdir_copy(a, id->pool_uuid, sizeof(id->pool_uuid), c, "pool-uuid", err) ||
+             hostdir_copy(a, id->pool_ref, sizeof(id->pool_ref), c, "pool-ref", err) ||
+             hostdir_copy(a, id->root_password, sizeof(id->root_password), c, "root-password", err))
         rc = -1;
     config_free(c);
     buf_free(&path);
@@ -72,7 +71,8 @@ int hostdir_mkdirs(const char *path, int mode)
     return 0;
 }
 
-static int hostdir_save(const char *dir, const struct host_identity *id, char *err, size_t errlen)
+static int hostdir_save(struct arena *a, const char *dir, const struct host_identity *id,
+                        const char **err)
 {
     struct config *c = config_new();
     config_set(c, "host-uuid", id->host_uuid);
@@ -84,30 +84,30 @@ static int hostdir_save(const char *dir, const struct host_identity *id, char *e
     hostdir_path(&path, dir, "host.conf");
     int rc = config_save(c, path.data, 0600);
     if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path.data, strerror(errno));
+        *err = arena_printf(a, "%s: %s", path.data, strerror(errno));
     buf_free(&path);
     config_free(c);
     return rc;
 }
 
-int hostdir_init(const char *dir, const char *root_password, struct host_identity *id,
-                 bool *created, char *err, size_t errlen)
+int hostdir_init(struct arena *a, const char *dir, const char *root_password,
+                 struct host_identity *id, bool *created, const char **err)
 {
     struct buf logdir = BUF_INIT;
     hostdir_path(&logdir, dir, "log");
     int rc = hostdir_mkdirs(logdir.data, 0755);
     buf_free(&logdir);
     if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        *err = arena_printf(a, "%s: %s", dir, strerror(errno));
         return -1;
     }
     if (root_password && (strlen(root_password) > HOSTDIR_PASSWORD_MAX || !*root_password ||
                           strchr(root_password, '\n'))) {
-        snprintf(err, errlen, "root password must be 1..%d characters on one line",
-                 HOSTDIR_PASSWORD_MAX);
+        *err = arena_printf(a, "root password must be 1..%d characters on one line",
+                            HOSTDIR_PASSWORD_MAX);
         return -1;
     }
-    *created = hostdir_load(dir, id, err, errlen) < 0;
+    *created = hostdir_load(a, dir, id, err) < 0;
     if (*created) {
         struct stat st;
         struct buf path = BUF_INIT;
@@ -126,24 +126,5 @@ int hostdir_init(const char *dir, const char *root_password, struct host_identit
     }
     if (root_password)
         snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
-    return hostdir_save(dir, id, err, errlen);
-}
-
-int hostdir_daemon_log(const char *name, const char *state_dir, const char *run_dir,
-                       bool foreground, const char *level, struct buf *log_path)
-{
-    struct buf log_dir = BUF_INIT;
-    buf_printf(&log_dir, "%s/log", state_dir);
-    buf_printf(log_path, "%s/%s.log", log_dir.data, name);
-    int rc = -1;
-    if (hostdir_mkdirs(run_dir, 0755) < 0 || hostdir_mkdirs(log_dir.data, 0755) < 0) {
-        fprintf(stderr, "%s: cannot create %s: %s\n", name, run_dir, strerror(errno));
-    } else if (log_open(name, log_path->data, foreground) < 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", name, log_path->data, strerror(errno));
-    } else {
-        log_set_level((enum log_level)log_level_parse(level));
-        rc = 0;
-    }
-    buf_free(&log_dir);
-    return rc;
+    return hostdir_save(a, dir, id, err);
 }

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "arena.h"
 #include "ids.h"
 
 #define HOSTDIR_PASSWORD_MAX 128
@@ -27,17 +27,11 @@ struct host_identity {
 
 /* Creates DIR (and DIR/log) if needed and the identity if DIR has none.
  * A non-NULL root_password replaces the stored one. *created tells whether
- * this call made the host. Returns 0, or -1 with a reason in err. */
-int hostdir_init(const char *dir, const char *root_password, struct host_identity *id,
-                 bool *created, char *err, size_t errlen);
-/* Loads the identity of an existing host. Returns 0, or -1 with err. */
-int hostdir_load(const char *dir, struct host_identity *id, char *err, size_t errlen);
+ * this call made the host. Returns 0, or -1 with *err a reason in a. */
+int hostdir_init(struct arena *a, const char *dir, const char *root_password,
+                 struct host_identity *id, bool *created, const char **err);
+/* Loads the identity of an existing host. Returns 0, or -1 with *err (in a). */
+int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, const char **err);
 /* mkdir -p with mode for every component created. Returns 0 or -1/errno. */
 int hostdir_mkdirs(const char *path, int mode);
-/* What every daemon does first: creates its run dir and STATE/log, opens
- * STATE/log/NAME.log (to stderr as well in the foreground) at the given
- * level, and fills log_path. Returns 0, or -1 after saying why on stderr. */
-int hostdir_daemon_log(const char *name, const char *state_dir, const char *run_dir,
-                       bool foreground, const char *level, struct buf *log_path);
-
 #endif

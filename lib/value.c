@@ -108,6 +108,14 @@ void val_struct_add(struct arena *a, struct val *st, const char *name, struct va
     val_struct_add_static(a, st, arena_strdup(a, name), value);
 }
 
+struct val *val_struct_of_strings(struct arena *a, const char *const *kv)
+{
+    struct val *m = val_struct(a);
+    for (; kv[0]; kv += 2)
+        val_struct_add(a, m, kv[0], val_string(a, kv[1]));
+    return m;
+}
+
 struct val *val_struct_get(const struct val *st, const char *name)
 {
     if (!st || st->type != VAL_STRUCT)
@@ -190,17 +198,22 @@ struct rpc_reply rpc_reply_ok(struct val *value)
     return r;
 }
 
-struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...)
+struct val *val_error_va(struct arena *a, const char *code, va_list ap)
 {
     struct val *err = val_array(a);
     val_array_push(a, err, val_string(a, code));
-    va_list ap;
-    va_start(ap, code);
     const char *p;
     while ((p = va_arg(ap, const char *)) != NULL)
         val_array_push(a, err, val_string(a, p));
+    return err;
+}
+
+struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...)
+{
+    va_list ap;
+    va_start(ap, code);
+    struct rpc_reply r = {.error = val_error_va(a, code, ap)};
     va_end(ap);
-    struct rpc_reply r = {.error = err};
     return r;
 }
 

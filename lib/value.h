@@ -11,6 +11,7 @@
 #ifndef CX_VALUE_H
 #define CX_VALUE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,8 @@ struct val *val_struct_sized(struct arena *a, size_t n);
 void val_struct_add_static(struct arena *a, struct val *st, const char *name, struct val *value);
 /* Appends a member; the name is copied. Does not look for duplicates. */
 void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value);
+/* A struct of strings from a NULL-terminated key, value, key, value list. */
+struct val *val_struct_of_strings(struct arena *a, const char *const *kv);
 /* First member with this name, or NULL (also when st is not a struct). */
 struct val *val_struct_get(const struct val *st, const char *name);
 
@@ -121,7 +124,10 @@ struct rpc_reply {
 };
 
 struct rpc_reply rpc_reply_ok(struct val *value);
+/* The error [code, params...] from a code and the rest of a
+ * NULL-terminated list of string params. */
+struct val *val_error_va(struct arena *a, const char *code, va_list ap);
 /* Builds an error reply from a code and a NULL-terminated list of params. */
-struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...);
+struct rpc_reply rpc_reply_error(struct arena *a, const char *code, ...) __attribute__((sentinel));
 
 #endif

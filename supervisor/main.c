@@ -196,12 +196,14 @@ static int cx_start(struct config *args)
     }
     struct host_identity id;
     bool created;
-    char why[512];
-    if (hostdir_init(state, config_get(args, "root-password", NULL), &id, &created, why,
-                     sizeof(why)) < 0) {
+    const char *why;
+    struct arena *a = arena_new();
+    int init = hostdir_init(a, state, config_get(args, "root-password", NULL), &id, &created, &why);
+    if (init < 0)
         fprintf(stderr, "cxapi: %s\n", why);
+    arena_free(a);
+    if (init < 0)
         return 1;
-    }
     char abs_state[PATH_MAX];
     if (!realpath(state, abs_state)) {
         fprintf(stderr, "cxapi: %s: %s\n", state, strerror(errno));

@@ -73,14 +73,9 @@ int xo_lifecycle_check(enum xo_action a, const char *vm, enum xo_power p, struct
 
 int xo_fail(struct arena *a, struct val **err, const char *code, ...)
 {
-    struct val *e = val_array(a);
-    val_array_push(a, e, val_string(a, code));
     va_list ap;
     va_start(ap, code);
-    const char *p;
-    while ((p = va_arg(ap, const char *)) != NULL)
-        val_array_push(a, e, val_string(a, p));
+    *err = val_error_va(a, code, ap);
     va_end(ap);
-    *err = e;
     return -1;
 }

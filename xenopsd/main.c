@@ -15,7 +15,7 @@
  */
 #include "agent.h"
 #include "buf.h"
-#include "config.h"
+#include "daemon.h"
 #include "guestinfo.h"
 #include "hostdir.h"
 #include "ipc.h"
@@ -36,32 +36,25 @@
 #define XO_TASKS_KEPT 10000
 
 struct xo_settings {
-    const char *state_dir, *run_dir, *log_level;
+    const char *state_dir, *run_dir;
     long long workers, sim_memory, sim_cpus, boot_ms, suspend_ack_ms;
-    bool foreground;
 };
 
-static int xo_read_settings(struct config *cfg, struct xo_settings *s, struct buf *run_default,
-                            const char **err)
+static int xo_read_settings(struct daemon *d, struct xo_settings *s)
 {
-    s->state_dir = config_get(cfg, "state", NULL);
-    buf_printf(run_default, "%s/run", s->state_dir);
-    s->run_dir = config_get(cfg, "run", run_default->data);
-    s->log_level = config_get(cfg, "log-level", "info");
+    struct config *cfg = d->cfg;
+    const char *err;
+    s->state_dir = d->state_dir;
+    s->run_dir = d->run_dir;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (config_get_int(cfg, "workers", 16, 1, 1024, &s->workers, err) ||
-        config_get_int(cfg, "sim-memory", 0, 0, 1LL << 52, &s->sim_memory, err) ||
-        config_get_int(cfg, "sim-cpus", cpus > 0 ? cpus : 1, 1, 4096, &s->sim_cpus, err) ||
-        config_get_int(cfg, "sim-boot-ms", 200, 0, 600000, &s->boot_ms, err) ||
-        config_get_int(cfg, "suspend-ack-ms", 30000, 0, 3600000, &s->suspend_ack_ms, err) ||
-        config_get_bool(cfg, "foreground", false, &s->foreground, err))
-        return -1;
+    if (config_get_int(cfg, "workers", 16, 1, 1024, &s->workers, &err) ||
+        config_get_int(cfg, "sim-memory", 0, 0, 1LL << 52, &s->sim_memory, &err) ||
+        config_get_int(cfg, "sim-cpus", cpus > 0 ? cpus : 1, 1, 4096, &s->sim_cpus, &err) ||
+        config_get_int(cfg, "sim-boot-ms", 200, 0, 600000, &s->boot_ms, &err) ||
+        config_get_int(cfg, "suspend-ack-ms", 30000, 0, 3600000, &s->suspend_ack_ms, &err))
+        return daemon_bad_setting(d, err);
     if (s->sim_memory == 0)
         s->sim_memory = sim_host_memory();
-    if (log_level_parse(s->log_level) < 0) {
-        *err = "log-level must be one of debug, info, warn, error";
-        return -1;
-    }
     return 0;
 }
 
@@ -79,23 +72,8 @@ static struct xs_client *xo_connect_xenstored(const char *path)
     return NULL;
 }
 
-static void xo_wait_for_stop(const char *log_path, bool foreground)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0 || sig != SIGHUP)
-            break;
-        log_open("xenopsd", log_path, foreground);
-    }
-}
-
 static int xo_run(struct xenopsd *x, struct sim *sim, struct agent *agent,
-                  const struct xo_settings *s, const char *log_path)
+                  const struct xo_settings *s, struct daemon *d)
 {
     if (xo_persist_load(x) < 0) {
         log_error(NULL, "cannot read %s: %s", x->vm_dir, strerror(errno));
@@ -117,7 +95,7 @@ static int xo_run(struct xenopsd *x, struct sim *sim, struct agent *agent,
     if (server) {
         log_info(NULL, "serving on %s (backend %s, %lld bytes of guest memory, %d workers)",
                  sock.data, x->backend.ops->name, s->sim_memory, x->nworkers);
-        xo_wait_for_stop(log_path, s->foreground);
+        daemon_wait_for_stop(d);
         log_info(NULL, "stopping");
         xo_updates_stop(x->updates);
         xo_tasks_stop(x->tasks);
@@ -132,7 +110,7 @@ static int xo_run(struct xenopsd *x, struct sim *sim, struct agent *agent,
     return server ? 0 : 1;
 }
 
-static int xo_serve(const struct xo_settings *s, const char *log_path)
+static int xo_serve(const struct xo_settings *s, struct daemon *d)
 {
     struct xenopsd x = {0};
     xo_init(&x);
@@ -152,7 +130,7 @@ static int xo_serve(const struct xo_settings *s, const char *log_path)
     sim_set_unsolicited(sim, xo_on_unsolicited_shutdown, &x);
     x.backend = sim_backend(sim);
     x.guestinfo = xo_guestinfo_new(&x);
-    int rc = hostdir_mkdirs(x.vm_dir, 0700) < 0 ? 1 : xo_run(&x, sim, agent, s, log_path);
+    int rc = hostdir_mkdirs(x.vm_dir, 0700) < 0 ? 1 : xo_run(&x, sim, agent, s, d);
     xo_guestinfo_free(x.guestinfo);
     agent_free(agent);
     sim_free(sim);
@@ -167,31 +145,15 @@ static int xo_serve(const struct xo_settings *s, const char *log_path)
 
 int main(int argc, char **argv)
 {
-    const char *err = NULL;
-    struct buf run_default = BUF_INIT, log_path = BUF_INIT;
-    struct config *cfg = config_load_daemon(argc, argv, "xenopsd", &err);
-    struct xo_settings s = {0};
-    if (err || xo_read_settings(cfg, &s, &run_default, &err) < 0) {
-        fprintf(stderr, "xenopsd: %s\n", err);
-        config_free(cfg);
-        buf_free(&run_default);
-        return 2;
-    }
-    /* Every thread inherits the mask: signals are taken by sigwait only. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    int rc = 1;
-    if (hostdir_daemon_log("xenopsd", s.state_dir, s.run_dir, s.foreground, s.log_level,
-                           &log_path) == 0)
-        rc = xo_serve(&s, log_path.data);
-    log_close();
-    buf_free(&run_default);
-    buf_free(&log_path);
-    config_free(cfg);
+    struct daemon d;
+    struct xo_settings s;
+    int rc = daemon_init(&d, "xenopsd", argc, argv);
+    if (rc == 0)
+        rc = xo_read_settings(&d, &s);
+    if (rc == 0)
+        rc = daemon_open_log(&d);
+    if (rc == 0)
+        rc = xo_serve(&s, &d);
+    daemon_fini(&d);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "mem.h"
@@ -197,8 +198,7 @@ static void loop_signal(struct xsd *x)
     struct signalfd_siginfo si;
     while (read(x->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            log_open("xenstored", x->log_path, x->log_stderr);
-            log_info(NULL, "log reopened");
+            daemon_reopen_log(x->daemon);
             continue;
         }
         log_info(NULL, "received %s: shutting down", strsignal((int)si.ssi_signo));
@@ -206,19 +206,11 @@ static void loop_signal(struct xsd *x)
     }
 }
 
-int xsd_loop_init(struct xsd *x, const char *log_path, bool log_stderr)
+int xsd_loop_init(struct xsd *x, struct daemon *d)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    x->log_path = log_path;
-    x->log_stderr = log_stderr;
+    x->daemon = d;
     x->epfd = epoll_create1(EPOLL_CLOEXEC);
-    x->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    x->sigfd = signalfd(-1, &d->signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (x->epfd < 0 || x->sigfd < 0)
         return -1;
     return loop_ctl(x, EPOLL_CTL_ADD, x->sigfd, EPOLLIN, &x->signals);

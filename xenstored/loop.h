@@ -8,10 +8,11 @@
 
 #include "xsd.h"
 
-/* Creates the epoll set and the signalfd (SIGTERM and SIGINT stop the
- * loop, SIGHUP reopens the log at log_path). Call before xsd_listen.
- * Returns 0 or -1 with errno. */
-int xsd_loop_init(struct xsd *x, const char *log_path, bool log_stderr);
+struct daemon;
+/* Creates the epoll set and the signalfd for the daemon's signals
+ * (SIGTERM and SIGINT stop the loop, SIGHUP reopens its log). Call before
+ * xsd_listen. Returns 0 or -1 with errno. */
+int xsd_loop_init(struct xsd *x, struct daemon *d);
 /* Runs until a stop signal. Returns 0, or -1 if epoll itself fails. */
 int xsd_loop_run(struct xsd *x);
 

@@ -18,33 +18,23 @@
 #include <string.h>
 
 #include "buf.h"
-#include "config.h"
+#include "daemon.h"
 #include "hostdir.h"
 #include "log.h"
 #include "loop.h"
 #include "ops.h"
 
 struct xsd_settings {
-    const char *state_dir, *run_dir, *log_level;
     long long max_conns;
-    bool foreground, access_log;
+    bool access_log;
 };
 
-static int xsd_read_settings(struct config *cfg, struct xsd_settings *s, struct buf *run_default,
-                             const char **err)
+static int xsd_read_settings(struct daemon *d, struct xsd_settings *s)
 {
-    s->state_dir = config_get(cfg, "state", NULL);
-    buf_printf(run_default, "%s/run", s->state_dir);
-    s->run_dir = config_get(cfg, "run", run_default->data);
-    s->log_level = config_get(cfg, "log-level", "info");
-    if (config_get_int(cfg, "max-connections", 4096, 1, 1000000, &s->max_conns, err) ||
-        config_get_bool(cfg, "foreground", false, &s->foreground, err) ||
-        config_get_bool(cfg, "access-log", false, &s->access_log, err))
-        return -1;
-    if (log_level_parse(s->log_level) < 0) {
-        *err = "log-level must be one of debug, info, warn, error";
-        return -1;
-    }
+    const char *err;
+    if (config_get_int(d->cfg, "max-connections", 4096, 1, 1000000, &s->max_conns, &err) ||
+        config_get_bool(d->cfg, "access-log", false, &s->access_log, &err))
+        return daemon_bad_setting(d, err);
     return 0;
 }
 
@@ -61,16 +51,16 @@ static int xsd_open_sockets(struct xsd *x)
     return rc;
 }
 
-static int xsd_serve(const struct xsd_settings *s, const char *log_path)
+static int xsd_serve(const struct xsd_settings *s, struct daemon *d)
 {
-    struct xsd *x = xsd_new(s->run_dir);
+    struct xsd *x = xsd_new(d->run_dir);
     x->max_conns = (size_t)s->max_conns;
     x->access_log = s->access_log;
     int rc = 1;
-    if (xsd_loop_init(x, log_path, s->foreground) < 0) {
+    if (xsd_loop_init(x, d) < 0) {
         log_error(NULL, "cannot set up the event loop: %s", strerror(errno));
     } else if (xsd_open_sockets(x) == 0) {
-        log_info(NULL, "serving on %s/xenstored.sock and xenstored.ro.sock", s->run_dir);
+        log_info(NULL, "serving on %s/xenstored.sock and xenstored.ro.sock", d->run_dir);
         rc = xsd_loop_run(x) < 0 ? 1 : 0;
     }
     xsd_free(x);
@@ -80,23 +70,15 @@ static int xsd_serve(const struct xsd_settings *s, const char *log_path)
 
 int main(int argc, char **argv)
 {
-    const char *err = NULL;
-    struct buf run_default = BUF_INIT, log_path = BUF_INIT;
-    struct config *cfg = config_load_daemon(argc, argv, "xenstored", &err);
-    struct xsd_settings s = {0};
-    if (err || xsd_read_settings(cfg, &s, &run_default, &err) < 0) {
-        fprintf(stderr, "xenstored: %s\n", err);
-        config_free(cfg);
-        buf_free(&run_default);
-        return 2;
-    }
-    int rc = 1;
-    if (hostdir_daemon_log("xenstored", s.state_dir, s.run_dir, s.foreground, s.log_level,
-                           &log_path) == 0)
-        rc = xsd_serve(&s, log_path.data);
-    log_close();
-    buf_free(&run_default);
-    buf_free(&log_path);
-    config_free(cfg);
+    struct daemon d;
+    struct xsd_settings s;
+    int rc = daemon_init(&d, "xenstored", argc, argv);
+    if (rc == 0)
+        rc = xsd_read_settings(&d, &s);
+    if (rc == 0)
+        rc = daemon_open_log(&d);
+    if (rc == 0)
+        rc = xsd_serve(&s, &d);
+    daemon_fini(&d);
     return rc;
 }

@@ -86,8 +86,7 @@ struct xsd {
     int epfd;              /* -1 when no loop runs (tests) */
     enum xsd_kind signals; /* the signalfd's epoll registration points here */
     int sigfd;
-    const char *log_path;
-    bool log_stderr;
+    struct daemon *daemon; /* its signals and log */
     struct xsd_listener *rw, *ro;
     struct xsd_listener *closed_listeners; /* freed after the current batch */
     const char *run_dir;                   /* NULL: no sockets (tests) */

@@ -28,7 +28,6 @@ struct fixture {
     char dir[64];
     char path[128];
     struct db *db;
-    int vm, vbd, session, f_name, f_vbds, f_vbd_vm, f_uuid, f_mem;
 };
 
 static struct db *reopen(struct fixture *fx)
@@ -48,15 +47,6 @@ static int setup(void **state)
     strcpy(fx->dir, "/tmp/cx-db-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     snprintf(fx->path, sizeof(fx->path), "%s/xapi.db", fx->dir);
-    fx->vm = api_class_find("VM");
-    fx->vbd = api_class_find("VBD");
-    fx->session = api_class_find("session");
-    fx->f_name = api_field_find(fx->vm, "name_label");
-    fx->f_vbds = api_field_find(fx->vm, "VBDs");
-    fx->f_vbd_vm = api_field_find(fx->vbd, "VM");
-    fx->f_uuid = api_field_find(fx->vm, "uuid");
-    fx->f_mem = api_field_find(fx->vm, "memory_static_max");
-    assert_true(fx->vm >= 0 && fx->vbd >= 0 && fx->f_vbds >= 0 && fx->f_vbd_vm >= 0);
     reopen(fx);
     *state = fx;
     return 0;
@@ -76,11 +66,11 @@ static int teardown(void **state)
 static struct db_obj *make_vm(struct fixture *fx, const char *name)
 {
     struct arena *a = arena_new();
-    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vm].n_fields * sizeof(*v));
-    v[fx->f_name] = val_string(a, name);
-    v[fx->f_mem] = val_int(a, 1 << 30);
+    struct db_values v = db_values_new(a, API_C_VM);
+    db_values_set(&v, API_F_VM_name_label, val_string(a, name));
+    db_values_set(&v, API_F_VM_memory_static_max, val_int(a, 1 << 30));
     struct db_txn *t = db_begin(fx->db);
-    struct db_obj *o = db_txn_create(t, fx->vm, v, NULL);
+    struct db_obj *o = db_txn_create(t, API_C_VM, &v, NULL);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     arena_free(a);
@@ -90,10 +80,10 @@ static struct db_obj *make_vm(struct fixture *fx, const char *name)
 static struct db_obj *make_vbd(struct fixture *fx, const char *vm_ref)
 {
     struct arena *a = arena_new();
-    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vbd].n_fields * sizeof(*v));
-    v[fx->f_vbd_vm] = val_string(a, vm_ref);
+    struct db_values v = db_values_new(a, API_C_VBD);
+    db_values_set(&v, API_F_VBD_VM, val_string(a, vm_ref));
     struct db_txn *t = db_begin(fx->db);
-    struct db_obj *o = db_txn_create(t, fx->vbd, v, NULL);
+    struct db_obj *o = db_txn_create(t, API_C_VBD, &v, NULL);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     arena_free(a);
@@ -116,25 +106,24 @@ static void test_db_create_index_reload(void **state)
     assert_true(db_generation(fx->db) > g0);
     char ref[IDS_REF_LEN + 1], uuid[IDS_UUID_LEN + 1];
     strcpy(ref, o->ref);
-    strcpy(uuid, val_str(o->f[fx->f_uuid]));
+    strcpy(uuid, val_str(db_obj_field(o, API_F_VM_uuid)));
     assert_true(ids_is_uuid(uuid));
-    assert_ptr_equal(db_get(fx->db, fx->vm, ref), o);
-    assert_null(db_get(fx->db, fx->vbd, ref));
-    assert_ptr_equal(db_get_by_uuid(fx->db, fx->vm, uuid), o);
+    assert_ptr_equal(db_get(fx->db, API_C_VM, ref), o);
+    assert_null(db_get(fx->db, API_C_VBD, ref));
+    assert_ptr_equal(db_get_by_uuid(fx->db, API_C_VM, uuid), o);
     struct db_obj *found[4];
-    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "web", found, 4), 1);
+    assert_int_equal(db_get_by_name_label(fx->db, API_C_VM, "web", found, 4), 1);
     assert_ptr_equal(found[0], o);
     /* defaults from the schema */
-    int f_power = api_field_find(fx->vm, "power_state");
-    assert_string_equal(val_str(o->f[f_power]), "Halted");
+    assert_string_equal(db_obj_str(o, API_F_VM_power_state), "Halted");
 
     reopen(fx);
-    o = db_get(fx->db, fx->vm, ref);
+    o = db_get(fx->db, API_C_VM, ref);
     assert_non_null(o);
-    assert_string_equal(val_str(o->f[fx->f_name]), "web");
-    assert_int_equal(o->f[fx->f_mem]->u.i, 1 << 30);
-    assert_ptr_equal(db_get_by_uuid(fx->db, fx->vm, uuid), o);
-    assert_int_equal(db_count(fx->db, fx->vm), 1);
+    assert_string_equal(val_str(db_obj_field(o, API_F_VM_name_label)), "web");
+    assert_int_equal(db_obj_field(o, API_F_VM_memory_static_max)->u.i, 1 << 30);
+    assert_ptr_equal(db_get_by_uuid(fx->db, API_C_VM, uuid), o);
+    assert_int_equal(db_count(fx->db, API_C_VM), 1);
 }
 
 static void test_db_relations_both_sides(void **state)
@@ -142,27 +131,27 @@ static void test_db_relations_both_sides(void **state)
     struct fixture *fx = *state;
     struct db_obj *vm1 = make_vm(fx, "a"), *vm2 = make_vm(fx, "b");
     struct db_obj *vbd = make_vbd(fx, vm1->ref);
-    assert_true(set_has(vm1->f[fx->f_vbds], vbd->ref));
+    assert_true(set_has(db_obj_field(vm1, API_F_VM_VBDs), vbd->ref));
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(fx->db);
-    db_txn_set(t, vbd, fx->f_vbd_vm, val_string(a, vm2->ref));
+    db_txn_set(t, vbd, API_F_VBD_VM, val_string(a, vm2->ref));
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
-    assert_false(set_has(vm1->f[fx->f_vbds], vbd->ref));
-    assert_true(set_has(vm2->f[fx->f_vbds], vbd->ref));
+    assert_false(set_has(db_obj_field(vm1, API_F_VM_VBDs), vbd->ref));
+    assert_true(set_has(db_obj_field(vm2, API_F_VM_VBDs), vbd->ref));
     assert_int_equal(vm2->gen_modified, vbd->gen_modified); /* the VM gets an event too */
 
     char vm2_ref[IDS_REF_LEN + 1], vbd_ref[IDS_REF_LEN + 1];
     strcpy(vm2_ref, vm2->ref);
     strcpy(vbd_ref, vbd->ref);
     reopen(fx); /* the set side is rebuilt from the refs */
-    vm2 = db_get(fx->db, fx->vm, vm2_ref);
-    assert_true(set_has(vm2->f[fx->f_vbds], vbd_ref));
+    vm2 = db_get(fx->db, API_C_VM, vm2_ref);
+    assert_true(set_has(db_obj_field(vm2, API_F_VM_VBDs), vbd_ref));
 
     t = db_begin(fx->db);
-    db_txn_destroy(t, db_get(fx->db, fx->vbd, vbd_ref));
+    db_txn_destroy(t, db_get(fx->db, API_C_VBD, vbd_ref));
     assert_int_equal(db_commit(t, &err), 0);
-    assert_int_equal(vm2->f[fx->f_vbds]->u.arr.n, 0);
+    assert_int_equal(db_obj_field(vm2, API_F_VM_VBDs)->u.arr.n, 0);
     assert_null(db_get_any(fx->db, vbd_ref));
     arena_free(a);
 }
@@ -171,23 +160,23 @@ static void test_db_abort_restores(void **state)
 {
     struct fixture *fx = *state;
     struct db_obj *vm = make_vm(fx, "keep");
-    size_t before = db_count(fx->db, fx->vbd);
+    size_t before = db_count(fx->db, API_C_VBD);
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(fx->db);
-    db_txn_set(t, vm, fx->f_name, val_string(a, "renamed"));
-    struct val **v = arena_zalloc(a, (size_t)api_classes[fx->vbd].n_fields * sizeof(*v));
-    v[fx->f_vbd_vm] = val_string(a, vm->ref);
-    db_txn_create(t, fx->vbd, v, NULL);
+    db_txn_set(t, vm, API_F_VM_name_label, val_string(a, "renamed"));
+    struct db_values v = db_values_new(a, API_C_VBD);
+    db_values_set(&v, API_F_VBD_VM, val_string(a, vm->ref));
+    db_txn_create(t, API_C_VBD, &v, NULL);
     db_txn_destroy(t, vm);
     db_abort(t);
-    vm = db_get(fx->db, fx->vm, vm->ref);
+    vm = db_get(fx->db, API_C_VM, vm->ref);
     assert_non_null(vm);
-    assert_string_equal(val_str(vm->f[fx->f_name]), "keep");
-    assert_int_equal(vm->f[fx->f_vbds]->u.arr.n, 0);
-    assert_int_equal(db_count(fx->db, fx->vbd), before);
+    assert_string_equal(val_str(db_obj_field(vm, API_F_VM_name_label)), "keep");
+    assert_int_equal(db_obj_field(vm, API_F_VM_VBDs)->u.arr.n, 0);
+    assert_int_equal(db_count(fx->db, API_C_VBD), before);
     struct db_obj *found[2];
-    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "keep", found, 2), 1);
-    assert_int_equal(db_get_by_name_label(fx->db, fx->vm, "renamed", found, 2), 0);
+    assert_int_equal(db_get_by_name_label(fx->db, API_C_VM, "keep", found, 2), 1);
+    assert_int_equal(db_get_by_name_label(fx->db, API_C_VM, "renamed", found, 2), 0);
     arena_free(a);
 }
 
@@ -213,7 +202,7 @@ static void test_db_deletions_and_sessions(void **state)
 
     /* sessions live in memory only */
     t = db_begin(fx->db);
-    struct db_obj *s = db_txn_create(t, fx->session, NULL, NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, NULL, NULL);
     strcpy(ref, s->ref);
     assert_int_equal(db_commit(t, &err), 0);
     uint64_t before = db_generation(fx->db);
@@ -271,7 +260,7 @@ static void test_db_load_large_set(void **state)
     reopen(fx);
     long grown_mb = (peak_rss_kb() - before) / 1024;
     assert_true(grown_mb < 400); /* ~70 MB under ASan; 1.6 GB before */
-    const struct val *set = db_get(fx->db, fx->vm, vm_ref)->f[fx->f_vbds];
+    const struct val *set = db_obj_field(db_get(fx->db, API_C_VM, vm_ref), API_F_VM_VBDs);
     assert_int_equal(set->u.arr.n, N);
     for (int i = 0; i < N; i++)
         assert_string_equal(val_str(set->u.arr.items[i]), refs[i]); /* creation order */
@@ -285,7 +274,7 @@ static void test_db_large_transaction(void **state)
 {
     enum { N = 200000 };
     struct fixture *fx = *state;
-    int secret = api_class_find("secret");
+    int secret = API_C_secret;
     struct db_obj **objs = calloc(N, sizeof(*objs));
     struct db_txn *t = db_begin(fx->db);
     for (int i = 0; i < N; i++)
@@ -307,7 +296,7 @@ static void test_db_skips_non_object_row(void **state)
     make_vm(fx, "fine");
     sql_exec(fx, "INSERT INTO objects VALUES ('OpaqueRef:bad', 'VM', '[]');");
     reopen(fx);
-    assert_int_equal(db_count(fx->db, fx->vm), 1);
+    assert_int_equal(db_count(fx->db, API_C_VM), 1);
     assert_null(db_get_any(fx->db, "OpaqueRef:bad"));
 }
 
@@ -319,7 +308,7 @@ static void test_db_generation_survives_memory_only_commits(void **state)
     struct fixture *fx = *state;
     make_vm(fx, "persisted");
     struct db_txn *t = db_begin(fx->db);
-    struct db_obj *s = db_txn_create(t, fx->session, NULL, NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, NULL, NULL);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     for (int i = 0; i < 1100000; i++) {
@@ -346,18 +335,25 @@ static void test_db_generation_survives_memory_only_commits(void **state)
     db_close(after_crash);
 }
 
-/* A relaxed commit is not fsynced but is in the log: what kill -9 leaves
- * (a copy of the files) has it, and durable commits go on after it. */
-static void test_db_relaxed_commit_survives_a_crash(void **state)
+/* Runtime-only fields (the overlay's persist false, such as a VM's
+ * current_operations) are never written: what kill -9 leaves (a copy of
+ * the files) has the persistent change of the same transaction, durable,
+ * and the runtime-only one at its default. A transaction that changes
+ * only runtime-only fields writes nothing. */
+static void test_db_runtime_only_fields_not_written(void **state)
 {
     struct fixture *fx = *state;
     struct db_obj *o = make_vm(fx, "before");
     char ref[IDS_REF_LEN + 1];
     strcpy(ref, o->ref);
+    assert_false(api_field(API_F_VM_current_operations)->persist);
+    assert_true(api_field(API_F_VM_name_label)->persist);
     struct arena *a = arena_new();
+    struct val *ops = val_struct(a);
+    val_struct_add(a, ops, "OpaqueRef:op", val_string(a, "start"));
     struct db_txn *t = db_begin(fx->db);
-    db_txn_set(t, o, fx->f_name, val_string(a, "relaxed"));
-    db_txn_relaxed(t);
+    db_txn_set(t, o, API_F_VM_name_label, val_string(a, "durable"));
+    db_txn_set(t, o, API_F_VM_current_operations, ops);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     char cmd[512], crashed[160], open_err[256];
@@ -369,17 +365,26 @@ static void test_db_relaxed_commit_survives_a_crash(void **state)
     snprintf(crashed, sizeof(crashed), "%s/crashed.db", fx->dir);
     struct db *after_crash = db_open(crashed, open_err, sizeof(open_err));
     assert_non_null(after_crash);
-    const struct db_obj *c = db_get(after_crash, fx->vm, ref);
+    const struct db_obj *c = db_get(after_crash, API_C_VM, ref);
     assert_non_null(c);
-    assert_string_equal(val_str(c->f[fx->f_name]), "relaxed");
+    assert_string_equal(db_obj_str(c, API_F_VM_name_label), "durable");
+    assert_int_equal(db_obj_field(c, API_F_VM_current_operations)->u.st.n, 0);
     db_close(after_crash);
-    /* the next transaction is durable again */
-    o = db_get(fx->db, fx->vm, ref);
-    t = db_begin(fx->db);
-    db_txn_set(t, o, fx->f_name, val_string(a, "durable"));
-    assert_int_equal(db_commit(t, &err), 0);
+    /* Only runtime-only fields: the row on disk is not even rewritten (a
+     * write would fail the commit). */
+    sql_exec(fx, "CREATE TRIGGER no_write BEFORE INSERT ON objects "
+                 "BEGIN SELECT RAISE(ABORT, 'written'); END;");
     reopen(fx);
-    assert_string_equal(val_str(db_get(fx->db, fx->vm, ref)->f[fx->f_name]), "durable");
+    o = db_get(fx->db, API_C_VM, ref);
+    t = db_begin(fx->db);
+    db_txn_set(t, o, API_F_VM_current_operations, ops);
+    assert_int_equal(db_commit(t, &err), 0);
+    t = db_begin(fx->db);
+    db_txn_set(t, o, API_F_VM_name_label, val_string(a, "refused"));
+    assert_int_equal(db_commit(t, &err), -1);
+    sql_exec(fx, "DROP TRIGGER no_write;");
+    reopen(fx);
+    assert_string_equal(db_obj_str(db_get(fx->db, API_C_VM, ref), API_F_VM_name_label), "durable");
     arena_free(a);
 }
 
@@ -397,12 +402,12 @@ static void test_db_upgrades_old_rows(void **state)
              ref);
     sql_exec(fx, q);
     reopen(fx);
-    vm = db_get(fx->db, fx->vm, ref);
+    vm = db_get(fx->db, API_C_VM, ref);
     assert_non_null(vm);
-    assert_string_equal(val_str(vm->f[fx->f_name]), "old");
-    assert_int_equal(vm->f[fx->f_mem]->type, VAL_INT); /* bad value: default */
-    int f_power = api_field_find(fx->vm, "power_state");
-    assert_string_equal(val_str(vm->f[f_power]), "Halted"); /* missing: default */
+    assert_string_equal(val_str(db_obj_field(vm, API_F_VM_name_label)), "old");
+    assert_int_equal(db_obj_field(vm, API_F_VM_memory_static_max)->type,
+                     VAL_INT);                                           /* bad value: default */
+    assert_string_equal(db_obj_str(vm, API_F_VM_power_state), "Halted"); /* missing: default */
     db_close(fx->db);
     fx->db = NULL;
     sqlite3 *sql;
@@ -445,7 +450,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_relations_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_abort_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_deletions_and_sessions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_db_relaxed_commit_survives_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_runtime_only_fields_not_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_upgrades_old_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_wait_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_load_large_set, setup, teardown),

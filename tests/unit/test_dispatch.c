@@ -22,7 +22,7 @@
 
 struct fixture {
     char dir[64];
-    struct xapi x;
+    struct xapi *x;
     char root_session[IDS_REF_LEN + 1];
     char ro_session[IDS_REF_LEN + 1];
 };
@@ -35,7 +35,7 @@ static struct rpc_reply call(struct fixture *fx, struct arena *a, const char *me
     for (const char *s; (s = va_arg(ap, const char *));)
         val_array_push(a, c.params, val_string(a, s));
     va_end(ap);
-    return xapi_dispatch(&fx->x, a, &c, "test");
+    return xapi_dispatch(fx->x, a, &c, "test");
 }
 
 static const char *error_code(const struct rpc_reply *r)
@@ -48,21 +48,19 @@ static const char *error_code(const struct rpc_reply *r)
 static void make_read_only_session(struct fixture *fx)
 {
     struct arena *a = arena_new();
-    int role = api_class_find("role"), subject = api_class_find("subject");
-    int session = api_class_find("session");
-    struct db_txn *t = db_begin(fx->x.db);
+    struct db_txn *t = db_begin(fx->x->db);
     struct db_obj *r;
-    assert_int_equal(db_get_by_name_label(fx->x.db, role, "read-only", &r, 1), 1);
-    struct val **v = arena_zalloc(a, (size_t)api_classes[subject].n_fields * sizeof(*v));
+    assert_int_equal(db_get_by_name_label(fx->x->db, API_C_role, "read-only", &r, 1), 1);
+    struct db_values v = db_values_new(a, API_C_subject);
     struct val *roles = val_array(a);
     val_array_push(a, roles, val_string(a, r->ref));
-    v[api_field_find(subject, "roles")] = roles;
-    v[api_field_find(subject, "subject_identifier")] = val_string(a, "S-1-5-21-42");
-    struct db_obj *s = db_txn_create(t, subject, v, NULL);
-    v = arena_zalloc(a, (size_t)api_classes[session].n_fields * sizeof(*v));
-    v[api_field_find(session, "subject")] = val_string(a, s->ref);
-    v[api_field_find(session, "last_active")] = val_datetime(a, "20991231T00:00:00Z");
-    struct db_obj *ro = db_txn_create(t, session, v, NULL);
+    db_values_set(&v, API_F_subject_roles, roles);
+    db_values_set(&v, API_F_subject_subject_identifier, val_string(a, "S-1-5-21-42"));
+    struct db_obj *s = db_txn_create(t, API_C_subject, &v, NULL);
+    v = db_values_new(a, API_C_session);
+    db_values_set(&v, API_F_session_subject, val_string(a, s->ref));
+    db_values_set(&v, API_F_session_last_active, val_datetime(a, "20991231T00:00:00Z"));
+    struct db_obj *ro = db_txn_create(t, API_C_session, &v, NULL);
     strcpy(fx->ro_session, ro->ref);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
@@ -75,14 +73,20 @@ static int setup(void **state)
     strcpy(fx->dir, "/tmp/cx-dispatch-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     bool created;
-    char err[256], path[128];
-    assert_int_equal(hostdir_init(fx->dir, "secret", &fx->x.id, &created, err, sizeof(err)), 0);
-    snprintf(path, sizeof(path), "%s/xapi.db", fx->dir);
-    fx->x.state_dir = fx->dir;
-    pthread_mutex_init(&fx->x.id_lock, NULL);
-    fx->x.db = db_open(path, err, sizeof(err));
-    assert_non_null(fx->x.db);
-    assert_int_equal(xapi_firstboot(&fx->x, err, sizeof(err)), 0);
+    struct host_identity id;
+    struct arena *ha = arena_new();
+    const char *err;
+    assert_int_equal(hostdir_init(ha, fx->dir, "secret", &id, &created, &err), 0);
+    arena_free(ha);
+    struct xapi_settings settings = {.state_dir = fx->dir,
+                                     .address = "127.0.0.1",
+                                     .max_rpc_size = 1 << 20,
+                                     .header_timeout_ms = 10000,
+                                     .idle_timeout_ms = 10000,
+                                     .io_timeout_ms = 10000,
+                                     .max_connections = 16};
+    fx->x = xapi_new(&settings);
+    assert_int_equal(xapi_start(fx->x), 0);
     struct arena *a = arena_new();
     struct rpc_reply r = call(fx, a, "session.login_with_password", "root", "secret", NULL);
     assert_null(r.error);
@@ -96,7 +100,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    db_close(fx->x.db);
+    assert_int_equal(xapi_stop(fx->x), 0);
+    xapi_free(fx->x);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
     assert_int_equal(system(cmd), 0);
@@ -120,7 +125,7 @@ static void test_dispatch_errors(void **state)
     r = call(fx, a, "pool.get_name_label", fx->root_session, "OpaqueRef:nope", NULL);
     assert_string_equal(error_code(&r), "HANDLE_INVALID");
     assert_string_equal(val_str(r.error->u.arr.items[1]), "pool");
-    r = call(fx, a, "pool.set_ha_allow_overcommit", fx->root_session, fx->x.id.pool_ref, "maybe",
+    r = call(fx, a, "pool.set_ha_allow_overcommit", fx->root_session, fx->x->id.pool_ref, "maybe",
              NULL);
     assert_string_equal(error_code(&r), "FIELD_TYPE_ERROR");
     r = call(fx, a, "session.login_with_password", "root", "wrong", NULL);
@@ -133,14 +138,14 @@ static void test_dispatch_read_only_role(void **state)
     struct fixture *fx = *state;
     struct arena *a = arena_new();
     struct rpc_reply r =
-        call(fx, a, "pool.get_name_label", fx->ro_session, fx->x.id.pool_ref, NULL);
+        call(fx, a, "pool.get_name_label", fx->ro_session, fx->x->id.pool_ref, NULL);
     assert_null(r.error);
     r = call(fx, a, "pool.get_all_records", fx->ro_session, NULL);
     assert_null(r.error);
-    r = call(fx, a, "pool.set_name_label", fx->ro_session, fx->x.id.pool_ref, "mine", NULL);
+    r = call(fx, a, "pool.set_name_label", fx->ro_session, fx->x->id.pool_ref, "mine", NULL);
     assert_string_equal(error_code(&r), "RBAC_PERMISSION_DENIED");
     assert_string_equal(val_str(r.error->u.arr.items[1]), "pool.set_name_label");
-    r = call(fx, a, "pool.set_name_label", fx->root_session, fx->x.id.pool_ref, "mine", NULL);
+    r = call(fx, a, "pool.set_name_label", fx->root_session, fx->x->id.pool_ref, "mine", NULL);
     assert_null(r.error);
     /* the read-only role's permissions are its messages, in lower case */
     r = call(fx, a, "subject.get_all", fx->root_session, NULL);
@@ -176,8 +181,8 @@ static void test_dispatch_change_password(void **state)
     r = call(fx, a, "session.login_with_password", "root", "better", NULL);
     assert_null(r.error);
     struct host_identity id;
-    char err[128];
-    assert_int_equal(hostdir_load(fx->dir, &id, err, sizeof(err)), 0);
+    const char *err;
+    assert_int_equal(hostdir_load(a, fx->dir, &id, &err), 0);
     assert_string_equal(id.root_password, "better");
     arena_free(a);
 }
@@ -186,19 +191,18 @@ static void test_dispatch_idle_session_expires(void **state)
 {
     struct fixture *fx = *state;
     struct arena *a = arena_new();
-    int session = api_class_find("session");
-    struct db_txn *t = db_begin(fx->x.db);
-    struct db_obj *s = db_get(fx->x.db, session, fx->root_session);
-    db_txn_set(t, s, api_field_find(session, "last_active"), val_datetime(a, "20200101T00:00:00Z"));
+    struct db_txn *t = db_begin(fx->x->db);
+    struct db_obj *s = db_get(fx->x->db, API_C_session, fx->root_session);
+    db_txn_set(t, s, API_F_session_last_active, val_datetime(a, "20200101T00:00:00Z"));
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     struct rpc_reply r = call(fx, a, "pool.get_all", fx->root_session, NULL);
     assert_string_equal(error_code(&r), "SESSION_INVALID");
     r = call(fx, a, "session.login_with_password", "root", "secret", NULL);
     assert_null(r.error);
-    db_read_lock(fx->x.db);
-    assert_null(db_get(fx->x.db, session, fx->root_session)); /* swept at login */
-    db_read_unlock(fx->x.db);
+    db_read_lock(fx->x->db);
+    assert_null(db_get(fx->x->db, API_C_session, fx->root_session)); /* swept at login */
+    db_read_unlock(fx->x->db);
     arena_free(a);
 }
 

@@ -16,11 +16,13 @@ static void test_hostdir_create_then_load(void **state)
 {
     char base[] = "/tmp/cxapi-test-hostdir-XXXXXX";
     assert_non_null(mkdtemp(base));
-    char dir[256], err[256];
+    char dir[256];
+    const char *err;
+    struct arena *a = arena_new();
     snprintf(dir, sizeof(dir), "%s/a/b", base);
     struct host_identity id, again;
     bool created;
-    assert_int_equal(hostdir_init(dir, NULL, &id, &created, err, sizeof(err)), 0);
+    assert_int_equal(hostdir_init(a, dir, NULL, &id, &created, &err), 0);
     assert_true(created);
     assert_true(ids_is_uuid(id.host_uuid));
     assert_int_equal(strlen(id.root_password), 16);
@@ -29,24 +31,25 @@ static void test_hostdir_create_then_load(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(hostdir_init(dir, NULL, &again, &created, err, sizeof(err)), 0);
+    assert_int_equal(hostdir_init(a, dir, NULL, &again, &created, &err), 0);
     assert_false(created);
     assert_string_equal(id.host_uuid, again.host_uuid);
     assert_string_equal(id.host_ref, again.host_ref);
     assert_string_equal(id.pool_uuid, again.pool_uuid);
     assert_string_equal(id.pool_ref, again.pool_ref);
     assert_string_equal(id.root_password, again.root_password);
-    assert_int_equal(hostdir_init(dir, "new pw", &again, &created, err, sizeof(err)), 0);
+    assert_int_equal(hostdir_init(a, dir, "new pw", &again, &created, &err), 0);
     assert_string_equal(again.root_password, "new pw");
-    assert_int_equal(hostdir_load(dir, &again, err, sizeof(err)), 0);
+    assert_int_equal(hostdir_load(a, dir, &again, &err), 0);
     assert_string_equal(again.root_password, "new pw");
     assert_string_equal(again.host_uuid, id.host_uuid);
     /* a damaged identity is reported, never replaced by a new host */
     FILE *f = fopen(path, "w");
     fputs("host-uuid = x\n", f);
     fclose(f);
-    assert_int_equal(hostdir_init(dir, NULL, &again, &created, err, sizeof(err)), -1);
+    assert_int_equal(hostdir_init(a, dir, NULL, &again, &created, &err), -1);
     assert_non_null(strstr(err, "host-ref"));
+    arena_free(a);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
     assert_int_equal(system(cmd), 0);
@@ -56,11 +59,13 @@ static void test_hostdir_rejects_bad_password(void **state)
 {
     char base[] = "/tmp/cxapi-test-hostdir-XXXXXX";
     assert_non_null(mkdtemp(base));
-    char err[256];
+    const char *err;
+    struct arena *a = arena_new();
     struct host_identity id;
     bool created;
-    assert_int_equal(hostdir_init(base, "two\nlines", &id, &created, err, sizeof(err)), -1);
-    assert_int_equal(hostdir_init(base, "", &id, &created, err, sizeof(err)), -1);
+    assert_int_equal(hostdir_init(a, base, "two\nlines", &id, &created, &err), -1);
+    assert_int_equal(hostdir_init(a, base, "", &id, &created, &err), -1);
+    arena_free(a);
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
     assert_int_equal(system(cmd), 0);

@@ -28,7 +28,7 @@
 struct fixture {
     char dir[64];
     char run[96];
-    struct xapi x;
+    struct xapi *x;
     struct fake fake;
     struct ipc_server *server;
     char session[IDS_REF_LEN + 1];
@@ -53,7 +53,7 @@ static struct rpc_reply call(struct fixture *fx, struct arena *a, const char *me
     for (struct val *v; (v = va_arg(ap, struct val *));)
         val_array_push(a, c.params, v);
     va_end(ap);
-    return xapi_dispatch(&fx->x, a, &c, "test");
+    return xapi_dispatch(fx->x, a, &c, "test");
 }
 
 static const char *code(const struct rpc_reply *r)
@@ -69,6 +69,36 @@ static const char *param(const struct rpc_reply *r, size_t i)
 #define S(s) val_string(a, s)
 #define B(b) val_bool(a, b)
 
+/* Starts xapi on the fixture's host and logs in as root. */
+static void xapi_up(struct fixture *fx)
+{
+    struct xapi_settings settings = {.state_dir = fx->dir,
+                                     .run_dir = fx->run,
+                                     .address = "127.0.0.1",
+                                     .max_rpc_size = 1 << 20,
+                                     .header_timeout_ms = 10000,
+                                     .idle_timeout_ms = 10000,
+                                     .io_timeout_ms = 10000,
+                                     .max_connections = 16};
+    fx->x = xapi_new(&settings);
+    assert_int_equal(xapi_start(fx->x), 0);
+    struct arena *a = arena_new();
+    struct rpc_call c = {.method = "session.login_with_password", .params = val_array(a)};
+    val_array_push(a, c.params, S("root"));
+    val_array_push(a, c.params, S("secret"));
+    struct rpc_reply r = xapi_dispatch(fx->x, a, &c, "test");
+    assert_null(r.error);
+    strcpy(fx->session, val_str(r.value));
+    arena_free(a);
+}
+
+static void xapi_down(struct fixture *fx)
+{
+    assert_int_equal(xapi_stop(fx->x), 0);
+    xapi_free(fx->x);
+    fx->x = NULL;
+}
+
 static void fixture_init(struct fixture *fx, bool with_fake)
 {
     strcpy(fx->dir, "/tmp/cx-vm-XXXXXX");
@@ -81,23 +111,12 @@ static void fixture_init(struct fixture *fx, bool with_fake)
     if (with_fake)
         fake_start(fx);
     bool created;
-    char err[256], path[128];
-    assert_int_equal(hostdir_init(fx->dir, "secret", &fx->x.id, &created, err, sizeof(err)), 0);
-    snprintf(path, sizeof(path), "%s/xapi.db", fx->dir);
-    fx->x.state_dir = fx->dir;
-    fx->x.run_dir = fx->run;
-    pthread_mutex_init(&fx->x.id_lock, NULL);
-    fx->x.db = db_open(path, err, sizeof(err));
-    assert_non_null(fx->x.db);
-    assert_int_equal(xapi_firstboot(&fx->x, err, sizeof(err)), 0);
-    struct arena *a = arena_new();
-    struct rpc_call c = {.method = "session.login_with_password", .params = val_array(a)};
-    val_array_push(a, c.params, S("root"));
-    val_array_push(a, c.params, S("secret"));
-    struct rpc_reply r = xapi_dispatch(&fx->x, a, &c, "test");
-    assert_null(r.error);
-    strcpy(fx->session, val_str(r.value));
-    arena_free(a);
+    struct host_identity id;
+    struct arena *ha = arena_new();
+    const char *err;
+    assert_int_equal(hostdir_init(ha, fx->dir, "secret", &id, &created, &err), 0);
+    arena_free(ha);
+    xapi_up(fx);
 }
 
 /* With the fake xenopsd, or (setup_unreachable) without any. */
@@ -105,7 +124,6 @@ static int setup_with(void **state, bool with_fake)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     fixture_init(fx, with_fake);
-    vm_service_start(&fx->x);
     *state = fx;
     return 0;
 }
@@ -122,10 +140,8 @@ static int setup_unreachable(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    vm_service_stop(&fx->x);
-    vm_service_free(&fx->x);
+    xapi_down(fx);
     ipc_server_stop(fx->server);
-    db_close(fx->x.db);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
     assert_int_equal(system(cmd), 0);
@@ -238,7 +254,7 @@ static void test_lifecycle(void **state)
     assert_string_equal(get_str(fx, a, "power_state", vm), "Running");
     int64_t domid = get(fx, a, "VM", "domid", vm)->u.i;
     assert_true(domid > 0);
-    assert_string_equal(get_str(fx, a, "resident_on", vm), fx->x.id.host_ref);
+    assert_string_equal(get_str(fx, a, "resident_on", vm), fx->x->id.host_ref);
     assert_int_equal(get(fx, a, "VM", "current_operations", vm)->u.st.n, 0);
     struct val *allowed = get(fx, a, "VM", "allowed_operations", vm);
     assert_true(set_has(allowed, "clean_shutdown"));
@@ -280,7 +296,7 @@ static void test_lifecycle(void **state)
     assert_string_equal(get_str(fx, a, "power_state", vm), "Halted");
     assert_string_equal(get_str(fx, a, "resident_on", vm), "OpaqueRef:NULL");
     assert_int_equal(get(fx, a, "VM_metrics", "memory_actual", metrics)->u.i, 0);
-    ASSERT_OK(call(fx, a, "VM.start_on", S(vm), S(fx->x.id.host_ref), B(true), B(false), NULL));
+    ASSERT_OK(call(fx, a, "VM.start_on", S(vm), S(fx->x->id.host_ref), B(true), B(false), NULL));
     assert_string_equal(get_str(fx, a, "power_state", vm), "Paused");
     ASSERT_OK(call(fx, a, "VM.hard_shutdown", S(vm), NULL));
     assert_string_equal(get_str(fx, a, "power_state", vm), "Halted");
@@ -296,7 +312,7 @@ static void test_errors_pass_through(void **state)
     struct arena *a = arena_new();
     const char *vm = install(fx, a, "big");
     ASSERT_OK(call(fx, a, "VM.set_memory", S(vm), val_int(a, 12 * GiB), NULL));
-    struct rpc_reply r = call(fx, a, "VM.assert_can_boot_here", S(vm), S(fx->x.id.host_ref), NULL);
+    struct rpc_reply r = call(fx, a, "VM.assert_can_boot_here", S(vm), S(fx->x->id.host_ref), NULL);
     assert_string_equal(code(&r), "HOST_NOT_ENOUGH_FREE_MEMORY");
     r = call(fx, a, "VM.start", S(vm), B(false), B(false), NULL);
     assert_string_equal(code(&r), "HOST_NOT_ENOUGH_FREE_MEMORY");
@@ -333,11 +349,11 @@ static void test_busy(void **state)
     struct fixture *fx = *state;
     struct arena *a = arena_new();
     const char *vm = install(fx, a, "busy");
-    struct db_txn *t = db_begin(fx->x.db);
-    struct db_obj *o = db_get(fx->x.db, api_class_find("VM"), vm);
+    struct db_txn *t = db_begin(fx->x->db);
+    struct db_obj *o = db_get(fx->x->db, API_C_VM, vm);
     struct val *ops = val_struct(a);
     val_struct_add(a, ops, "OpaqueRef:someone", S("start"));
-    db_txn_set(t, o, api_field_find(o->cls, "current_operations"), ops);
+    db_txn_set(t, o, API_F_VM_current_operations, ops);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     struct rpc_reply r = call(fx, a, "VM.start", S(vm), B(false), B(false), NULL);
@@ -384,20 +400,19 @@ static void test_follow_and_resync(void **state)
     domid = get(fx, a, "VM", "domid", vm)->u.i;
 
     /* xapi restarts while an operation was listed and the VM runs */
-    vm_service_stop(&fx->x);
-    vm_service_free(&fx->x);
     const char *other = install(fx, a, "ghost");
-    struct db_txn *t = db_begin(fx->x.db);
-    struct db_obj *o = db_get(fx->x.db, api_class_find("VM"), vm);
+    struct db_txn *t = db_begin(fx->x->db);
+    struct db_obj *o = db_get(fx->x->db, API_C_VM, vm);
     struct val *ops = val_struct(a);
     val_struct_add(a, ops, "OpaqueRef:lost", S("clean_shutdown"));
-    db_txn_set(t, o, api_field_find(o->cls, "current_operations"), ops);
-    db_txn_set(t, o, api_field_find(o->cls, "power_state"), S("Halted"));
-    struct db_obj *g = db_get(fx->x.db, api_class_find("VM"), other);
-    db_txn_set(t, g, api_field_find(g->cls, "power_state"), S("Running"));
+    db_txn_set(t, o, API_F_VM_current_operations, ops);
+    db_txn_set(t, o, API_F_VM_power_state, S("Halted"));
+    struct db_obj *g = db_get(fx->x->db, API_C_VM, other);
+    db_txn_set(t, g, API_F_VM_power_state, S("Running"));
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
-    vm_service_start(&fx->x);
+    xapi_down(fx);
+    xapi_up(fx);
     assert_int_equal(get(fx, a, "VM", "current_operations", vm)->u.st.n, 0);
     assert_true(wait_power(fx, vm, "Running"));
     assert_int_equal(get(fx, a, "VM", "domid", vm)->u.i, domid);
@@ -414,9 +429,9 @@ static void test_disagreement(void **state)
     struct arena *a = arena_new();
     const char *vm = install(fx, a, "stale");
     ASSERT_OK(call(fx, a, "VM.start", S(vm), B(false), B(false), NULL));
-    struct db_txn *t = db_begin(fx->x.db);
-    struct db_obj *o = db_get(fx->x.db, api_class_find("VM"), vm);
-    db_txn_set(t, o, api_field_find(o->cls, "power_state"), S("Halted"));
+    struct db_txn *t = db_begin(fx->x->db);
+    struct db_obj *o = db_get(fx->x->db, API_C_VM, vm);
+    db_txn_set(t, o, API_F_VM_power_state, S("Halted"));
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     struct rpc_reply r = call(fx, a, "VM.start", S(vm), B(false), B(false), NULL);
@@ -439,9 +454,9 @@ static void test_unreachable(void **state)
 
     /* A suspended VM whose xenopsd cannot be asked keeps its image and
      * stays suspended: xenopsd would resume it one day. */
-    struct db_txn *t = db_begin(fx->x.db);
-    struct db_obj *o = db_get(fx->x.db, api_class_find("VM"), vm);
-    db_txn_set(t, o, api_field_find(o->cls, "power_state"), S("Suspended"));
+    struct db_txn *t = db_begin(fx->x->db);
+    struct db_obj *o = db_get(fx->x->db, API_C_VM, vm);
+    db_txn_set(t, o, API_F_VM_power_state, S("Suspended"));
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
     char dir[512], image[600];

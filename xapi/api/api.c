@@ -3,6 +3,7 @@
  */
 #include "api/api.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,13 @@ int api_field_find(int cls, const char *name)
         if (strcmp(c->fields[i].name, name) == 0)
             return i;
     return -1;
+}
+
+const struct api_field *api_field(api_field_id f)
+{
+    assert(API_FIELD_CLASS(f) < api_n_classes);
+    assert(API_FIELD_INDEX(f) < api_classes[API_FIELD_CLASS(f)].n_fields);
+    return &api_classes[API_FIELD_CLASS(f)].fields[API_FIELD_INDEX(f)];
 }
 
 api_roles_t api_role_bit(const char *role)

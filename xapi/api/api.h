@@ -1,9 +1,18 @@
 /*
  * api.h - the XenAPI as data: classes, fields, types, enums and messages,
- * generated at build time from schema/xenapi.json by tools/gen-api into
- * api_gen.c. Everything schema-shaped (dispatch, argument checks, roles,
- * records, the implicit messages) is driven by these tables, so adding a
- * field or a class is a schema change, not code.
+ * generated at build time from schema/xenapi.json and schema/overlay.json
+ * by tools/gen-api into api_gen.c. Everything schema-shaped (dispatch,
+ * argument checks, roles, records, the implicit messages, persistence,
+ * where a message runs) is driven by these tables, so adding a field or a
+ * class is a schema change, not code.
+ *
+ * Hand-written code names classes, fields, messages, parameters and error
+ * codes by the constants of api_ids.h (API_C_VM, API_F_VM_power_state,
+ * API_M_VM_start, API_P_VM_start_vm, API_ERR_HANDLE_INVALID), never by a
+ * string looked up at run time; a misspelt name does not compile. A field
+ * id carries its class and a parameter id its message, so that the
+ * accessors (db.h, xapi.h) can assert that they are used on the right
+ * object or call.
  */
 #ifndef CX_API_H
 #define CX_API_H
@@ -48,6 +57,21 @@ enum api_qualifier {
     API_RO_RUNTIME,     /* maintained by the server */
 };
 
+/* A field: its class in the high bits, its index in the class's fields
+ * in the low ones. */
+typedef uint32_t api_field_id;
+#define API_FIELD_ID(cls, idx) ((api_field_id)(cls) << 10 | (api_field_id)(idx))
+#define API_FIELD_CLASS(id) ((int)((id) >> 10))
+#define API_FIELD_INDEX(id) ((int)((id)&0x3ff))
+#define API_NO_FIELD UINT32_MAX
+
+/* A parameter: its message's index in api_messages in the high bits, its
+ * position in the low ones. */
+typedef uint32_t api_param_id;
+#define API_PARAM_ID(msg, idx) ((api_param_id)(msg) << 5 | (api_param_id)(idx))
+#define API_PARAM_MESSAGE(id) ((int)((id) >> 5))
+#define API_PARAM_INDEX(id) ((int)((id)&0x1f))
+
 struct api_field {
     const char *name;
     const struct api_type *type;
@@ -55,8 +79,9 @@ struct api_field {
     const char *default_json; /* the default as JSON text, or NULL: the type's empty value */
     /* One side of a relation the database keeps consistent: for a ref
      * field, the set field in the other class that lists this object; for
-     * that set field, the ref field pointing back. -1 when none. */
-    int inverse_cls, inverse_field;
+     * that set field, the ref field pointing back. API_NO_FIELD when none. */
+    api_field_id inverse;
+    bool persist; /* written to disk (the overlay's runtime-only fields are not) */
     bool deprecated;
 };
 
@@ -86,22 +111,40 @@ struct api_param {
     const struct api_type *type;
 };
 
+/* Where a message runs (the overlay's run). */
+#define API_RUN_HOPS 2
+enum api_run {
+    API_RUN_MASTER,  /* on the pool's master; a slave answers HOST_IS_SLAVE */
+    API_RUN_LOCAL,   /* on whichever host is called */
+    API_RUN_FORWARD, /* on the host its run_param (and run_field) names */
+};
+
 struct api_message {
     const char *wire_name; /* "VM.get_name_label" */
     int cls;
     const char *name; /* "get_name_label" */
     const struct api_param *params;
     int n_params;
+    int min_params; /* the trailing ones beyond may be left out */
     const struct api_type *result;
     api_roles_t roles;
     enum api_impl impl;
-    int field;         /* the field an implicit accessor works on, or -1 */
-    bool with_session; /* params[0] is the session */
+    api_field_id field; /* the field an implicit accessor works on, or API_NO_FIELD */
+    bool with_session;  /* params[0] is the session */
+    bool has_async;     /* Async.<wire_name> exists */
+    bool by_overlay;    /* explicit in the datamodel, implicit by the overlay's impl */
+    enum api_run run;
+    /* API_RUN_FORWARD: the parameter naming the host, or the object from
+     * which the ref fields of run_fields (up to API_NO_FIELD) lead to it:
+     * VBD.plug's self, then VBD.VM, then VM.resident_on. */
+    int run_param;
+    api_field_id run_fields[API_RUN_HOPS];
     bool deprecated;
 };
 
 struct api_class {
     const char *name;
+    const char *lc_name; /* in lower case, as events and subscriptions name it */
     const struct api_field *fields;
     int n_fields;
     bool in_db;           /* objects live in the database (get_all and friends) */
@@ -133,9 +176,13 @@ const struct api_message *api_message_find(const char *wire_name);
 /* The class with this name, compared case-insensitively as clients send
  * "vm" for VM, or -1. */
 int api_class_find(const char *name);
-/* A field of a class by name, or -1. */
+/* A field of a class by name (as a client names it), or -1. */
 int api_field_find(int cls, const char *name);
+/* The description of a field. */
+const struct api_field *api_field(api_field_id f);
 /* The role's bit, or 0 for an unknown role. */
 api_roles_t api_role_bit(const char *role);
+
+#include "api/api_ids.h"
 
 #endif

@@ -5,6 +5,7 @@
  * driven by the API tables, for all 57 classes.
  */
 #include "core/xapi.h"
+#include "core/module.h"
 #include "api/api.h"
 #include "api/api_value.h"
 #include "db/db.h"
@@ -64,7 +65,7 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
     }
     switch (m->impl) {
     case API_GET_FIELD:
-        out = val_copy(c->a, o->f[m->field]);
+        out = val_copy(c->a, db_obj_field(o, m->field));
         break;
     case API_GET_RECORD:
         out = xapi_record(c->a, o);
@@ -93,7 +94,7 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
     }
     db_read_unlock(db);
     if (!out)
-        return rpc_reply_error(c->a, "UUID_INVALID", api_classes[m->cls].name,
+        return rpc_reply_error(c->a, API_ERR_UUID_INVALID, api_classes[m->cls].name,
                                val_str(implicit_arg(c, 0)), NULL);
     return rpc_reply_ok(out);
 }
@@ -106,7 +107,7 @@ static struct rpc_reply implicit_get_all_records(struct xapi_call *c)
         const char *expr = val_str(implicit_arg(c, 0));
         if (where_parse(c->a, expr, &where, &err) < 0) {
             log_info(c->log_ctx, "%s: %s", c->m->wire_name, err);
-            return rpc_reply_error(c->a, "INVALID_VALUE", "expr", expr, NULL);
+            return rpc_reply_error(c->a, API_ERR_INVALID_VALUE, "expr", expr, NULL);
         }
     }
     struct db *db = c->x->db;
@@ -129,8 +130,8 @@ static struct val *implicit_edit(struct xapi_call *c, const struct db_obj *o,
                                  struct rpc_reply *reply)
 {
     const struct api_message *m = c->m;
-    const struct api_field *f = &api_classes[m->cls].fields[m->field];
-    const struct val *cur = o->f[m->field];
+    const struct api_field *f = api_field(m->field);
+    const struct val *cur = db_obj_field(o, m->field);
     bool add = m->impl == API_ADD_TO || m->impl == API_ADD_TAGS;
     struct val *arg = implicit_arg(c, 0);
     if (f->type->kind == API_MAP) {
@@ -151,15 +152,15 @@ static struct val *implicit_edit(struct xapi_call *c, const struct db_obj *o,
             const char *uuid_text = api_classes[o->cls].uuid_field >= 0
                                         ? val_str(o->f[api_classes[o->cls].uuid_field])
                                         : o->ref;
-            *reply = rpc_reply_error(c->a, "MAP_DUPLICATE_KEY", api_classes[m->cls].name, f->name,
-                                     uuid_text, key, NULL);
+            *reply = rpc_reply_error(c->a, API_ERR_MAP_DUPLICATE_KEY, api_classes[m->cls].name,
+                                     f->name, uuid_text, key, NULL);
             return NULL;
         }
         if (add) {
             struct val *value;
             const char *why;
             if (api_value_in(c->a, f->type->elem, implicit_arg(c, 1), &value, &why) < 0) {
-                *reply = rpc_reply_error(c->a, "FIELD_TYPE_ERROR", "value", NULL);
+                *reply = rpc_reply_error(c->a, API_ERR_FIELD_TYPE_ERROR, "value", NULL);
                 return NULL;
             }
             val_struct_add(c->a, next, key, value);
@@ -168,6 +169,27 @@ static struct val *implicit_edit(struct xapi_call *c, const struct db_obj *o,
     }
     bool changed;
     return val_set_edit(c->a, cur, arg, add, &changed);
+}
+
+/* Runs the class's hooks of one kind (see module.h) on o; -1 with *reply
+ * when one refuses. */
+enum implicit_hook { HOOK_CREATED, HOOK_CHANGED, HOOK_DESTROYING };
+
+static int implicit_hooks(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                          enum implicit_hook kind, struct rpc_reply *reply)
+{
+    for (const struct xapi_class_hooks *const *h = xapi_hooks_of(c->x, o->cls); *h; h++) {
+        int rc = 0;
+        if (kind == HOOK_CREATED && (*h)->created)
+            rc = (*h)->created(c, t, o, reply);
+        else if (kind == HOOK_CHANGED && (*h)->changed)
+            rc = (*h)->changed(c, t, o, c->m->field, reply);
+        else if (kind == HOOK_DESTROYING && (*h)->destroying)
+            rc = (*h)->destroying(c, t, o, reply);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static struct rpc_reply implicit_write(struct xapi_call *c)
@@ -180,28 +202,21 @@ static struct rpc_reply implicit_write(struct xapi_call *c)
         return xapi_handle_invalid(c, m->cls, implicit_self(c));
     }
     struct rpc_reply reply = {0};
-    switch (m->impl) {
-    case API_SET_FIELD:
-        db_txn_set(t, o, m->field, implicit_arg(c, 0));
-        break;
-    case API_DESTROY:
-        if (vm_implicit_hook(c, t, o, &reply) < 0) {
+    if (m->impl == API_DESTROY) {
+        if (implicit_hooks(c, t, o, HOOK_DESTROYING, &reply) < 0) {
             db_abort(t);
             return reply;
         }
         db_txn_destroy(t, o);
         return xapi_commit(c, t, val_nil(c->a));
-    default: {
-        struct val *next = implicit_edit(c, o, &reply);
-        if (!next) {
-            db_abort(t);
-            return reply;
-        }
-        db_txn_set(t, o, m->field, next);
-        break;
     }
+    struct val *next = m->impl == API_SET_FIELD ? implicit_arg(c, 0) : implicit_edit(c, o, &reply);
+    if (!next) {
+        db_abort(t);
+        return reply;
     }
-    if (vm_implicit_hook(c, t, o, &reply) < 0) {
+    db_txn_set(t, o, m->field, next);
+    if (implicit_hooks(c, t, o, HOOK_CHANGED, &reply) < 0) {
         db_abort(t);
         return reply;
     }
@@ -215,20 +230,25 @@ static struct rpc_reply implicit_create(struct xapi_call *c)
 {
     const struct api_class *cls = &api_classes[c->m->cls];
     const struct val *args = implicit_arg(c, 0);
-    struct val **values = arena_zalloc(c->a, (size_t)cls->n_fields * sizeof(*values));
+    struct db_values values = db_values_new(c->a, c->m->cls);
     for (int i = 0; i < cls->n_fields; i++) {
         const struct api_field *f = &cls->fields[i];
         const struct val *given = val_struct_get(args, f->name);
         if (!given || f->qualifier == API_RO_RUNTIME)
             continue;
         const char *why;
-        if (api_value_in(c->a, f->type, given, &values[i], &why) < 0)
-            return rpc_reply_error(c->a, "FIELD_TYPE_ERROR", f->name, NULL);
+        struct val *v;
+        if (api_value_in(c->a, f->type, given, &v, &why) < 0)
+            return rpc_reply_error(c->a, API_ERR_FIELD_TYPE_ERROR, f->name, NULL);
+        values.v[i] = v;
     }
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = db_txn_create(t, c->m->cls, values, NULL);
+    struct db_obj *o = db_txn_create(t, c->m->cls, &values, NULL);
     struct rpc_reply reply;
-    vm_implicit_hook(c, t, o, &reply);
+    if (implicit_hooks(c, t, o, HOOK_CREATED, &reply) < 0) {
+        db_abort(t);
+        return reply;
+    }
     return xapi_commit(c, t, val_string(c->a, o->ref));
 }
 
@@ -256,5 +276,5 @@ struct rpc_reply xapi_implicit(struct xapi_call *c)
     case API_EXPLICIT:
         break;
     }
-    return rpc_reply_error(c->a, "MESSAGE_METHOD_UNKNOWN", c->m->wire_name, NULL);
+    return rpc_reply_error(c->a, API_ERR_MESSAGE_METHOD_UNKNOWN, c->m->wire_name, NULL);
 }

@@ -19,18 +19,16 @@
  * it O(changes).
  *
  * The legacy event.register/next API needs state per session: its
- * subscriptions and the generation its last event.next reached. xapi
- * keeps its shared state in struct xapi, but that struct is not ours to
- * change, so the state lives in a file-static registry (a map keyed by
- * session ref, behind its own mutex), set up once with pthread_once
- * because calls arrive on many threads from the start. Entries of ended
- * sessions are dropped at the next register.
+ * subscriptions and the generation its last event.next reached. It lives
+ * in x->events (a map keyed by session ref, behind its own mutex), made
+ * when the event module starts. Entries of ended sessions are dropped at
+ * the next register.
  *
  * Locks: the database read lock is taken before the registry lock, never
  * the other way round, and neither is held while waiting or sleeping.
  */
-#include "core/event.h"
 #include "core/xapi.h"
+#include "core/module.h"
 #include "api/api.h"
 #include "clock.h"
 #include "db/db.h"
@@ -89,33 +87,12 @@ struct event_reg {
     struct event_subs subs;
 };
 
-static struct {
+/* x->events: the event module's state. */
+struct events {
     pthread_mutex_t lock;
     struct hmap *regs; /* session ref -> struct event_reg; under lock */
-    char **lc_names;   /* class names in lower case, as events carry them */
-    int session_cls;
-} event_state;
-static pthread_once_t event_once = PTHREAD_ONCE_INIT;
-static atomic_bool event_stopping;
-
-static void event_init(void)
-{
-    pthread_mutex_init(&event_state.lock, NULL);
-    event_state.regs = hmap_new();
-    event_state.lc_names = xcalloc((size_t)api_n_classes, sizeof(char *));
-    for (int i = 0; i < api_n_classes; i++) {
-        char *s = xstrdup(api_classes[i].name);
-        for (char *p = s; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        event_state.lc_names[i] = s;
-    }
-    event_state.session_cls = api_class_find("session");
-}
-
-void xapi_event_shutdown(void)
-{
-    atomic_store(&event_stopping, true);
-}
+    atomic_bool stopping;
+};
 
 /* --- time --- */
 
@@ -141,11 +118,12 @@ static const char *event_timestamp(struct arena *a)
 
 /* Waits until the generation exceeds gen, the deadline (monotonic ms)
  * passes or xapi shuts down; returns the generation. */
-static uint64_t event_wait(struct db *db, uint64_t gen, int64_t deadline)
+static uint64_t event_wait(struct xapi *x, uint64_t gen, int64_t deadline)
 {
+    struct db *db = x->db;
     for (;;) {
         int64_t now = clock_now_ms();
-        if (now >= deadline || atomic_load(&event_stopping))
+        if (now >= deadline || atomic_load(&x->events->stopping))
             return db_generation(db);
         int64_t until = deadline - now > EVENT_WAIT_SLICE_MS ? now + EVENT_WAIT_SLICE_MS : deadline;
         uint64_t g = db_wait(db, gen, until);
@@ -407,7 +385,7 @@ static struct val *event_records(struct arena *a, const struct event_scan *s)
         struct val *ev = val_struct(a);
         val_struct_add(a, ev, "id", val_int(a, (int64_t)it->id));
         val_struct_add(a, ev, "timestamp", val_string(a, ts));
-        val_struct_add(a, ev, "class", val_string(a, event_state.lc_names[it->cls]));
+        val_struct_add(a, ev, "class", val_string(a, api_classes[it->cls].lc_name));
         val_struct_add(a, ev, "operation", val_string(a, !it->o ? "del" : it->add ? "add" : "mod"));
         val_struct_add(a, ev, "ref", val_string(a, it->ref));
         if (it->o)
@@ -424,21 +402,19 @@ static struct val *event_ref_counts(struct arena *a, struct db *db)
     struct val *counts = val_struct(a);
     for (int c = 0; c < api_n_classes; c++)
         if (api_classes[c].in_db)
-            val_struct_add(a, counts, event_state.lc_names[c],
-                           val_int(a, (int64_t)db_count(db, c)));
+            val_struct_add(a, counts, api_classes[c].lc_name, val_int(a, (int64_t)db_count(db, c)));
     return counts;
 }
 
 static bool event_session_live(struct db *db, const char *session)
 {
-    return session && db_get(db, event_state.session_cls, session) != NULL;
+    return session && db_get(db, API_C_session, session) != NULL;
 }
 
 /* --- event.from --- */
 
-static double event_timeout(const struct val *v)
+static double event_timeout(double t)
 {
-    double t = v->type == VAL_FLOAT ? v->u.f : v->type == VAL_INT ? (double)v->u.i : 0.0;
     if (!(t > 0.0)) /* negative, zero or NaN */
         return 0.0;
     return t > EVENT_MAX_TIMEOUT_S ? EVENT_MAX_TIMEOUT_S : t;
@@ -455,18 +431,18 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
                                         uint64_t from, int64_t deadline)
 {
     struct db *db = c->x->db;
-    const char *token = val_str(c->args[2]);
+    const char *token = xapi_arg_str(c, API_P_event_from_token);
     for (;;) {
-        bool last = clock_now_ms() >= deadline || atomic_load(&event_stopping);
+        bool last = clock_now_ms() >= deadline || atomic_load(&c->x->events->stopping);
         struct event_scan s = {subs, from, NULL, 0, 0};
         struct val *out = NULL;
         const char *error = NULL;
         db_read_lock(db);
         uint64_t gen = db_generation(db);
         if (!event_session_live(db, c->session))
-            error = "SESSION_INVALID";
+            error = API_ERR_SESSION_INVALID;
         else if (from > gen || !event_scan(db, &s))
-            error = "EVENTS_LOST";
+            error = API_ERR_EVENTS_LOST;
         else if (s.n > 0 || last) {
             /* The token is the generation looked at: nothing the
              * subscriptions select changed up to it beyond these events. */
@@ -477,7 +453,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         }
         db_read_unlock(db);
         free(s.items);
-        if (error && strcmp(error, "SESSION_INVALID") == 0)
+        if (error && strcmp(error, API_ERR_SESSION_INVALID) == 0)
             return rpc_reply_error(c->a, error, c->session, NULL);
         if (error) {
             log_info(c->log_ctx, "event.from: token %s is older than the deletions remembered",
@@ -487,22 +463,23 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         if (out)
             return rpc_reply_ok(out);
         from = gen; /* nothing up to gen concerns this caller */
-        event_wait(db, gen, deadline);
+        event_wait(c->x, gen, deadline);
     }
 }
 
 static struct rpc_reply event_from(struct xapi_call *c)
 {
-    pthread_once(&event_once, event_init);
-    const char *token = val_str(c->args[2]);
+    const char *token = xapi_arg_str(c, API_P_event_from_token);
     uint64_t from;
     if (!event_token_parse(token, &from))
-        return rpc_reply_error(c->a, "EVENT_FROM_TOKEN_PARSE_FAILURE", token, NULL);
+        return rpc_reply_error(c->a, API_ERR_EVENT_FROM_TOKEN_PARSE_FAILURE, token, NULL);
     struct event_parsed p;
-    const char *bad = event_subs_parse(c->a, c->args[1], &p);
+    const char *bad = event_subs_parse(c->a, xapi_arg(c, API_P_event_from_classes), &p);
     if (bad)
-        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
-    int64_t deadline = clock_now_ms() + (int64_t)(event_timeout(c->args[3]) * 1000.0);
+        return rpc_reply_error(c->a, API_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, bad, NULL);
+    int64_t deadline =
+        clock_now_ms() +
+        (int64_t)(event_timeout(xapi_arg_float(c, API_P_event_from_timeout)) * 1000.0);
     struct rpc_reply r = event_from_loop(c, &p.set, from, deadline);
     event_subs_free(&p.set);
     return r;
@@ -516,7 +493,8 @@ static struct rpc_reply event_from(struct xapi_call *c)
 static struct rpc_reply event_inject(struct xapi_call *c)
 {
     struct db *db = c->x->db;
-    const char *cls_name = val_str(c->args[1]), *ref = val_str(c->args[2]);
+    const char *cls_name = xapi_arg_str(c, API_P_event_inject_class);
+    const char *ref = xapi_arg_str(c, API_P_event_inject_ref);
     int cls = api_class_find(cls_name);
     struct db_txn *t = db_begin(db);
     struct db_obj *o = cls >= 0 ? db_get(db, cls, ref) : NULL;
@@ -524,7 +502,7 @@ static struct rpc_reply event_inject(struct xapi_call *c)
         db_abort(t);
         if (cls >= 0)
             return xapi_handle_invalid(c, cls, ref);
-        return rpc_reply_error(c->a, "HANDLE_INVALID", cls_name, ref, NULL);
+        return rpc_reply_error(c->a, API_ERR_HANDLE_INVALID, cls_name, ref, NULL);
     }
     uint64_t gen = db_generation(db); /* the commit makes it gen + 1 */
     db_txn_touch(t, o);
@@ -546,39 +524,38 @@ static void event_reg_free(struct event_reg *r)
 
 /* Drops the registrations of sessions that ended. Hold the read lock and
  * the registry lock. */
-static void event_regs_prune(struct db *db, struct arena *a)
+static void event_regs_prune(struct xapi_call *c, struct db *db, struct arena *a)
 {
-    size_t n = hmap_count(event_state.regs), n_dead = 0;
+    size_t n = hmap_count(c->x->events->regs), n_dead = 0;
     const char **dead = arena_alloc(a, (n ? n : 1) * sizeof(*dead));
     const char *key;
     void *value;
-    for (size_t it = 0; hmap_next(event_state.regs, &it, &key, &value);)
+    for (size_t it = 0; hmap_next(c->x->events->regs, &it, &key, &value);)
         if (!event_session_live(db, key))
             dead[n_dead++] = arena_strdup(a, key);
     for (size_t i = 0; i < n_dead; i++)
-        event_reg_free(hmap_del(event_state.regs, dead[i]));
+        event_reg_free(hmap_del(c->x->events->regs, dead[i]));
 }
 
 /* Adds the subscriptions, all or (past EVENT_MAX_SUBS held by the session)
  * none. */
 static struct rpc_reply event_register(struct xapi_call *c)
 {
-    pthread_once(&event_once, event_init);
     struct event_parsed p;
-    const char *bad = event_subs_parse(c->a, c->args[1], &p);
+    const char *bad = event_subs_parse(c->a, xapi_arg(c, API_P_event_register_classes), &p);
     if (bad)
-        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
+        return rpc_reply_error(c->a, API_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, bad, NULL);
     event_subs_free(&p.set); /* p.list is what is added */
     struct db *db = c->x->db;
     db_read_lock(db);
-    pthread_mutex_lock(&event_state.lock);
-    event_regs_prune(db, c->a);
-    struct event_reg *r = hmap_get(event_state.regs, c->session);
+    pthread_mutex_lock(&c->x->events->lock);
+    event_regs_prune(c, db, c->a);
+    struct event_reg *r = hmap_get(c->x->events->regs, c->session);
     if (!r && event_session_live(db, c->session)) {
         r = xcalloc(1, sizeof(*r));
         r->last_gen = db_generation(db); /* events from now on */
         event_subs_init(&r->subs);
-        hmap_put(event_state.regs, c->session, r);
+        hmap_put(c->x->events->regs, c->session, r);
     }
     const char *excess = NULL;
     size_t n_new = 0;
@@ -587,10 +564,10 @@ static struct rpc_reply event_register(struct xapi_call *c)
             excess = p.list[i].text;
     for (size_t i = 0; r && i < p.n && !excess; i++)
         event_subs_add(&r->subs, &p.list[i]);
-    pthread_mutex_unlock(&event_state.lock);
+    pthread_mutex_unlock(&c->x->events->lock);
     db_read_unlock(db);
     if (excess)
-        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", excess, NULL);
+        return rpc_reply_error(c->a, API_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, excess, NULL);
     return rpc_reply_ok(val_nil(c->a));
 }
 
@@ -598,17 +575,16 @@ static struct rpc_reply event_register(struct xapi_call *c)
  * none left, event.next waits for good), as upstream. */
 static struct rpc_reply event_unregister(struct xapi_call *c)
 {
-    pthread_once(&event_once, event_init);
     struct event_parsed p;
-    const char *bad = event_subs_parse(c->a, c->args[1], &p);
+    const char *bad = event_subs_parse(c->a, xapi_arg(c, API_P_event_unregister_classes), &p);
     if (bad)
-        return rpc_reply_error(c->a, "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad, NULL);
+        return rpc_reply_error(c->a, API_ERR_EVENT_SUBSCRIPTION_PARSE_FAILURE, bad, NULL);
     event_subs_free(&p.set);
-    pthread_mutex_lock(&event_state.lock);
-    struct event_reg *r = hmap_get(event_state.regs, c->session);
+    pthread_mutex_lock(&c->x->events->lock);
+    struct event_reg *r = hmap_get(c->x->events->regs, c->session);
     for (size_t i = 0; r && i < p.n; i++)
         event_subs_remove(&r->subs, &p.list[i]);
-    pthread_mutex_unlock(&event_state.lock);
+    pthread_mutex_unlock(&c->x->events->lock);
     return rpc_reply_ok(val_nil(c->a));
 }
 
@@ -618,13 +594,12 @@ static struct rpc_reply event_unregister(struct xapi_call *c)
  * ranges: each claims up to the generation it looked at. */
 static struct rpc_reply event_next(struct xapi_call *c)
 {
-    pthread_once(&event_once, event_init);
     struct db *db = c->x->db;
-    pthread_mutex_lock(&event_state.lock);
-    bool registered = hmap_get(event_state.regs, c->session) != NULL;
-    pthread_mutex_unlock(&event_state.lock);
+    pthread_mutex_lock(&c->x->events->lock);
+    bool registered = hmap_get(c->x->events->regs, c->session) != NULL;
+    pthread_mutex_unlock(&c->x->events->lock);
     if (!registered)
-        return rpc_reply_error(c->a, "SESSION_NOT_REGISTERED", c->session, NULL);
+        return rpc_reply_error(c->a, API_ERR_SESSION_NOT_REGISTERED, c->session, NULL);
     event_sleep_ms(EVENT_NEXT_DELAY_BEFORE_MS);
     for (;;) {
         struct event_scan s = {0};
@@ -632,45 +607,89 @@ static struct rpc_reply event_next(struct xapi_call *c)
         const char *error = NULL;
         db_read_lock(db);
         uint64_t gen = db_generation(db);
-        pthread_mutex_lock(&event_state.lock);
-        struct event_reg *r = hmap_get(event_state.regs, c->session);
+        pthread_mutex_lock(&c->x->events->lock);
+        struct event_reg *r = hmap_get(c->x->events->regs, c->session);
         if (!event_session_live(db, c->session)) {
-            error = "SESSION_INVALID";
+            error = API_ERR_SESSION_INVALID;
             if (r)
-                event_reg_free(hmap_del(event_state.regs, c->session));
+                event_reg_free(hmap_del(c->x->events->regs, c->session));
         } else if (!r) {
-            error = "SESSION_NOT_REGISTERED";
+            error = API_ERR_SESSION_NOT_REGISTERED;
         } else {
             /* Scanned under the registry lock: the subscriptions stay put. */
             s = (struct event_scan){&r->subs, r->last_gen, NULL, 0, 0};
             if (r->last_gen > gen || !event_scan(db, &s))
-                error = "EVENTS_LOST";
+                error = API_ERR_EVENTS_LOST;
             else if (s.n > 0)
                 out = event_records(c->a, &s);
             r->last_gen = gen; /* after EVENTS_LOST too: the client refetches */
         }
-        pthread_mutex_unlock(&event_state.lock);
+        pthread_mutex_unlock(&c->x->events->lock);
         db_read_unlock(db);
         free(s.items);
-        if (error && strcmp(error, "EVENTS_LOST") == 0)
+        if (error && strcmp(error, API_ERR_EVENTS_LOST) == 0)
             return rpc_reply_error(c->a, error, NULL);
         if (error)
             return rpc_reply_error(c->a, error, c->session, NULL);
         if (out)
             return rpc_reply_ok(out);
-        if (atomic_load(&event_stopping))
+        if (atomic_load(&c->x->events->stopping))
             return rpc_reply_ok(val_array(c->a));
-        if (event_wait(db, gen, INT64_MAX) > gen)
+        if (event_wait(c->x, gen, INT64_MAX) > gen)
             event_sleep_ms(EVENT_NEXT_DELAY_MS);
     }
 }
 
-const struct xapi_explicit xapi_event_messages[] = {
-    {"event.from", event_from},
-    {"event.get_current_id", event_get_current_id},
-    {"event.inject", event_inject},
-    {"event.next", event_next},
-    {"event.register", event_register},
-    {"event.unregister", event_unregister},
-    {NULL, NULL},
+static const struct xapi_explicit event_messages[] = {
+    {API_M_event_from, event_from},
+    {API_M_event_get_current_id, event_get_current_id},
+    {API_M_event_inject, event_inject},
+    {API_M_event_next, event_next},
+    {API_M_event_register, event_register},
+    {API_M_event_unregister, event_unregister},
+    {0, NULL},
+};
+
+static int event_start(struct xapi *x)
+{
+    struct events *ev = xcalloc(1, sizeof(*ev));
+    pthread_mutex_init(&ev->lock, NULL);
+    ev->regs = hmap_new();
+    atomic_init(&ev->stopping, false);
+    x->events = ev;
+    return 0;
+}
+
+/* Makes every blocked event.from and event.next return within about a
+ * second (event.from with what it has, event.next with an empty list),
+ * and any later one at once, so that the front door's threads can end.
+ * The database offers no way to wake its waiters without a change, so
+ * the waits are cut into slices of EVENT_WAIT_SLICE_MS that look at
+ * this. */
+static void event_quiesce(struct xapi *x)
+{
+    atomic_store(&x->events->stopping, true);
+}
+
+static void event_free(struct xapi *x)
+{
+    struct events *ev = x->events;
+    if (!ev)
+        return;
+    const char *key;
+    void *value;
+    for (size_t it = 0; hmap_next(ev->regs, &it, &key, &value);)
+        event_reg_free(value);
+    hmap_free(ev->regs);
+    pthread_mutex_destroy(&ev->lock);
+    free(ev);
+    x->events = NULL;
+}
+
+const struct xapi_module event_module = {
+    .name = "event",
+    .messages = event_messages,
+    .start = event_start,
+    .quiesce = event_quiesce,
+    .free = event_free,
 };

@@ -3,10 +3,12 @@
  * "ALARM", ...). They are database objects like any other (kept on disk,
  * as upstream keeps them in files), so they come with events and the
  * implicit lookups; their messages are explicit in the datamodel only
- * because upstream stores them elsewhere, and the plain lookups here run
- * the implicit implementations.
+ * because upstream stores them elsewhere. The plain lookups (get_all,
+ * get_record, destroy, ...) are answered by the implicit implementations,
+ * as schema/overlay.json says; the ones here are the rest.
  */
 #include "core/xapi.h"
+#include "core/module.h"
 #include "api/api.h"
 #include "api/api_value.h"
 #include "db/db.h"
@@ -14,89 +16,45 @@
 #include <string.h>
 #include <time.h>
 
-/* Runs the implicit implementation of kind for an explicit message. */
-static struct rpc_reply message_as(struct xapi_call *c, enum api_impl kind)
-{
-    const struct api_message *orig = c->m;
-    struct api_message m = *orig;
-    m.impl = kind;
-    m.field = -1;
-    c->m = &m;
-    struct rpc_reply r = xapi_implicit(c);
-    c->m = orig; /* the caller (an Async task) still reads it */
-    return r;
-}
-
-static struct rpc_reply message_get_all(struct xapi_call *c)
-{
-    return message_as(c, API_GET_ALL);
-}
-
-static struct rpc_reply message_get_all_records(struct xapi_call *c)
-{
-    return message_as(c, API_GET_ALL_RECORDS);
-}
-
-static struct rpc_reply message_get_all_records_where(struct xapi_call *c)
-{
-    return message_as(c, API_GET_ALL_RECORDS_WHERE);
-}
-
-static struct rpc_reply message_get_by_uuid(struct xapi_call *c)
-{
-    return message_as(c, API_GET_BY_UUID);
-}
-
-static struct rpc_reply message_get_record(struct xapi_call *c)
-{
-    return message_as(c, API_GET_RECORD);
-}
-
-static struct rpc_reply message_destroy(struct xapi_call *c)
-{
-    return message_as(c, API_DESTROY);
-}
-
-/* The class a message's cls names. */
+/* The class a message's cls (enum cls: VM, Host, SR, Pool, ...) names. */
 static int message_target_class(const char *cls)
 {
-    return strcmp(cls, "Host") == 0   ? api_class_find("host")
-           : strcmp(cls, "Pool") == 0 ? api_class_find("pool")
+    return strcmp(cls, "Host") == 0   ? API_C_host
+           : strcmp(cls, "Pool") == 0 ? API_C_pool
                                       : api_class_find(cls);
 }
 
 static struct rpc_reply message_create(struct xapi_call *c)
 {
-    int cls = api_class_find("message");
-    const char *kind = val_str(c->args[3]), *obj_uuid = val_str(c->args[4]);
+    const char *kind = xapi_arg_str(c, API_P_message_create_cls);
+    const char *obj_uuid = xapi_arg_str(c, API_P_message_create_obj_uuid);
     int target = message_target_class(kind);
     db_read_lock(c->x->db);
     bool exists = target >= 0 && db_get_by_uuid(c->x->db, target, obj_uuid);
     db_read_unlock(c->x->db);
     if (!exists)
-        return rpc_reply_error(c->a, "UUID_INVALID", kind, obj_uuid, NULL);
-    struct val **v = arena_zalloc(c->a, (size_t)api_classes[cls].n_fields * sizeof(*v));
-    v[api_field_find(cls, "name")] = c->args[1];
-    v[api_field_find(cls, "priority")] = c->args[2];
-    v[api_field_find(cls, "cls")] = c->args[3];
-    v[api_field_find(cls, "obj_uuid")] = c->args[4];
-    v[api_field_find(cls, "body")] = c->args[5];
-    v[api_field_find(cls, "timestamp")] = api_value_datetime(c->a, time(NULL));
+        return rpc_reply_error(c->a, API_ERR_UUID_INVALID, kind, obj_uuid, NULL);
+    struct db_values v = db_values_new(c->a, API_C_message);
+    db_values_set(&v, API_F_message_name, xapi_arg(c, API_P_message_create_name));
+    db_values_set(&v, API_F_message_priority, xapi_arg(c, API_P_message_create_priority));
+    db_values_set(&v, API_F_message_cls, xapi_arg(c, API_P_message_create_cls));
+    db_values_set(&v, API_F_message_obj_uuid, xapi_arg(c, API_P_message_create_obj_uuid));
+    db_values_set(&v, API_F_message_body, xapi_arg(c, API_P_message_create_body));
+    db_values_set(&v, API_F_message_timestamp, api_value_datetime(c->a, time(NULL)));
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = db_txn_create(t, cls, v, NULL);
+    struct db_obj *o = db_txn_create(t, API_C_message, &v, NULL);
     return xapi_commit(c, t, val_string(c->a, o->ref));
 }
 
 static struct rpc_reply message_destroy_many(struct xapi_call *c)
 {
-    int cls = api_class_find("message");
-    const struct val *refs = c->args[1];
+    const struct val *refs = xapi_arg(c, API_P_message_destroy_many_messages);
     struct db_txn *t = db_begin(c->x->db);
     for (size_t i = 0; i < refs->u.arr.n; i++) {
-        struct db_obj *o = db_get(c->x->db, cls, val_str(refs->u.arr.items[i]));
+        struct db_obj *o = db_get(c->x->db, API_C_message, val_str(refs->u.arr.items[i]));
         if (!o) {
             db_abort(t);
-            return xapi_handle_invalid(c, cls, val_str(refs->u.arr.items[i]));
+            return xapi_handle_invalid(c, API_C_message, val_str(refs->u.arr.items[i]));
         }
         db_txn_destroy(t, o);
     }
@@ -107,18 +65,17 @@ static struct rpc_reply message_destroy_many(struct xapi_call *c)
 static struct rpc_reply message_since(struct xapi_call *c, const char *kind, const char *obj_uuid,
                                       const struct val *since)
 {
-    int cls = api_class_find("message");
-    int f_time = api_field_find(cls, "timestamp"), f_cls = api_field_find(cls, "cls"),
-        f_obj = api_field_find(cls, "obj_uuid");
     char after[API_DATETIME_LEN], when[API_DATETIME_LEN];
     api_datetime_comparable(after, sizeof(after), since);
     struct val *out = val_struct(c->a);
     db_read_lock(c->x->db);
-    for (struct db_obj *o = db_first(c->x->db, cls); o; o = o->next) {
-        if (strcmp(api_datetime_comparable(when, sizeof(when), o->f[f_time]), after) <= 0)
+    for (struct db_obj *o = db_first(c->x->db, API_C_message); o; o = o->next) {
+        if (strcmp(api_datetime_comparable(when, sizeof(when),
+                                           db_obj_field(o, API_F_message_timestamp)),
+                   after) <= 0)
             continue;
-        if (obj_uuid && (strcmp(val_str(o->f[f_cls]), kind) != 0 ||
-                         strcmp(val_str(o->f[f_obj]), obj_uuid) != 0))
+        if (obj_uuid && (strcmp(db_obj_str(o, API_F_message_cls), kind) != 0 ||
+                         strcmp(db_obj_str(o, API_F_message_obj_uuid), obj_uuid) != 0))
             continue;
         val_struct_add(c->a, out, o->ref, xapi_record(c->a, o));
     }
@@ -128,24 +85,25 @@ static struct rpc_reply message_since(struct xapi_call *c, const char *kind, con
 
 static struct rpc_reply message_get(struct xapi_call *c)
 {
-    return message_since(c, val_str(c->args[1]), val_str(c->args[2]), c->args[3]);
+    return message_since(c, xapi_arg_str(c, API_P_message_get_cls),
+                         xapi_arg_str(c, API_P_message_get_obj_uuid),
+                         xapi_arg(c, API_P_message_get_since));
 }
 
 static struct rpc_reply message_get_since(struct xapi_call *c)
 {
-    return message_since(c, NULL, NULL, c->args[1]);
+    return message_since(c, NULL, NULL, xapi_arg(c, API_P_message_get_since_since));
 }
 
-const struct xapi_explicit xapi_message_messages[] = {
-    {"message.create", message_create},
-    {"message.destroy", message_destroy},
-    {"message.destroy_many", message_destroy_many},
-    {"message.get", message_get},
-    {"message.get_all", message_get_all},
-    {"message.get_all_records", message_get_all_records},
-    {"message.get_all_records_where", message_get_all_records_where},
-    {"message.get_by_uuid", message_get_by_uuid},
-    {"message.get_record", message_get_record},
-    {"message.get_since", message_get_since},
-    {NULL, NULL},
+static const struct xapi_explicit message_messages[] = {
+    {API_M_message_create, message_create},
+    {API_M_message_destroy_many, message_destroy_many},
+    {API_M_message_get, message_get},
+    {API_M_message_get_since, message_get_since},
+    {0, NULL},
+};
+
+const struct xapi_module message_module = {
+    .name = "message",
+    .messages = message_messages,
 };

@@ -1,11 +1,12 @@
 /*
  * roles.c - the roles of the datamodel, made or brought up to date at
- * every start of xapi as part of firstboot's transaction (firstboot.c).
+ * every start of xapi: the rbac module's part of the start-up sync.
  *
  * A role is found again by its uuid, else by its name. The uuid is
  * name-based, so every host gives a role the same one.
  */
-#include "host/dbsync.h"
+#include "core/xapi.h"
+#include "core/module.h"
 #include "api/api.h"
 #include "db/db.h"
 #include "ids.h"
@@ -57,9 +58,11 @@ static void roles_uuid_v5(const unsigned char ns[16], const char *name, char out
              md[14], md[15]);
 }
 
-void firstboot_roles(struct db *db, struct db_txn *t, struct arena *a)
+void rbac_roles_sync(struct xapi_sync *s)
 {
-    int cls = api_class_find("role");
+    struct db *db = s->x->db;
+    struct db_txn *t = s->t;
+    struct arena *a = s->a;
     size_t n = sizeof(roles_table) / sizeof(roles_table[0]);
     struct val *chain = val_array(a); /* refs of the chain so far */
     for (size_t i = 0; i < n; i++) {
@@ -67,22 +70,22 @@ void firstboot_roles(struct db *db, struct db_txn *t, struct arena *a)
         char uuid[IDS_UUID_LEN + 1];
         roles_uuid_v5(roles_ns_url, arena_printf(a, "urn:xenapi:role:%s", name), uuid);
         struct db_obj *found[1], *r = NULL;
-        if (db_get_by_name_label(db, cls, name, found, 1) > 0)
+        if (db_get_by_name_label(db, API_C_role, name, found, 1) > 0)
             r = found[0];
         /* A role of that name with our uuid wins over any other. */
-        struct db_obj *by_uuid = db_get_by_uuid(db, cls, uuid);
+        struct db_obj *by_uuid = db_get_by_uuid(db, API_C_role, uuid);
         if (by_uuid)
             r = by_uuid;
         struct val *subroles = roles_table[i].chain ? val_copy(a, chain) : val_array(a);
         if (!r) {
-            struct val **v = firstboot_values(a, cls);
-            firstboot_set(v, cls, "uuid", val_string(a, uuid));
-            firstboot_set(v, cls, "name_label", val_string(a, name));
-            r = db_txn_create(t, cls, v, NULL);
+            struct db_values v = db_values_new(a, API_C_role);
+            db_values_set(&v, API_F_role_uuid, val_string(a, uuid));
+            db_values_set(&v, API_F_role_name_label, val_string(a, name));
+            r = db_txn_create(t, API_C_role, &v, NULL);
         }
-        firstboot_refresh(t, r, "name_description", val_string(a, roles_table[i].description));
-        firstboot_refresh(t, r, "subroles", subroles);
-        firstboot_refresh(t, r, "is_internal", val_bool(a, false));
+        db_txn_update(t, r, API_F_role_name_description, val_string(a, roles_table[i].description));
+        db_txn_update(t, r, API_F_role_subroles, subroles);
+        db_txn_update(t, r, API_F_role_is_internal, val_bool(a, false));
         if (roles_table[i].chain)
             val_array_push(a, chain, val_string(a, r->ref));
     }

@@ -10,8 +10,8 @@
  * guessing the password over the API slow.
  */
 #include "core/xapi.h"
+#include "core/module.h"
 #include "api/api.h"
-#include "api/api_ids.h"
 #include "api/api_value.h"
 #include "db/db.h"
 #include "log.h"
@@ -33,30 +33,22 @@
 static bool session_active_before(const struct db_obj *s, const char *when)
 {
     char last[API_DATETIME_LEN];
-    return strcmp(api_datetime_comparable(last, sizeof(last), s->f[API_F_session_last_active]),
+    return strcmp(api_datetime_comparable(last, sizeof(last),
+                                          db_obj_field(s, API_F_session_last_active)),
                   when) < 0;
 }
 
 /* The roles of a session: all of them for the local superuser, else the
  * roles of its subject (read under the caller's lock). */
-static uint32_t session_roles(struct xapi *x, const struct db_obj *s)
+static api_roles_t session_roles(struct xapi *x, const struct db_obj *s)
 {
-    if (s->f[API_F_session_is_local_superuser]->u.b)
+    if (db_obj_bool(s, API_F_session_is_local_superuser))
         return ~(uint32_t)0;
-    const struct db_obj *subj = db_get(x->db, API_C_subject, val_str(s->f[API_F_session_subject]));
-    uint32_t roles = 0;
-    if (!subj)
-        return 0;
-    const struct val *refs = subj->f[API_F_subject_roles];
-    for (size_t i = 0; i < refs->u.arr.n; i++) {
-        const struct db_obj *role = db_get(x->db, API_C_role, val_str(refs->u.arr.items[i]));
-        if (role)
-            roles |= api_role_bit(val_str(role->f[API_F_role_name_label]));
-    }
-    return roles;
+    const struct db_obj *subj = db_obj_follow(x->db, s, API_F_session_subject);
+    return subj ? rbac_roles_of(x->db, subj) : 0;
 }
 
-bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
+bool session_check(struct xapi *x, const char *ref, api_roles_t *roles)
 {
     char now[API_DATETIME_LEN], stale[API_DATETIME_LEN], idle[API_DATETIME_LEN];
     int64_t t = time(NULL);
@@ -87,6 +79,18 @@ bool session_check(struct xapi *x, const char *ref, uint32_t *roles)
     return s != NULL;
 }
 
+static bool session_of_originator(const struct db_obj *s, const char *originator)
+{
+    return strcmp(db_obj_str(s, API_F_session_originator), originator) == 0;
+}
+
+/* A session of user's that gave no originator. */
+static bool session_of_user(const struct db_obj *s, const char *user)
+{
+    return !*db_obj_str(s, API_F_session_originator) &&
+           strcmp(db_obj_str(s, API_F_session_auth_user_name), user) == 0;
+}
+
 /* Drops sessions idle for a day, and the oldest of this originator's and
  * this user's beyond the limit, so that one more fits. */
 static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *originator,
@@ -96,16 +100,14 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
     api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
     size_t same_origin = 0, same_user = 0;
     for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = s->next) {
-        same_origin += strcmp(val_str(s->f[API_F_session_originator]), originator) == 0;
-        same_user += !*val_str(s->f[API_F_session_originator]) &&
-                     strcmp(val_str(s->f[API_F_session_auth_user_name]), user) == 0;
+        same_origin += session_of_originator(s, originator);
+        same_user += session_of_user(s, user);
     }
     /* Sessions are kept in creation order, so the first ones are the oldest. */
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = s->next;
-        bool origin = strcmp(val_str(s->f[API_F_session_originator]), originator) == 0;
-        bool mine = !*val_str(s->f[API_F_session_originator]) &&
-                    strcmp(val_str(s->f[API_F_session_auth_user_name]), user) == 0;
+        bool origin = session_of_originator(s, originator);
+        bool mine = session_of_user(s, user);
         bool expired = session_active_before(s, idle);
         /* The user-name limit is for callers that give no originator:
          * every login here is root, so counting users would let one
@@ -132,92 +134,125 @@ static bool session_password_ok(struct xapi *x, const char *given)
     return ok;
 }
 
-struct rpc_reply session_login_with_password(struct xapi_call *c)
+/* A login of user with password: a new session, from originator ("" when
+ * the client gave none). */
+static struct rpc_reply session_login(struct xapi_call *c, const char *user, const char *password,
+                                      const char *originator)
 {
-    const char *user = val_str(c->args[0]);
-    const char *password = val_str(c->args[1]);
-    const char *originator = c->n_args > 3 ? val_str(c->args[3]) : "";
     if (strcmp(user, "root") != 0 || !session_password_ok(c->x, password)) {
-        log_info(c->log_ctx, "session.login_with_password: authentication of '%s' failed", user);
+        log_info(c->log_ctx, "%s: authentication of '%s' failed", c->m->wire_name, user);
         usleep(SESSION_FAIL_DELAY_US);
-        return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", user,
+        return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
                                "Authentication failure", NULL);
     }
-    struct val **v = arena_zalloc(c->a, (size_t)api_classes[API_C_session].n_fields * sizeof(*v));
+    struct db_values v = db_values_new(c->a, API_C_session);
     struct val *now = api_value_datetime(c->a, time(NULL));
-    v[API_F_session_this_host] = val_string(c->a, c->x->id.host_ref);
-    v[API_F_session_last_active] = now;
-    v[API_F_session_validation_time] = now;
-    v[API_F_session_is_local_superuser] = val_bool(c->a, true);
-    v[API_F_session_auth_user_name] = val_string(c->a, user);
-    v[API_F_session_originator] = val_string(c->a, originator);
+    db_values_set(&v, API_F_session_this_host, val_string(c->a, c->x->id.host_ref));
+    db_values_set(&v, API_F_session_last_active, now);
+    db_values_set(&v, API_F_session_validation_time, now);
+    db_values_set(&v, API_F_session_is_local_superuser, val_bool(c->a, true));
+    db_values_set(&v, API_F_session_auth_user_name, val_string(c->a, user));
+    db_values_set(&v, API_F_session_originator, val_string(c->a, originator));
     struct db_txn *t = db_begin(c->x->db);
     session_sweep(c, t, originator, user);
-    struct db_obj *s = db_txn_create(t, API_C_session, v, NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
     if (!r.error)
-        log_info(c->log_ctx, "session.login_with_password: %s logged in (originator '%s')", user,
+        log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name, user,
                  originator);
     return r;
 }
 
-struct rpc_reply session_logout(struct xapi_call *c)
+static struct rpc_reply session_login_with_password(struct xapi_call *c)
+{
+    return session_login(c, xapi_arg_str(c, API_P_session_login_with_password_uname),
+                         xapi_arg_str(c, API_P_session_login_with_password_pwd),
+                         xapi_arg_str(c, API_P_session_login_with_password_originator));
+}
+
+/* A host's local login: the same check, on whichever host is called. */
+static struct rpc_reply session_slave_local_login_with_password(struct xapi_call *c)
+{
+    return session_login(c, xapi_arg_str(c, API_P_session_slave_local_login_with_password_uname),
+                         xapi_arg_str(c, API_P_session_slave_local_login_with_password_pwd), "");
+}
+
+/* Every session here is this host's own, so ending one is the same whether
+ * the caller asked for a local logout or not. */
+static struct rpc_reply session_logout(struct xapi_call *c)
 {
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *s = db_get(c->x->db, API_C_session, c->session);
     if (!s) {
         db_abort(t);
-        return rpc_reply_error(c->a, "SESSION_INVALID", c->session, NULL);
+        return rpc_reply_error(c->a, API_ERR_SESSION_INVALID, c->session, NULL);
     }
     db_txn_destroy(t, s);
     log_info(c->log_ctx, "%s: session ended", c->m->wire_name);
     return xapi_commit(c, t, val_nil(c->a));
 }
 
-struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
+static struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
 {
     struct val *ids = val_array(c->a);
     db_read_lock(c->x->db);
     for (struct db_obj *s = db_first(c->x->db, API_C_subject); s; s = s->next)
-        val_array_push(c->a, ids, val_copy(c->a, s->f[API_F_subject_subject_identifier]));
+        val_array_push(c->a, ids,
+                       val_copy(c->a, db_obj_field(s, API_F_subject_subject_identifier)));
     db_read_unlock(c->x->db);
     return rpc_reply_ok(ids);
 }
 
-struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
+static struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
 {
-    const char *sid = val_str(c->args[1]);
+    const char *sid = xapi_arg_str(c, API_P_session_logout_subject_identifier_subject_identifier);
     struct db_txn *t = db_begin(c->x->db);
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = s->next;
-        const struct db_obj *subj =
-            db_get(c->x->db, API_C_subject, val_str(s->f[API_F_session_subject]));
-        if (subj && strcmp(val_str(subj->f[API_F_subject_subject_identifier]), sid) == 0)
+        const struct db_obj *subj = db_obj_follow(c->x->db, s, API_F_session_subject);
+        if (subj && strcmp(db_obj_str(subj, API_F_subject_subject_identifier), sid) == 0)
             db_txn_destroy(t, s);
     }
     return xapi_commit(c, t, val_nil(c->a));
 }
 
 /* Only the local superuser has a password here; it lives in DIR/host.conf. */
-struct rpc_reply session_change_password(struct xapi_call *c)
+static struct rpc_reply session_change_password(struct xapi_call *c)
 {
-    const char *old_pw = val_str(c->args[1]), *new_pw = val_str(c->args[2]);
+    const char *old_pw = xapi_arg_str(c, API_P_session_change_password_old_pwd);
+    const char *new_pw = xapi_arg_str(c, API_P_session_change_password_new_pwd);
     if (!session_password_ok(c->x, old_pw)) {
         usleep(SESSION_FAIL_DELAY_US);
-        return rpc_reply_error(c->a, "SESSION_AUTHENTICATION_FAILED", "root",
+        return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, "root",
                                "Authentication failure", NULL);
     }
     struct host_identity id;
     bool created;
-    char why[256];
+    const char *why;
     pthread_mutex_lock(&c->x->id_lock);
-    int rc = hostdir_init(c->x->state_dir, new_pw, &id, &created, why, sizeof(why));
+    int rc = hostdir_init(c->a, c->x->state_dir, new_pw, &id, &created, &why);
     if (rc == 0)
         memcpy(c->x->id.root_password, id.root_password, sizeof(id.root_password));
     pthread_mutex_unlock(&c->x->id_lock);
     if (rc < 0)
-        return rpc_reply_error(c->a, "CHANGE_PASSWORD_REJECTED", why, NULL);
+        return rpc_reply_error(c->a, API_ERR_CHANGE_PASSWORD_REJECTED, why, NULL);
     log_info(c->log_ctx, "session.change_password: the root password was changed");
     return rpc_reply_ok(val_nil(c->a));
 }
+
+static const struct xapi_explicit session_messages[] = {
+    {API_M_session_change_password, session_change_password},
+    {API_M_session_get_all_subject_identifiers, session_get_all_subject_identifiers},
+    {API_M_session_local_logout, session_logout},
+    {API_M_session_login_with_password, session_login_with_password},
+    {API_M_session_logout, session_logout},
+    {API_M_session_logout_subject_identifier, session_logout_subject_identifier},
+    {API_M_session_slave_local_login_with_password, session_slave_local_login_with_password},
+    {0, NULL},
+};
+
+const struct xapi_module session_module = {
+    .name = "session",
+    .messages = session_messages,
+};

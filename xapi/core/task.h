@@ -1,9 +1,9 @@
 /*
  * task.h - what code running as a task can ask about its task.
  *
- * An Async. call runs its message on a thread of its own (see task.c);
- * these calls find the task from that thread, so a message may call them
- * whether or not it runs as a task: outside a task they do nothing.
+ * An Async. call runs its message as a task (see task.c), and the call
+ * carries it; a message may call these whether or not it runs as a task:
+ * outside a task they do nothing.
  */
 #ifndef CX_TASK_H
 #define CX_TASK_H
@@ -24,16 +24,5 @@ const char *task_ref(const struct xapi_call *c);
 /* Sets the progress (clamped to 0..1) of the task c runs as; does nothing
  * when c is not running as a task. */
 void task_set_progress(struct xapi_call *c, double progress);
-
-/* For shutdown, before the database is closed: asks every running task to
- * cancel, waits up to timeout_ms for their threads to end and stops the
- * garbage collector. New Async. calls are refused afterwards.
- *
- * Returns how many task threads still run (0: all ended). Task threads are
- * detached and cannot be stopped from outside, and a running one may yet
- * use the database and the struct xapi: when this is not 0 the caller must
- * not close the database nor free anything they use, but exit without
- * freeing. */
-int task_shutdown(int timeout_ms);
 
 #endif

@@ -1,9 +1,32 @@
 /*
- * xapi.h - the xapi daemon's one context struct and the pieces that share
- * it: the front door (HTTP routes), the dispatcher, sessions.
+ * xapi.h - the xapi daemon's one context (struct xapi), one call being
+ * served (struct xapi_call), and what every concern calls in core and api.
  *
- * Everything mutable that threads share lives here, each part behind its
- * own documented lock; there are no other globals.
+ * Everything mutable that threads share hangs off struct xapi, each part
+ * behind its own lock; there are no other globals (the logger, process
+ * wide by design, is lib's). Two xapis can run in one process.
+ *
+ * The threads: the front door's connection threads (lib/http_server.h)
+ * run calls; the task pool's threads (task.c) run Async. calls; the task
+ * garbage collector (task.c) and the xenopsd follower (vm/vm_sync.c) run
+ * for as long as xapi does. xapi_stop joins every one of them.
+ *
+ * The locks, outermost first. A thread holding one may take only those
+ * below it; the leaves are never held together with another xapi lock.
+ *
+ *   db lock        db/db.c     rwlock: readers look, one writer from
+ *                              db_begin to db_commit/db_abort
+ *   tasks->lock    task.c      running tasks and their cancel flags;
+ *                              taken inside a transaction (task.cancel)
+ *   events->lock   event.c     event.next's registrations; taken under
+ *                              the read lock
+ *   db wait_lock   db/db.c     the generation waiters; taken by a commit
+ *                              under the write lock
+ *   leaves: id_lock (the root password), tasks->gc_lock, xenops->lock
+ *   (idle connections), vm->nap_lock, the task pool's and the HTTP
+ *   server's own (lib/), the logger's.
+ *
+ * No lock is held across a call to xenopsd or a wait for the network.
  */
 #ifndef CX_XAPI_H
 #define CX_XAPI_H
@@ -14,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/api.h"
 #include "arena.h"
 #include "hostdir.h"
 #include "http_server.h"
@@ -24,8 +48,41 @@ struct db_obj;
 struct db_txn;
 struct api_message;
 struct xenops;
+struct vm_service;
+struct tasks;
+struct task_run;
+struct events;
+struct xapi_call;
+struct xapi_class_hooks;
+struct xapi_module;
+
+/* A hand-written message's implementation. */
+typedef struct rpc_reply (*xapi_explicit_fn)(struct xapi_call *c);
+
+/* This host's role in its pool. Pools of several hosts arrive with pool/
+ * (which will keep the role on disk); until then every host is the
+ * master of a pool of its own. */
+struct xapi_role {
+    bool master;
+    char master_address[256]; /* a slave's master, as HOST_IS_SLAVE names it */
+};
+
+/* What one xapi is told at its start (main.c reads them from the
+ * daemon's config). */
+struct xapi_settings {
+    const char *state_dir; /* the host's state directory */
+    const char *run_dir;   /* its sockets; NULL: STATE/run */
+    const char *address;   /* the TCP listener's address; NULL: every address */
+    int port;              /* 0: any free port (see http_server_port) */
+    size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
+    int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections;
+    /* The modules, NULL-terminated; NULL: xapi_modules (module.h). Tests
+     * add modules of their own. */
+    const struct xapi_module *const *modules;
+};
 
 struct xapi {
+    struct xapi_settings settings;
     const char *state_dir;
     const char *run_dir;
     struct host_identity id;
@@ -34,8 +91,32 @@ struct xapi {
     struct db *db;           /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request; /* numbers requests for the logs */
-    struct xenops *xenops;     /* vm.h: xenopsd's client and update follower */
+    struct xapi_role role;     /* where this host stands in its pool */
+    struct tasks *tasks;       /* core/task.c: Async. calls and their threads */
+    struct events *events;     /* core/event.c: event.next's registrations */
+    struct xenops *xenops;     /* core/xenops.h: xenopsd's client */
+    struct vm_service *vm;     /* vm/vm.h: following xenopsd */
+    /* The modules' messages by message index and hooks by class (module.h);
+     * written once at start, read-only after. */
+    xapi_explicit_fn *handlers;
+    const struct xapi_class_hooks **hooks;
+    size_t n_started; /* modules started, in the order of xapi_modules */
+    bool stuck;       /* a thread would not stop: nothing may be freed */
 };
+
+/* --- lifecycle (xapi/lifecycle.c) --- */
+
+/* A xapi for the host in s->state_dir (which hostdir_init made). */
+struct xapi *xapi_new(const struct xapi_settings *s);
+/* Opens the database, brings it in step with this host, starts every
+ * module and serves the API. Returns 0, or -1 (logged, and whatever had
+ * started stopped again): then xapi_free. */
+int xapi_start(struct xapi *x);
+/* Stops serving and joins every thread. Returns how many threads would not
+ * end (0: all did); when not 0, xapi_free frees nothing, as they may still
+ * use it, and the process should just exit. */
+int xapi_stop(struct xapi *x);
+void xapi_free(struct xapi *x);
 
 /* One RPC call being served: what a method implementation gets. */
 struct xapi_call {
@@ -44,28 +125,29 @@ struct xapi_call {
     const struct api_message *m;
     struct val **args; /* checked and canonical; args[0] is the session if any */
     size_t n_args;
-    const char *session; /* the caller's session ref, or NULL */
-    const char *log_ctx; /* "req:N" */
+    const char *session;   /* the caller's session ref, or NULL */
+    const char *log_ctx;   /* "req:N", or "task:REF" */
+    struct task_run *task; /* the task the call runs as (task.h), or NULL */
 };
 
-typedef struct rpc_reply (*xapi_explicit_fn)(struct xapi_call *c);
-
-/* A module's hand-written messages: a table sorted by wire name, ended
- * by {NULL, NULL}, listed in explicit.c. */
-struct xapi_explicit {
-    const char *wire_name;
-    xapi_explicit_fn fn;
-};
-extern const struct xapi_explicit xapi_event_messages[];   /* event.c */
-extern const struct xapi_explicit xapi_task_messages[];    /* task.c */
-extern const struct xapi_explicit xapi_message_messages[]; /* message.c */
-extern const struct xapi_explicit xapi_rbac_messages[];    /* rbac.c: subject, role */
-extern const struct xapi_explicit xapi_host_messages[];    /* host.c: pool and host */
-extern const struct xapi_explicit xapi_vm_messages[];      /* vm.c: VM lifecycle, VBD, VIF */
+/* The arguments of a call, named by the parameter ids of api_ids.h
+ * (API_P_VM_start_vm). The id must be of the call's message and the typed
+ * forms of a parameter of that type (both asserted). A trailing parameter
+ * the client left out (see api_message.min_params) reads as NULL, "", 0,
+ * false. */
+const struct val *xapi_arg(const struct xapi_call *c, api_param_id p);
+const char *xapi_arg_str(const struct xapi_call *c, api_param_id p);
+int64_t xapi_arg_int(const struct xapi_call *c, api_param_id p);
+bool xapi_arg_bool(const struct xapi_call *c, api_param_id p);
+double xapi_arg_float(const struct xapi_call *c, api_param_id p);
 
 /* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
                                const char *log_ctx);
+/* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
+ * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
+ * live). */
+int xapi_route(struct xapi_call *c, struct rpc_reply *reply);
 /* Commits t; on a disk failure the reply is INTERNAL_ERROR, else ok(result). */
 struct rpc_reply xapi_commit(struct xapi_call *c, struct db_txn *t, struct val *result);
 struct rpc_reply xapi_handle_invalid(struct xapi_call *c, int cls, const char *ref);
@@ -73,48 +155,30 @@ struct rpc_reply xapi_handle_invalid(struct xapi_call *c, int cls, const char *r
 /* frontdoor.c: the HTTP handler for every listener. */
 void xapi_frontdoor(struct http_req *req, void *ctx);
 
-/* explicit.c: the hand-written message for a wire name, or NULL. */
-xapi_explicit_fn xapi_explicit_find(const char *wire_name);
-/* NULL when the table is sorted and names only explicit messages of the
- * schema; otherwise the first entry that is not. */
-const char *xapi_explicit_verify(void);
-
 /* implicit.c: the messages the schema implies (accessors, records,
  * get_all*, create, destroy). */
 struct rpc_reply xapi_implicit(struct xapi_call *c);
 /* The record of o, copied into a (hold the read lock). */
 struct val *xapi_record(struct arena *a, const struct db_obj *o);
 
-/* session.c */
-/* Whether ref is a live session; fills its roles. Updates last_active. */
-bool session_check(struct xapi *x, const char *ref, uint32_t *roles);
-struct rpc_reply session_login_with_password(struct xapi_call *c);
-struct rpc_reply session_logout(struct xapi_call *c);
-struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c);
-struct rpc_reply session_logout_subject_identifier(struct xapi_call *c);
-struct rpc_reply session_change_password(struct xapi_call *c);
+/* session.c: whether ref is a live session; fills its roles. Updates
+ * last_active. */
+bool session_check(struct xapi *x, const char *ref, api_roles_t *roles);
+
+/* rbac.c: the roles a subject holds (hold the read lock). */
+api_roles_t rbac_roles_of(struct db *db, const struct db_obj *subject);
+/* roles.c: the rbac module's part of the start-up sync: each role of the
+ * datamodel, made or brought up to date. */
+struct xapi_sync;
+void rbac_roles_sync(struct xapi_sync *s);
 
 /* task.c: runs fn as the task of an Async. call and answers its ref at
  * once. */
 struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn);
 
-/* firstboot.c: creates the pool and this host when the database lacks
- * them, and refreshes what describes this host at every start. */
-int xapi_firstboot(struct xapi *x, char *err, size_t errlen);
-
-/* vm_sync.c: at start, clears the operations a previous run left in
- * current_operations and starts following xenopsd (which need not be up
- * yet). vm_service_stop stops following; vm_service_free, once no task
- * runs, frees the client. */
-void vm_service_start(struct xapi *x);
-void vm_service_stop(struct xapi *x);
-void vm_service_free(struct xapi *x);
-/* vm_clone.c: called by the implicit create, destroy and setters of every
- * class, in their transaction, after the change (before it, for a
- * destroy): refuses to destroy a VM that is not halted or a plugged
- * device (-1 with *reply), destroys what belongs to a destroyed VM and
- * keeps allowed_operations right. */
-int vm_implicit_hook(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
-                     struct rpc_reply *reply);
+/* The modules of core/ (module.h). */
+struct xapi_module;
+extern const struct xapi_module session_module, task_module, event_module, message_module,
+    rbac_module, xenops_module;
 
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mem.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -70,11 +71,14 @@ struct db_txn {
     size_t n_undo, cap_undo;
     struct db_obj **touched;
     size_t n_touched, cap_touched;
-    bool relaxed; /* db_txn_relaxed */
 };
 
 struct db {
     pthread_rwlock_t lock;
+    /* The thread between db_begin and its commit or abort, for the
+     * assertions of db_locked_by_me. */
+    _Atomic(pthread_t) writer;
+    atomic_bool writing;
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
     _Atomic uint64_t generation;
@@ -191,13 +195,34 @@ static void db_obj_free(struct db_obj *o)
 
 /* --- reading --- */
 
+/* The read locks this thread holds, on any database: what
+ * db_locked_by_me asserts on. Only the thread itself reads or writes it. */
+static _Thread_local int db_reads_held;
+
 void db_read_lock(struct db *db)
 {
     pthread_rwlock_rdlock(&db->lock);
+    db_reads_held++;
 }
 
 void db_read_unlock(struct db *db)
 {
+    assert(db_reads_held > 0);
+    db_reads_held--;
+    pthread_rwlock_unlock(&db->lock);
+}
+
+bool db_locked_by_me(struct db *db)
+{
+    return db_reads_held > 0 ||
+           (atomic_load(&db->writing) && pthread_equal(atomic_load(&db->writer), pthread_self()));
+}
+
+/* Releases the write lock at the end of a transaction. */
+static void db_write_unlock(struct db *db)
+{
+    assert(atomic_load(&db->writing) && pthread_equal(atomic_load(&db->writer), pthread_self()));
+    atomic_store(&db->writing, false);
     pthread_rwlock_unlock(&db->lock);
 }
 
@@ -243,6 +268,71 @@ size_t db_count(struct db *db, int cls)
     return db->classes[cls].count;
 }
 
+const struct val *db_obj_field(const struct db_obj *o, api_field_id f)
+{
+    assert(API_FIELD_CLASS(f) == o->cls);
+    assert(API_FIELD_INDEX(f) < api_classes[o->cls].n_fields);
+    return o->f[API_FIELD_INDEX(f)];
+}
+
+/* The field's kind is one of the two given (asserted). */
+static const struct val *db_obj_typed(const struct db_obj *o, api_field_id f, enum api_kind k1,
+                                      enum api_kind k2)
+{
+    const struct val *v = db_obj_field(o, f);
+    enum api_kind kind = api_field(f)->type->kind;
+    assert(kind == k1 || kind == k2);
+    (void)kind;
+    return v;
+}
+
+const char *db_obj_str(const struct db_obj *o, api_field_id f)
+{
+    enum api_kind kind = api_field(f)->type->kind;
+    assert(kind == API_STRING || kind == API_REF || kind == API_ENUM || kind == API_DATETIME);
+    (void)kind;
+    const char *s = val_str(db_obj_field(o, f));
+    return s ? s : "";
+}
+
+int64_t db_obj_int(const struct db_obj *o, api_field_id f)
+{
+    const struct val *v = db_obj_typed(o, f, API_INT, API_INT);
+    return v->type == VAL_INT ? v->u.i : 0;
+}
+
+bool db_obj_bool(const struct db_obj *o, api_field_id f)
+{
+    const struct val *v = db_obj_typed(o, f, API_BOOL, API_BOOL);
+    return v->type == VAL_BOOL && v->u.b;
+}
+
+double db_obj_float(const struct db_obj *o, api_field_id f)
+{
+    const struct val *v = db_obj_typed(o, f, API_FLOAT, API_INT);
+    return v->type == VAL_FLOAT ? v->u.f : v->type == VAL_INT ? (double)v->u.i : 0.0;
+}
+
+struct db_obj *db_obj_follow(struct db *db, const struct db_obj *o, api_field_id f)
+{
+    const struct api_type *t = api_field(f)->type;
+    assert(t->kind == API_REF && t->cls >= 0);
+    return db_get(db, t->cls, db_obj_str(o, f));
+}
+
+struct db_obj *db_obj_next(struct db *db, const struct db_obj *o, api_field_id f, size_t *i)
+{
+    const struct api_type *t = api_field(f)->type;
+    assert(t->kind == API_SET && t->elem->kind == API_REF && t->elem->cls >= 0);
+    const struct val *refs = db_obj_field(o, f);
+    while (*i < refs->u.arr.n) {
+        struct db_obj *d = db_get(db, t->elem->cls, val_str(refs->u.arr.items[(*i)++]));
+        if (d)
+            return d;
+    }
+    return NULL;
+}
+
 bool db_deleted_since(struct db *db, uint64_t gen,
                       void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx)
 {
@@ -279,6 +369,7 @@ static void db_touch(struct db_txn *t, struct db_obj *o)
         return;
     o->txn_seq = t->seq;
     o->txn_created = false;
+    o->txn_dirty = false;
     if (t->n_touched == t->cap_touched) {
         t->cap_touched = t->cap_touched ? 2 * t->cap_touched : 16;
         t->touched = xrealloc(t->touched, t->cap_touched * sizeof(*t->touched));
@@ -299,18 +390,16 @@ static void db_log(struct db_txn *t, enum db_undo_kind kind, struct db_obj *o, i
 
 struct db_txn *db_begin(struct db *db)
 {
+    /* A thread that already holds the lock would wait for itself. */
+    assert(!db_locked_by_me(db));
     pthread_rwlock_wrlock(&db->lock);
+    atomic_store(&db->writer, pthread_self());
+    atomic_store(&db->writing, true);
     db->txn.db = db;
     db->txn.seq++;
     db->txn.n_undo = 0;
     db->txn.n_touched = 0;
-    db->txn.relaxed = false;
     return &db->txn;
-}
-
-void db_txn_relaxed(struct db_txn *t)
-{
-    t->relaxed = true;
 }
 
 void db_txn_touch(struct db_txn *t, struct db_obj *o)
@@ -321,14 +410,21 @@ void db_txn_touch(struct db_txn *t, struct db_obj *o)
 /* A ref field whose target lists it in a set (VBD.VM, listed in VM.VBDs). */
 static bool db_is_relation_ref(const struct api_field *f)
 {
-    return f->type->kind == API_REF && f->inverse_cls >= 0;
+    return f->type->kind == API_REF && f->inverse != API_NO_FIELD;
 }
 
 /* A set field derived from the ref fields pointing at its object: never
  * stored, rebuilt at load. */
 static bool db_is_derived_set(const struct api_field *f)
 {
-    return f->type->kind == API_SET && f->inverse_cls >= 0;
+    return f->type->kind == API_SET && f->inverse != API_NO_FIELD;
+}
+
+/* Whether field i of o is written to disk. */
+static bool db_is_stored(const struct db_obj *o, int i)
+{
+    const struct api_field *f = &api_classes[o->cls].fields[i];
+    return f->persist && !db_is_derived_set(f);
 }
 
 /* Puts flat in a field, keeping the indexes; returns the old value. */
@@ -353,20 +449,23 @@ static struct val *db_swap(struct db *db, struct db_obj *o, int field, struct va
 static void db_replace(struct db_txn *t, struct db_obj *o, int field, struct val *flat)
 {
     db_log(t, UNDO_SET, o, field, db_swap(t->db, o, field, flat));
+    if (db_is_stored(o, field))
+        o->txn_dirty = true;
 }
 
 /* Adds or removes ref in the set field of the object target refers to. */
 static void db_inverse_update(struct db_txn *t, const struct api_field *f, const char *target,
                               const char *ref, bool add)
 {
-    struct db_obj *o = db_get(t->db, f->inverse_cls, target);
+    struct db_obj *o = db_get(t->db, API_FIELD_CLASS(f->inverse), target);
     if (!o || o->dead)
         return;
+    int set = API_FIELD_INDEX(f->inverse);
     struct arena *a = arena_new();
     bool changed;
-    struct val *next = val_set_edit(a, o->f[f->inverse_field], val_string(a, ref), add, &changed);
+    struct val *next = val_set_edit(a, o->f[set], val_string(a, ref), add, &changed);
     if (changed)
-        db_replace(t, o, f->inverse_field, val_flatten(next));
+        db_replace(t, o, set, val_flatten(next));
     arena_free(a);
 }
 
@@ -382,8 +481,23 @@ static void db_relations(struct db_txn *t, struct db_obj *o, bool add)
     }
 }
 
-struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *values, const char *ref)
+struct db_values db_values_new(struct arena *a, int cls)
 {
+    return (struct db_values){
+        cls, arena_zalloc(a, (size_t)api_classes[cls].n_fields * sizeof(struct val *))};
+}
+
+void db_values_set(struct db_values *vs, api_field_id f, const struct val *value)
+{
+    assert(API_FIELD_CLASS(f) == vs->cls);
+    assert(API_FIELD_INDEX(f) < api_classes[vs->cls].n_fields);
+    vs->v[API_FIELD_INDEX(f)] = value;
+}
+
+struct db_obj *db_txn_create(struct db_txn *t, int cls, const struct db_values *vs, const char *ref)
+{
+    assert(!vs || vs->cls == cls);
+    const struct val *const *values = vs ? vs->v : NULL;
     const struct api_class *c = &api_classes[cls];
     struct db_obj *o = xcalloc(1, sizeof(*o));
     o->cls = cls;
@@ -406,13 +520,16 @@ struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *value
     db_link(t->db, o);
     db_log(t, UNDO_CREATE, o, -1, NULL);
     o->txn_created = true;
+    o->txn_dirty = true;
     db_relations(t, o, true);
     return o;
 }
 
-void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val *value)
+void db_txn_set(struct db_txn *t, struct db_obj *o, api_field_id id, const struct val *value)
 {
-    const struct api_field *f = &api_classes[o->cls].fields[field];
+    const struct api_field *f = api_field(id);
+    assert(API_FIELD_CLASS(id) == o->cls);
+    int field = API_FIELD_INDEX(id);
     bool related = db_is_relation_ref(f);
     if (related)
         db_inverse_update(t, f, val_str(o->f[field]), o->ref, false);
@@ -421,12 +538,21 @@ void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val 
         db_inverse_update(t, f, val_str(o->f[field]), o->ref, true);
 }
 
+bool db_txn_update(struct db_txn *t, struct db_obj *o, api_field_id f, const struct val *value)
+{
+    if (val_equal(db_obj_field(o, f), value))
+        return false;
+    db_txn_set(t, o, f, value);
+    return true;
+}
+
 void db_txn_destroy(struct db_txn *t, struct db_obj *o)
 {
     db_relations(t, o, false);
     db_unlink(t->db, o);
     o->dead = true;
     db_log(t, UNDO_DESTROY, o, -1, NULL);
+    o->txn_dirty = true;
 }
 
 static void db_undo_all(struct db_txn *t)
@@ -454,11 +580,12 @@ void db_abort(struct db_txn *t)
 {
     db_undo_all(t);
     t->n_undo = t->n_touched = 0;
-    pthread_rwlock_unlock(&t->db->lock);
+    db_write_unlock(t->db);
 }
 
-/* The persistent fields of o as JSON: set fields derived from relations
- * are rebuilt at load, so they are left out. */
+/* The stored fields of o as JSON: set fields derived from relations are
+ * rebuilt at load, and runtime-only ones start at their defaults, so both
+ * are left out. */
 static void db_obj_json(const struct db_obj *o, struct buf *out)
 {
     const struct api_class *c = &api_classes[o->cls];
@@ -466,7 +593,7 @@ static void db_obj_json(const struct db_obj *o, struct buf *out)
     bool first = true;
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
-        if (db_is_derived_set(f))
+        if (!db_is_stored(o, i))
             continue;
         if (!first)
             buf_putc(out, ',');
@@ -503,22 +630,28 @@ static int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
     return db_store_put(db->store, api_classes[o->cls].name, o->ref, json->data, json->len);
 }
 
+/* Whether the transaction changed what is on disk for o. */
+static bool db_needs_write(const struct db_obj *o)
+{
+    return o->txn_dirty && api_classes[o->cls].persist;
+}
+
 static int db_persist(struct db_txn *t, uint64_t gen)
 {
     struct db *db = t->db;
     bool any = false;
     for (size_t i = 0; i < t->n_touched && !any; i++)
-        any = api_classes[t->touched[i]->cls].persist;
+        any = db_needs_write(t->touched[i]);
     if (!any) {
         db_checkpoint_generation(db, gen);
         return 0;
     }
-    if (db_store_begin(db->store, !t->relaxed) < 0)
+    if (db_store_begin(db->store) < 0)
         return -1;
     struct buf json = BUF_INIT;
     int rc = 0;
     for (size_t i = 0; i < t->n_touched && rc == 0; i++)
-        if (api_classes[t->touched[i]->cls].persist)
+        if (db_needs_write(t->touched[i]))
             rc = db_write_obj(db, t->touched[i], &json);
     buf_free(&json);
     if (rc == 0)
@@ -546,7 +679,7 @@ int db_commit(struct db_txn *t, const char **err)
 {
     struct db *db = t->db;
     if (t->n_touched == 0) {
-        pthread_rwlock_unlock(&db->lock);
+        db_write_unlock(db);
         return 0;
     }
     uint64_t gen = atomic_load(&db->generation) + 1;
@@ -575,15 +708,15 @@ int db_commit(struct db_txn *t, const char **err)
     atomic_store(&db->generation, gen);
     pthread_cond_broadcast(&db->wait_cond);
     pthread_mutex_unlock(&db->wait_lock);
-    pthread_rwlock_unlock(&db->lock);
+    db_write_unlock(db);
     return 0;
 }
 
 /* --- opening and loading --- */
 
 /* A signature of the schema's persistent shape: a database written under
- * another one is upgraded (missing fields get defaults, dropped fields go)
- * and rewritten at load. */
+ * another one is upgraded (missing fields get defaults, dropped and
+ * runtime-only fields go) and rewritten at load. */
 static void db_schema_version(char *out, size_t len)
 {
     uint32_t h = 2166136261u;
@@ -594,6 +727,7 @@ static void db_schema_version(char *out, size_t len)
                 h = (h ^ (unsigned char)*p) * 16777619u;
             for (const char *p = f->type->text; *p; p++)
                 h = (h ^ (unsigned char)*p) * 16777619u;
+            h = (h ^ (f->persist ? 'p' : 'r')) * 16777619u;
         }
     }
     snprintf(out, len, "%s-%08x", api_release, h);
@@ -625,7 +759,9 @@ static int db_load_row(void *ctx, const char *cls_name, const char *ref, const c
         const struct api_field *f = &c->fields[i];
         if (db_is_derived_set(f))
             continue; /* left NULL for db_rebuild_relations */
-        struct val *stored = val_struct_get(rec, f->name), *v = NULL;
+        /* A runtime-only field starts at its default whatever an older
+         * schema stored. */
+        struct val *stored = f->persist ? val_struct_get(rec, f->name) : NULL, *v = NULL;
         if (stored && api_value_in(a, f->type, stored, &v, &err) < 0) {
             log_warn(NULL, "database: %s %s field %s: %s; using the default", cls_name, ref,
                      f->name, err);
@@ -646,11 +782,12 @@ static void db_gather_members(struct db *db, struct arena *a, struct db_obj *o)
     const struct api_class *c = &api_classes[o->cls];
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
-        struct db_obj *target =
-            db_is_relation_ref(f) ? db_get(db, f->inverse_cls, val_str(o->f[i])) : NULL;
+        struct db_obj *target = db_is_relation_ref(f)
+                                    ? db_get(db, API_FIELD_CLASS(f->inverse), val_str(o->f[i]))
+                                    : NULL;
         if (!target)
             continue;
-        struct val **set = &target->f[f->inverse_field];
+        struct val **set = &target->f[API_FIELD_INDEX(f->inverse)];
         if (!*set)
             *set = val_array(a);
         val_array_push(a, *set, val_string(a, o->ref));
@@ -680,7 +817,7 @@ static void db_rebuild_relations(struct db *db)
 
 static int db_rewrite_all(struct db *db)
 {
-    if (db_store_begin(db->store, true) < 0)
+    if (db_store_begin(db->store) < 0)
         return -1;
     struct buf json = BUF_INIT;
     int rc = 0;

@@ -6,10 +6,12 @@
  * Field values are kept in canonical form (see api_value.h), one
  * val_flatten'd block each. Changes happen in transactions: db_begin takes
  * the write lock, the db_txn_* calls change memory and keep an undo log,
- * db_commit writes every touched persistent object to SQLite in one
- * transaction (and undoes everything if that fails), bumps the
+ * db_commit writes every object whose persistent fields changed to SQLite
+ * in one transaction (and undoes everything if that fails), bumps the
  * generation, stamps the touched objects with it and wakes event waiters.
- * Readers hold the read lock while they look.
+ * Readers hold the read lock while they look. Which classes and fields
+ * persist is the schema overlay's to say (api_field.persist): runtime-only
+ * fields are never written, and read back as their defaults.
  *
  * Relations are kept on both sides: setting a ref field that has an
  * inverse (VBD.VM) updates the inverse set field (VM.VBDs) of the old and
@@ -43,6 +45,7 @@ struct db_obj {
      * whether that one created it. */
     uint64_t txn_seq;
     bool txn_created;
+    bool txn_dirty; /* and whether it changed what is on disk */
 };
 
 /* Opens (creating if needed) the database file and loads it. Returns NULL
@@ -53,6 +56,10 @@ void db_close(struct db *db);
 /* --- reading: hold the read lock (or be inside a transaction) --- */
 void db_read_lock(struct db *db);
 void db_read_unlock(struct db *db);
+/* Whether this thread holds the read lock of any database, or db's write
+ * lock: for assertions (a call must not return, nor wait on another
+ * daemon, with a lock held). */
+bool db_locked_by_me(struct db *db);
 uint64_t db_generation(struct db *db);
 struct db_obj *db_get(struct db *db, int cls, const char *ref);
 /* An object of any class. */
@@ -63,6 +70,20 @@ struct db_obj *db_get_by_uuid(struct db *db, int cls, const char *uuid);
 size_t db_get_by_name_label(struct db *db, int cls, const char *name, struct db_obj **out,
                             size_t max);
 struct db_obj *db_first(struct db *db, int cls);
+/* Field f of o, which must be of o's class (asserted: the field id names
+ * its class). The typed forms assert the field's type too: db_obj_str
+ * reads strings, refs, enums and datetimes ("" rather than NULL). */
+const struct val *db_obj_field(const struct db_obj *o, api_field_id f);
+const char *db_obj_str(const struct db_obj *o, api_field_id f);
+int64_t db_obj_int(const struct db_obj *o, api_field_id f);
+bool db_obj_bool(const struct db_obj *o, api_field_id f);
+double db_obj_float(const struct db_obj *o, api_field_id f);
+/* The object ref field f of o points at (of the field's class), or NULL. */
+struct db_obj *db_obj_follow(struct db *db, const struct db_obj *o, api_field_id f);
+/* The objects a ref set field f of o lists, in its order, skipping refs
+ * that name nothing: the first at or after position *i, which moves past
+ * it; NULL at the end. for (size_t i = 0; (d = db_obj_next(...));) */
+struct db_obj *db_obj_next(struct db *db, const struct db_obj *o, api_field_id f, size_t *i);
 size_t db_count(struct db *db, int cls);
 /* Deleted objects since a generation, for event.from: calls fn for each
  * (class, ref, generation) deleted after gen, in order. Returns false if
@@ -75,19 +96,31 @@ bool db_deleted_since(struct db *db, uint64_t gen,
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms);
 
 /* --- writing --- */
+
+/* The field values of a new object: v[i] for the i-th field of cls, NULL
+ * for its default. */
+struct db_values {
+    int cls;
+    const struct val **v;
+};
+/* Every value NULL, in a. */
+struct db_values db_values_new(struct arena *a, int cls);
+/* Sets field f (of the values' class: asserted). */
+void db_values_set(struct db_values *vs, api_field_id f, const struct val *value);
+
 struct db_txn *db_begin(struct db *db);
-/* Creates an object with the given field values (canonical; NULL entries
- * take the field's default). uuid comes from values or is generated. A
- * fresh ref unless ref is given. */
-struct db_obj *db_txn_create(struct db_txn *t, int cls, struct val *const *values, const char *ref);
-void db_txn_set(struct db_txn *t, struct db_obj *o, int field, const struct val *value);
+/* Creates an object of cls with the given values (canonical; NULL, or NULL
+ * entries, take the fields' defaults). uuid comes from values or is
+ * generated. A fresh ref unless ref is given. */
+struct db_obj *db_txn_create(struct db_txn *t, int cls, const struct db_values *vs,
+                             const char *ref);
+/* Sets field f of o (an event for o even if the value is the same). */
+void db_txn_set(struct db_txn *t, struct db_obj *o, api_field_id f, const struct val *value);
+/* Sets field f of o when the value differs; whether it did. */
+bool db_txn_update(struct db_txn *t, struct db_obj *o, api_field_id f, const struct val *value);
 void db_txn_destroy(struct db_txn *t, struct db_obj *o);
 /* Marks o changed without a field change (an event for it). */
 void db_txn_touch(struct db_txn *t, struct db_obj *o);
-/* The transaction changes only state that a restart of xapi resets anyway
- * (operations in progress): its commit survives kill -9 but is not
- * fsynced, so a power cut may lose it. */
-void db_txn_relaxed(struct db_txn *t);
 /* Commits. Returns 0, or -1 with *err when the disk write failed: then
  * nothing of the transaction remains. Releases the write lock. */
 int db_commit(struct db_txn *t, const char **err);

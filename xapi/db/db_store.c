@@ -3,10 +3,7 @@
  *
  * WAL with synchronous=FULL: a commit is fsynced into the log before it
  * returns, so an acknowledged write survives kill -9 and power loss, and
- * readers never block the writer. Statements are prepared once. A commit
- * the caller marks not durable runs at synchronous=NORMAL: written to the
- * log (it survives kill -9) but not fsynced; the next durable commit's
- * fsync covers it, as the log is written in order.
+ * readers never block the writer. Statements are prepared once.
  */
 #include "db/db_store.h"
 #include "mem.h"
@@ -20,8 +17,6 @@
 struct db_store {
     sqlite3 *sql;
     sqlite3_stmt *put, *del, *meta_set, *meta_get, *begin, *commit, *rollback;
-    sqlite3_stmt *sync_full, *sync_normal;
-    bool durable; /* synchronous=FULL now */
     char error[256];
 };
 
@@ -72,14 +67,11 @@ struct db_store *db_store_open(const char *path, char *err, size_t errlen)
         db_store_prepare(s, &s->meta_get, "SELECT value FROM meta WHERE key = ?") ||
         db_store_prepare(s, &s->begin, "BEGIN IMMEDIATE") ||
         db_store_prepare(s, &s->commit, "COMMIT") ||
-        db_store_prepare(s, &s->rollback, "ROLLBACK") ||
-        db_store_prepare(s, &s->sync_full, "PRAGMA synchronous=FULL") ||
-        db_store_prepare(s, &s->sync_normal, "PRAGMA synchronous=NORMAL")) {
+        db_store_prepare(s, &s->rollback, "ROLLBACK")) {
         snprintf(err, errlen, "cannot set up %s: %s", path, s->error);
         db_store_close(s);
         return NULL;
     }
-    s->durable = true;
     return s;
 }
 
@@ -87,8 +79,8 @@ void db_store_close(struct db_store *s)
 {
     if (!s)
         return;
-    sqlite3_stmt *all[] = {s->put,    s->del,      s->meta_set,  s->meta_get,   s->begin,
-                           s->commit, s->rollback, s->sync_full, s->sync_normal};
+    sqlite3_stmt *all[] = {s->put,   s->del,    s->meta_set, s->meta_get,
+                           s->begin, s->commit, s->rollback};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(s->sql);
@@ -136,12 +128,8 @@ static int db_store_step(struct db_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_store_fail(s, what);
 }
 
-int db_store_begin(struct db_store *s, bool durable)
+int db_store_begin(struct db_store *s)
 {
-    if (durable != s->durable &&
-        db_store_step(s, durable ? s->sync_full : s->sync_normal, "synchronous") < 0)
-        return -1;
-    s->durable = durable;
     return db_store_step(s, s->begin, "begin");
 }
 

@@ -28,8 +28,7 @@ char *db_store_meta_get(struct db_store *s, const char *key);
 /* A write transaction: begin, any number of puts, deletes and meta sets,
  * then end. Each returns 0 or -1; the last error is in db_store_error.
  * Puts, deletes and meta sets outside a transaction are durable at once. */
-/* durable false: the commit is not fsynced (see db_store.c). */
-int db_store_begin(struct db_store *s, bool durable);
+int db_store_begin(struct db_store *s);
 int db_store_put(struct db_store *s, const char *cls, const char *ref, const char *json,
                  size_t len);
 int db_store_delete(struct db_store *s, const char *ref);

@@ -4,41 +4,44 @@
  * extensions, the license state. Each checks that the host or pool named
  * exists; this host is the only one until pools of several hosts arrive.
  */
-#include "core/xapi.h"
+#include "host/host.h"
 #include "api/api.h"
 #include "api/api_value.h"
+#include "core/module.h"
+#include "core/xapi.h"
+#include "core/xenops.h"
 #include "db/db.h"
-#include "vm/vm.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-/* The object args[1] names, of class cls, exists. */
-static bool host_exists(struct xapi_call *c, int cls)
+/* HANDLE_INVALID unless the object ref of class cls exists. */
+static struct rpc_reply host_check(struct xapi_call *c, int cls, const char *ref)
 {
     db_read_lock(c->x->db);
-    bool ok = db_get(c->x->db, cls, val_str(c->args[1])) != NULL;
+    bool ok = db_get(c->x->db, cls, ref) != NULL;
     db_read_unlock(c->x->db);
-    return ok;
+    return ok ? rpc_reply_ok(val_nil(c->a)) : xapi_handle_invalid(c, cls, ref);
 }
 
-#define HOST_CHECK(c, name)                                                                        \
+#define HOST_CHECK(c, cls, param)                                                                  \
     do {                                                                                           \
-        if (!host_exists(c, api_class_find(name)))                                                 \
-            return xapi_handle_invalid(c, api_class_find(name), val_str((c)->args[1]));            \
+        struct rpc_reply r_ = host_check(c, cls, xapi_arg_str(c, param));                          \
+        if (r_.error)                                                                              \
+            return r_;                                                                             \
     } while (0)
 
 static struct rpc_reply host_get_servertime(struct xapi_call *c)
 {
-    HOST_CHECK(c, "host");
+    HOST_CHECK(c, API_C_host, API_P_host_get_servertime_host);
     return rpc_reply_ok(api_value_datetime(c->a, time(NULL)));
 }
 
 /* The local time, in the same form without the Z. */
 static struct rpc_reply host_get_server_localtime(struct xapi_call *c)
 {
-    HOST_CHECK(c, "host");
+    HOST_CHECK(c, API_C_host, API_P_host_get_server_localtime_host);
     time_t t = time(NULL);
     struct tm tm;
     localtime_r(&t, &tm);
@@ -51,25 +54,25 @@ static struct rpc_reply host_get_server_localtime(struct xapi_call *c)
  * accounts (the simulator's sim-memory) less what its domains hold. */
 static struct rpc_reply host_compute_free_memory(struct xapi_call *c)
 {
-    HOST_CHECK(c, "host");
+    HOST_CHECK(c, API_C_host, API_P_host_compute_free_memory_host);
     struct rpc_reply st = xenops_call(c->x, c->a, "HOST.stat", NULL);
     if (st.error)
         return st;
     const struct val *v = val_struct_get(st.value, "memory_free");
     if (!v || v->type != VAL_INT)
-        return rpc_reply_error(c->a, "INTERNAL_ERROR", "xenopsd's HOST.stat has no memory_free",
-                               NULL);
+        return rpc_reply_error(c->a, API_ERR_INTERNAL_ERROR,
+                               "xenopsd's HOST.stat has no memory_free", NULL);
     return rpc_reply_ok(val_int(c->a, v->u.i));
 }
 
 static struct rpc_reply host_compute_memory_overhead(struct xapi_call *c)
 {
-    int cls = api_class_find("host");
+    const char *ref = xapi_arg_str(c, API_P_host_compute_memory_overhead_host);
     db_read_lock(c->x->db);
-    const struct db_obj *h = db_get(c->x->db, cls, val_str(c->args[1]));
-    struct val *v = h ? val_copy(c->a, h->f[api_field_find(cls, "memory_overhead")]) : NULL;
+    const struct db_obj *h = db_get(c->x->db, API_C_host, ref);
+    struct val *v = h ? val_copy(c->a, db_obj_field(h, API_F_host_memory_overhead)) : NULL;
     db_read_unlock(c->x->db);
-    return v ? rpc_reply_ok(v) : xapi_handle_invalid(c, cls, val_str(c->args[1]));
+    return v ? rpc_reply_ok(v) : xapi_handle_invalid(c, API_C_host, ref);
 }
 
 static struct rpc_reply host_list_methods(struct xapi_call *c)
@@ -83,34 +86,40 @@ static struct rpc_reply host_list_methods(struct xapi_call *c)
 /* No extensions are installed on this toolstack. */
 static struct rpc_reply host_has_extension(struct xapi_call *c)
 {
-    HOST_CHECK(c, "host");
+    HOST_CHECK(c, API_C_host, API_P_host_has_extension_host);
     return rpc_reply_ok(val_bool(c->a, false));
 }
 
 static struct rpc_reply pool_has_extension(struct xapi_call *c)
 {
-    HOST_CHECK(c, "pool");
+    HOST_CHECK(c, API_C_pool, API_P_pool_has_extension_self);
     return rpc_reply_ok(val_bool(c->a, false));
 }
 
 /* Free software: no licence expires. */
 static struct rpc_reply pool_get_license_state(struct xapi_call *c)
 {
-    HOST_CHECK(c, "pool");
+    HOST_CHECK(c, API_C_pool, API_P_pool_get_license_state_self);
     struct val *m = val_struct(c->a);
     val_struct_add(c->a, m, "edition", val_string(c->a, "xcp-ng"));
     val_struct_add(c->a, m, "expiry", val_string(c->a, "never"));
     return rpc_reply_ok(m);
 }
 
-const struct xapi_explicit xapi_host_messages[] = {
-    {"host.compute_free_memory", host_compute_free_memory},
-    {"host.compute_memory_overhead", host_compute_memory_overhead},
-    {"host.get_server_localtime", host_get_server_localtime},
-    {"host.get_servertime", host_get_servertime},
-    {"host.has_extension", host_has_extension},
-    {"host.list_methods", host_list_methods},
-    {"pool.get_license_state", pool_get_license_state},
-    {"pool.has_extension", pool_has_extension},
-    {NULL, NULL},
+static const struct xapi_explicit host_messages[] = {
+    {API_M_host_compute_free_memory, host_compute_free_memory},
+    {API_M_host_compute_memory_overhead, host_compute_memory_overhead},
+    {API_M_host_get_server_localtime, host_get_server_localtime},
+    {API_M_host_get_servertime, host_get_servertime},
+    {API_M_host_has_extension, host_has_extension},
+    {API_M_host_list_methods, host_list_methods},
+    {API_M_pool_get_license_state, pool_get_license_state},
+    {API_M_pool_has_extension, pool_has_extension},
+    {0, NULL},
+};
+
+const struct xapi_module host_module = {
+    .name = "host",
+    .messages = host_messages,
+    .sync = host_dbsync,
 };

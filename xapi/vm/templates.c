@@ -1,18 +1,17 @@
 /*
  * templates.c - the built-in VM templates a new host offers: a table of
- * guest families and their defaults, and the one function that turns
- * the missing ones into VM objects (is_a_template and is_default_template
- * true, Halted), each with its VM_metrics.
+ * guest families and their defaults, and the vm module's part of the
+ * start-up sync, which turns the missing ones into VM objects (is_a_template and
+ * is_default_template true, Halted), each with its VM_metrics.
  *
  * The clients' conventions are upstream's: other_config carries
  * default_template, install-methods, linux_template (Linux guests) and
  * "disks", the disks a new VM gets, as a <provision> document;
  * recommendations is a <restrictions> document of limits.
  */
-#include "host/dbsync.h"
-#include "api/api.h"
+#include "vm/vm.h"
 #include "api/api_value.h"
-#include "db/db.h"
+#include "core/module.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -108,7 +107,7 @@ static struct val *tpl_platform(struct arena *a, const struct tpl *p)
 {
     static const char *const common[] = {"timeoffset", "0",   "nx",   "true", "acpi", "1", "apic",
                                          "true",       "pae", "true", "hpet", "true", NULL};
-    struct val *m = firstboot_map(a, common);
+    struct val *m = val_struct_of_strings(a, common);
     val_struct_add(a, m, "device-model",
                    val_string(a, p->uefi ? "qemu-upstream-uefi" : "qemu-upstream-compat"));
     val_struct_add(a, m, "secureboot", val_string(a, p->uefi ? "true" : "false"));
@@ -146,64 +145,61 @@ static struct val *tpl_boot_params(struct arena *a, const struct tpl *p)
 }
 
 /* Whether a template named name is already there. */
-static bool tpl_present(struct db *db, int vm, const char *name)
+static bool tpl_present(struct db *db, const char *name)
 {
     struct db_obj *found[16];
-    size_t n = db_get_by_name_label(db, vm, name, found, 16);
-    int f = api_field_find(vm, "is_a_template");
+    size_t n = db_get_by_name_label(db, API_C_VM, name, found, 16);
     for (size_t i = 0; i < n && i < 16; i++)
-        if (found[i]->f[f]->type == VAL_BOOL && found[i]->f[f]->u.b)
+        if (db_obj_bool(found[i], API_F_VM_is_a_template))
             return true;
     return false;
 }
 
 static void tpl_create(struct db_txn *t, struct arena *a, const struct tpl *p, int64_t now)
 {
-    int vm = api_class_find("VM"), vmm = api_class_find("VM_metrics");
-    struct val **m = firstboot_values(a, vmm);
+    struct db_values m = db_values_new(a, API_C_VM_metrics);
     struct val *stamp = api_value_datetime(a, now);
-    firstboot_set(m, vmm, "install_time", stamp);
-    firstboot_set(m, vmm, "last_updated", stamp);
-    firstboot_set(m, vmm, "current_domain_type", val_string(a, "unspecified"));
-    struct db_obj *metrics = db_txn_create(t, vmm, m, NULL);
+    db_values_set(&m, API_F_VM_metrics_install_time, stamp);
+    db_values_set(&m, API_F_VM_metrics_last_updated, stamp);
+    db_values_set(&m, API_F_VM_metrics_current_domain_type, val_string(a, "unspecified"));
+    struct db_obj *metrics = db_txn_create(t, API_C_VM_metrics, &m, NULL);
 
-    struct val **v = firstboot_values(a, vm);
-    firstboot_set(v, vm, "name_label", val_string(a, p->name));
-    firstboot_set(v, vm, "name_description", val_string(a, p->description));
-    firstboot_set(v, vm, "power_state", val_string(a, "Halted"));
-    firstboot_set(v, vm, "user_version", val_int(a, 1));
-    firstboot_set(v, vm, "is_a_template", val_bool(a, true));
-    firstboot_set(v, vm, "is_default_template", val_bool(a, true));
-    firstboot_set(v, vm, "memory_static_min", val_int(a, p->memory_min));
-    firstboot_set(v, vm, "memory_dynamic_min", val_int(a, p->memory));
-    firstboot_set(v, vm, "memory_dynamic_max", val_int(a, p->memory));
-    firstboot_set(v, vm, "memory_static_max", val_int(a, p->memory));
-    firstboot_set(v, vm, "memory_target", val_int(a, p->memory));
-    firstboot_set(v, vm, "VCPUs_max", val_int(a, p->vcpus));
-    firstboot_set(v, vm, "VCPUs_at_startup", val_int(a, p->vcpus));
-    firstboot_set(v, vm, "actions_after_shutdown", val_string(a, "destroy"));
-    firstboot_set(v, vm, "actions_after_reboot", val_string(a, "restart"));
-    firstboot_set(v, vm, "actions_after_crash", val_string(a, "restart"));
-    firstboot_set(v, vm, "HVM_boot_policy", val_string(a, "BIOS order"));
-    firstboot_set(v, vm, "HVM_boot_params", tpl_boot_params(a, p));
-    firstboot_set(v, vm, "platform", tpl_platform(a, p));
-    firstboot_set(v, vm, "other_config", tpl_other_config(a, p));
-    firstboot_set(v, vm, "recommendations", tpl_recommendations(a, p));
-    firstboot_set(v, vm, "domain_type", val_string(a, "hvm"));
-    firstboot_set(v, vm, "metrics", val_string(a, metrics->ref));
-    db_txn_create(t, vm, v, NULL);
+    struct db_values v = db_values_new(a, API_C_VM);
+    db_values_set(&v, API_F_VM_name_label, val_string(a, p->name));
+    db_values_set(&v, API_F_VM_name_description, val_string(a, p->description));
+    db_values_set(&v, API_F_VM_power_state, val_string(a, "Halted"));
+    db_values_set(&v, API_F_VM_user_version, val_int(a, 1));
+    db_values_set(&v, API_F_VM_is_a_template, val_bool(a, true));
+    db_values_set(&v, API_F_VM_is_default_template, val_bool(a, true));
+    db_values_set(&v, API_F_VM_memory_static_min, val_int(a, p->memory_min));
+    db_values_set(&v, API_F_VM_memory_dynamic_min, val_int(a, p->memory));
+    db_values_set(&v, API_F_VM_memory_dynamic_max, val_int(a, p->memory));
+    db_values_set(&v, API_F_VM_memory_static_max, val_int(a, p->memory));
+    db_values_set(&v, API_F_VM_memory_target, val_int(a, p->memory));
+    db_values_set(&v, API_F_VM_VCPUs_max, val_int(a, p->vcpus));
+    db_values_set(&v, API_F_VM_VCPUs_at_startup, val_int(a, p->vcpus));
+    db_values_set(&v, API_F_VM_actions_after_shutdown, val_string(a, "destroy"));
+    db_values_set(&v, API_F_VM_actions_after_reboot, val_string(a, "restart"));
+    db_values_set(&v, API_F_VM_actions_after_crash, val_string(a, "restart"));
+    db_values_set(&v, API_F_VM_HVM_boot_policy, val_string(a, "BIOS order"));
+    db_values_set(&v, API_F_VM_HVM_boot_params, tpl_boot_params(a, p));
+    db_values_set(&v, API_F_VM_platform, tpl_platform(a, p));
+    db_values_set(&v, API_F_VM_other_config, tpl_other_config(a, p));
+    db_values_set(&v, API_F_VM_recommendations, tpl_recommendations(a, p));
+    db_values_set(&v, API_F_VM_domain_type, val_string(a, "hvm"));
+    db_values_set(&v, API_F_VM_metrics, val_string(a, metrics->ref));
+    db_txn_create(t, API_C_VM, &v, NULL);
 }
 
-int firstboot_templates(struct db *db, struct db_txn *t, struct arena *a, int64_t now)
+void vm_templates_sync(struct xapi_sync *s)
 {
-    int vm = api_class_find("VM"), created = 0;
+    int created = 0;
     for (size_t i = 0; i < sizeof(tpl_table) / sizeof(tpl_table[0]); i++) {
-        if (tpl_present(db, vm, tpl_table[i].name))
+        if (tpl_present(s->x->db, tpl_table[i].name))
             continue;
-        tpl_create(t, a, &tpl_table[i], now);
+        tpl_create(s->t, s->a, &tpl_table[i], s->now);
         created++;
     }
     if (created)
         log_info(NULL, "first start: created %d VM templates", created);
-    return created;
 }

@@ -11,6 +11,7 @@
  * suspended image to resume.
  */
 #include "vm/vm.h"
+#include "core/module.h"
 #include "hostdir.h"
 #include "log.h"
 
@@ -67,17 +68,15 @@ static struct rpc_reply vm_finish(struct vm_op *op, struct rpc_reply r)
     return vm_op_end(op, r, view);
 }
 
-/* The host argument of start_on and resume_on: this host, the only one. */
+/* The host argument of start_on and resume_on: a host (the dispatch
+ * policy stage has sent the call to it, so it is this one). */
 static struct rpc_reply vm_check_host(struct xapi_call *c, const char *host)
 {
-    int cls = api_class_find("host");
     db_read_lock(c->x->db);
-    bool known = db_get(c->x->db, cls, host) != NULL;
+    bool known = db_get(c->x->db, API_C_host, host) != NULL;
     db_read_unlock(c->x->db);
     if (!known)
-        return xapi_handle_invalid(c, cls, host);
-    if (strcmp(host, c->x->id.host_ref) != 0)
-        return rpc_reply_error(c->a, "HOST_NOT_LIVE", NULL);
+        return xapi_handle_invalid(c, API_C_host, host);
     return rpc_reply_ok(val_nil(c->a));
 }
 
@@ -100,13 +99,16 @@ static struct rpc_reply vm_do_start(struct xapi_call *c, const char *vm, const c
 
 static struct rpc_reply vm_start(struct xapi_call *c)
 {
-    return vm_do_start(c, val_str(c->args[1]), "start", c->args[2]->u.b);
+    return vm_do_start(c, xapi_arg_str(c, API_P_VM_start_vm), "start",
+                       xapi_arg_bool(c, API_P_VM_start_start_paused));
 }
 
 static struct rpc_reply vm_start_on(struct xapi_call *c)
 {
-    struct rpc_reply r = vm_check_host(c, val_str(c->args[2]));
-    return r.error ? r : vm_do_start(c, val_str(c->args[1]), "start_on", c->args[3]->u.b);
+    struct rpc_reply r = vm_check_host(c, xapi_arg_str(c, API_P_VM_start_on_host));
+    return r.error ? r
+                   : vm_do_start(c, xapi_arg_str(c, API_P_VM_start_on_vm), "start_on",
+                                 xapi_arg_bool(c, API_P_VM_start_on_start_paused));
 }
 
 /* --- shutdown and reboot --- */
@@ -120,11 +122,11 @@ static struct val *vm_clean_timeout(struct arena *a, bool clean)
 
 /* The operations that are one xenopsd call on the VM, with arg after its
  * id (NULL: none). */
-static struct rpc_reply vm_do_simple(struct xapi_call *c, const char *opname, const char *method,
-                                     struct val *arg)
+static struct rpc_reply vm_do_simple(struct xapi_call *c, const char *vm, const char *opname,
+                                     const char *method, struct val *arg)
 {
     struct vm_op op;
-    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), opname, &op);
+    struct rpc_reply r = vm_op_begin(c, vm, opname, &op);
     if (r.error)
         return r;
     r = xenops_run(c, method, xenops_args(c->a, op.uuid, arg));
@@ -139,7 +141,7 @@ static struct rpc_reply vm_discard_suspended(struct vm_op *op)
     struct xapi_call *c = op->c;
     if (!vm_unregister(op)) {
         struct rpc_reply r = rpc_reply_error(
-            c->a, "INTERNAL_ERROR",
+            c->a, API_ERR_INTERNAL_ERROR,
             arena_printf(c->a, "xenopsd still holds the suspended VM %s", op->uuid), NULL);
         return vm_op_end(op, r, (struct vm_view){false, NULL});
     }
@@ -154,10 +156,11 @@ static struct rpc_reply vm_discard_suspended(struct vm_op *op)
 }
 
 /* clean: through the guest, falling back to hard after the timeout. */
-static struct rpc_reply vm_do_shutdown(struct xapi_call *c, const char *opname, bool clean)
+static struct rpc_reply vm_do_shutdown(struct xapi_call *c, const char *vm, const char *opname,
+                                       bool clean)
 {
     struct vm_op op;
-    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), opname, &op);
+    struct rpc_reply r = vm_op_begin(c, vm, opname, &op);
     if (r.error)
         return r;
     if (strcmp(op.power_state, "Suspended") == 0)
@@ -170,27 +173,29 @@ static struct rpc_reply vm_do_shutdown(struct xapi_call *c, const char *opname, 
 
 static struct rpc_reply vm_clean_shutdown(struct xapi_call *c)
 {
-    return vm_do_shutdown(c, "clean_shutdown", true);
+    return vm_do_shutdown(c, xapi_arg_str(c, API_P_VM_clean_shutdown_vm), "clean_shutdown", true);
 }
 
 static struct rpc_reply vm_hard_shutdown(struct xapi_call *c)
 {
-    return vm_do_shutdown(c, "hard_shutdown", false);
+    return vm_do_shutdown(c, xapi_arg_str(c, API_P_VM_hard_shutdown_vm), "hard_shutdown", false);
 }
 
 static struct rpc_reply vm_shutdown(struct xapi_call *c)
 {
-    return vm_do_shutdown(c, "shutdown", true);
+    return vm_do_shutdown(c, xapi_arg_str(c, API_P_VM_shutdown_vm), "shutdown", true);
 }
 
 static struct rpc_reply vm_clean_reboot(struct xapi_call *c)
 {
-    return vm_do_simple(c, "clean_reboot", "VM.reboot", vm_clean_timeout(c->a, true));
+    return vm_do_simple(c, xapi_arg_str(c, API_P_VM_clean_reboot_vm), "clean_reboot", "VM.reboot",
+                        vm_clean_timeout(c->a, true));
 }
 
 static struct rpc_reply vm_hard_reboot(struct xapi_call *c)
 {
-    return vm_do_simple(c, "hard_reboot", "VM.reboot", vm_clean_timeout(c->a, false));
+    return vm_do_simple(c, xapi_arg_str(c, API_P_VM_hard_reboot_vm), "hard_reboot", "VM.reboot",
+                        vm_clean_timeout(c->a, false));
 }
 
 /* --- suspend and resume --- */
@@ -198,12 +203,12 @@ static struct rpc_reply vm_hard_reboot(struct xapi_call *c)
 static struct rpc_reply vm_suspend(struct xapi_call *c)
 {
     struct vm_op op;
-    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "suspend", &op);
+    struct rpc_reply r = vm_op_begin(c, xapi_arg_str(c, API_P_VM_suspend_vm), "suspend", &op);
     if (r.error)
         return r;
     const char *dir = arena_printf(c->a, "%s/suspend", c->x->state_dir);
     if (hostdir_mkdirs(dir, 0700) < 0)
-        r = rpc_reply_error(c->a, "INTERNAL_ERROR",
+        r = rpc_reply_error(c->a, API_ERR_INTERNAL_ERROR,
                             arena_printf(c->a, "cannot create %s: %s", dir, strerror(errno)), NULL);
     else
         r = xenops_run(
@@ -232,43 +237,46 @@ static struct rpc_reply vm_do_resume(struct xapi_call *c, const char *vm, const 
 
 static struct rpc_reply vm_resume(struct xapi_call *c)
 {
-    return vm_do_resume(c, val_str(c->args[1]), "resume", c->args[2]->u.b);
+    return vm_do_resume(c, xapi_arg_str(c, API_P_VM_resume_vm), "resume",
+                        xapi_arg_bool(c, API_P_VM_resume_start_paused));
 }
 
 static struct rpc_reply vm_resume_on(struct xapi_call *c)
 {
-    struct rpc_reply r = vm_check_host(c, val_str(c->args[2]));
-    return r.error ? r : vm_do_resume(c, val_str(c->args[1]), "resume_on", c->args[3]->u.b);
+    struct rpc_reply r = vm_check_host(c, xapi_arg_str(c, API_P_VM_resume_on_host));
+    return r.error ? r
+                   : vm_do_resume(c, xapi_arg_str(c, API_P_VM_resume_on_vm), "resume_on",
+                                  xapi_arg_bool(c, API_P_VM_resume_on_start_paused));
 }
 
 /* --- pause --- */
 
 static struct rpc_reply vm_pause(struct xapi_call *c)
 {
-    return vm_do_simple(c, "pause", "VM.pause", NULL);
+    return vm_do_simple(c, xapi_arg_str(c, API_P_VM_pause_vm), "pause", "VM.pause", NULL);
 }
 
 static struct rpc_reply vm_unpause(struct xapi_call *c)
 {
-    return vm_do_simple(c, "unpause", "VM.unpause", NULL);
+    return vm_do_simple(c, xapi_arg_str(c, API_P_VM_unpause_vm), "unpause", "VM.unpause", NULL);
 }
 
 /* --- live changes --- */
 
 /* A VM's fields, written once xenopsd has made the change (the operation
  * still holds the VM). */
-static struct rpc_reply vm_write_fields(struct vm_op *op, const char *const *names,
+static struct rpc_reply vm_write_fields(struct vm_op *op, const api_field_id *fields,
                                         struct val *const *values, size_t n)
 {
     struct xapi_call *c = op->c;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op->vm);
+    struct db_obj *o = db_get(c->x->db, API_C_VM, op->vm);
     if (!o) {
         db_abort(t);
-        return xapi_handle_invalid(c, api_class_find("VM"), op->vm);
+        return xapi_handle_invalid(c, API_C_VM, op->vm);
     }
     for (size_t i = 0; i < n; i++)
-        vm_field_set(t, o, names[i], values[i]);
+        db_txn_update(t, o, fields[i], values[i]);
     return xapi_commit(c, t, val_nil(c->a));
 }
 
@@ -276,84 +284,95 @@ static struct rpc_reply vm_write_fields(struct vm_op *op, const char *const *nam
 static struct rpc_reply vm_set_vcpus_number_live(struct xapi_call *c)
 {
     struct vm_op op;
-    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "changing_VCPUs_live", &op);
+    struct rpc_reply r = vm_op_begin(c, xapi_arg_str(c, API_P_VM_set_VCPUs_number_live_self),
+                                     "changing_VCPUs_live", &op);
     if (r.error)
         return r;
-    int64_t n = c->args[2]->u.i;
+    int64_t n = xapi_arg_int(c, API_P_VM_set_VCPUs_number_live_nvcpu);
     db_read_lock(c->x->db);
-    const struct db_obj *o = db_get(c->x->db, api_class_find("VM"), op.vm);
-    int64_t vcpus_max = o ? vm_field_int(o, "VCPUs_max") : 0;
+    const struct db_obj *o = db_get(c->x->db, API_C_VM, op.vm);
+    int64_t vcpus_max = o ? db_obj_int(o, API_F_VM_VCPUs_max) : 0;
     db_read_unlock(c->x->db);
     if (n < 1 || n > vcpus_max)
-        r = rpc_reply_error(c->a, "INVALID_VALUE", "nvcpu",
+        r = rpc_reply_error(c->a, API_ERR_INVALID_VALUE, "nvcpu",
                             arena_printf(c->a, "%lld", (long long)n), NULL);
     else
         r = xenops_run(c, "VM.set_vcpus", xenops_args(c->a, op.uuid, val_int(c->a, n)));
     if (!r.error) {
-        static const char *const names[] = {"VCPUs_at_startup"};
+        static const api_field_id fields[] = {API_F_VM_VCPUs_at_startup};
         struct val *values[] = {val_int(c->a, n)};
-        r = vm_write_fields(&op, names, values, 1);
+        r = vm_write_fields(&op, fields, values, 1);
     }
     return vm_finish(&op, r);
 }
 
-struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, int64_t dynamic_max)
+struct rpc_reply vm_set_memory_live(struct xapi_call *c, const char *vm, int64_t dynamic_min,
+                                    int64_t dynamic_max)
 {
     struct vm_op op;
-    struct rpc_reply r = vm_op_begin(c, val_str(c->args[1]), "changing_dynamic_range", &op);
+    struct rpc_reply r = vm_op_begin(c, vm, "changing_dynamic_range", &op);
     if (r.error)
         return r;
     struct val *params = xenops_args(c->a, op.uuid, val_int(c->a, dynamic_min));
     val_array_push(c->a, params, val_int(c->a, dynamic_max));
     r = xenops_run(c, "VM.set_memory_dynamic_range", params);
     if (!r.error) {
-        static const char *const names[] = {"memory_dynamic_min", "memory_dynamic_max",
-                                            "memory_target"};
+        static const api_field_id fields[] = {API_F_VM_memory_dynamic_min,
+                                              API_F_VM_memory_dynamic_max, API_F_VM_memory_target};
         struct val *values[] = {val_int(c->a, dynamic_min), val_int(c->a, dynamic_max),
                                 val_int(c->a, dynamic_max)};
-        r = vm_write_fields(&op, names, values, 3);
+        r = vm_write_fields(&op, fields, values, 3);
     }
     return vm_finish(&op, r);
 }
 
-const struct xapi_explicit xapi_vm_messages[] = {
-    {"VBD.plug", vbd_plug},
-    {"VBD.unplug", vbd_unplug},
-    {"VBD.unplug_force", vbd_unplug_force},
-    {"VIF.plug", vif_plug},
-    {"VIF.unplug", vif_unplug},
-    /* xenopsd has one way to unplug a network device. */
-    {"VIF.unplug_force", vif_unplug},
-    {"VM.assert_can_boot_here", vm_assert_can_boot_here},
-    {"VM.assert_operation_valid", vm_assert_operation_valid},
-    {"VM.clean_reboot", vm_clean_reboot},
-    {"VM.clean_shutdown", vm_clean_shutdown},
-    {"VM.clone", vm_clone},
-    {"VM.copy", vm_copy},
-    {"VM.get_allowed_VBD_devices", vm_get_allowed_vbd_devices},
-    {"VM.get_allowed_VIF_devices", vm_get_allowed_vif_devices},
-    {"VM.hard_reboot", vm_hard_reboot},
-    {"VM.hard_shutdown", vm_hard_shutdown},
-    {"VM.pause", vm_pause},
-    {"VM.provision", vm_provision},
-    {"VM.resume", vm_resume},
-    {"VM.resume_on", vm_resume_on},
-    {"VM.set_VCPUs_at_startup", vm_set_vcpus_at_startup},
-    {"VM.set_VCPUs_max", vm_set_vcpus_max},
-    {"VM.set_VCPUs_number_live", vm_set_vcpus_number_live},
-    {"VM.set_memory", vm_set_memory},
-    {"VM.set_memory_dynamic_max", vm_set_memory_dynamic_max},
-    {"VM.set_memory_dynamic_min", vm_set_memory_dynamic_min},
-    {"VM.set_memory_dynamic_range", vm_set_memory_dynamic_range},
-    {"VM.set_memory_limits", vm_set_memory_limits},
-    {"VM.set_memory_static_max", vm_set_memory_static_max},
-    {"VM.set_memory_static_min", vm_set_memory_static_min},
-    {"VM.set_memory_static_range", vm_set_memory_static_range},
-    {"VM.shutdown", vm_shutdown},
-    {"VM.start", vm_start},
-    {"VM.start_on", vm_start_on},
-    {"VM.suspend", vm_suspend},
-    {"VM.unpause", vm_unpause},
-    {"VM.update_allowed_operations", vm_update_allowed_operations},
-    {NULL, NULL},
+static const struct xapi_explicit vm_messages[] = {
+    {API_M_VBD_plug, vbd_plug},
+    {API_M_VBD_unplug, vbd_unplug},
+    {API_M_VBD_unplug_force, vbd_unplug_force},
+    {API_M_VIF_plug, vif_plug},
+    {API_M_VIF_unplug, vif_unplug},
+    {API_M_VIF_unplug_force, vif_unplug_force},
+    {API_M_VM_assert_can_boot_here, vm_assert_can_boot_here},
+    {API_M_VM_assert_operation_valid, vm_assert_operation_valid},
+    {API_M_VM_clean_reboot, vm_clean_reboot},
+    {API_M_VM_clean_shutdown, vm_clean_shutdown},
+    {API_M_VM_clone, vm_clone},
+    {API_M_VM_copy, vm_copy},
+    {API_M_VM_get_allowed_VBD_devices, vm_get_allowed_vbd_devices},
+    {API_M_VM_get_allowed_VIF_devices, vm_get_allowed_vif_devices},
+    {API_M_VM_hard_reboot, vm_hard_reboot},
+    {API_M_VM_hard_shutdown, vm_hard_shutdown},
+    {API_M_VM_pause, vm_pause},
+    {API_M_VM_provision, vm_provision},
+    {API_M_VM_resume, vm_resume},
+    {API_M_VM_resume_on, vm_resume_on},
+    {API_M_VM_set_VCPUs_at_startup, vm_set_vcpus_at_startup},
+    {API_M_VM_set_VCPUs_max, vm_set_vcpus_max},
+    {API_M_VM_set_VCPUs_number_live, vm_set_vcpus_number_live},
+    {API_M_VM_set_memory, vm_set_memory},
+    {API_M_VM_set_memory_dynamic_max, vm_set_memory_dynamic_max},
+    {API_M_VM_set_memory_dynamic_min, vm_set_memory_dynamic_min},
+    {API_M_VM_set_memory_dynamic_range, vm_set_memory_dynamic_range},
+    {API_M_VM_set_memory_limits, vm_set_memory_limits},
+    {API_M_VM_set_memory_static_max, vm_set_memory_static_max},
+    {API_M_VM_set_memory_static_min, vm_set_memory_static_min},
+    {API_M_VM_set_memory_static_range, vm_set_memory_static_range},
+    {API_M_VM_shutdown, vm_shutdown},
+    {API_M_VM_start, vm_start},
+    {API_M_VM_start_on, vm_start_on},
+    {API_M_VM_suspend, vm_suspend},
+    {API_M_VM_unpause, vm_unpause},
+    {API_M_VM_update_allowed_operations, vm_update_allowed_operations},
+    {0, NULL},
+};
+
+const struct xapi_module vm_module = {
+    .name = "vm",
+    .messages = vm_messages,
+    .hooks = vm_class_hooks,
+    .sync = vm_templates_sync,
+    .start = vm_service_start,
+    .stop = vm_service_stop,
+    .free = vm_service_free,
 };

@@ -1,6 +1,5 @@
 /*
- * vm.h - what the VM modules share: the xenopsd client
- * (xenops_client.c), the operation rules and current_operations
+ * vm.h - what the VM modules share: the operation rules and current_operations
  * (vm_state.c), writing xenopsd's view into the database and following
  * its updates (vm_sync.c), the descriptions of VMs and devices sent to
  * xenopsd (vm_device.c), and the messages (vm.c, vm_clone.c,
@@ -20,69 +19,34 @@
 #include "api/api.h"
 #include "db/db.h"
 #include "ids.h"
+#include "core/module.h"
 #include "core/xapi.h"
+#include "core/xenops.h"
 
-/* --- xenops_client.c --- */
+struct hmap;
 
-/* Connections kept for reuse; more may be open at once, each call taking
- * one of its own, since an ipc_client belongs to one thread at a time. */
-#define XENOPS_IDLE_MAX 32
+/* --- vm_sync.c: the follower's state (x->vm) --- */
 
-struct xenops {
-    char *path; /* RUNDIR/xenopsd.sock */
-    pthread_mutex_t lock;
-    struct ipc_client *idle[XENOPS_IDLE_MAX]; /* under lock */
-    size_t n_idle;                            /* under lock */
-    atomic_bool resync;                       /* see xenops_want_resync */
+struct vm_service {
     atomic_bool stop;
     pthread_mutex_t nap_lock;
     pthread_cond_t nap_cond; /* CLOCK_MONOTONIC; broadcast at stop */
-    pthread_t follower;      /* vm_sync.c */
+    pthread_t follower;
     bool follower_running;
+    /* The follower's own: what it skipped because an operation held it,
+     * to look at again ("VM/uuid", "VBD/uuid", "VIF/uuid"). */
+    struct hmap *dirty;
 };
-
-struct xenops *xenops_new(const char *run_dir);
-/* Stops naps; the follower sees it. */
-void xenops_request_stop(struct xenops *xo);
-void xenops_free(struct xenops *xo);
-
-/* Calls method on xenopsd. An unreachable daemon is INTERNAL_ERROR naming
- * it (and asks the follower to resynchronise once it is back); otherwise
- * the daemon's own reply, whose errors carry the datamodel's codes. */
-struct rpc_reply xenops_call(struct xapi *x, struct arena *a, const char *method,
-                             struct val *params);
-/* params for the common calls of one id, or of an id and one more value. */
-struct val *xenops_args(struct arena *a, const char *id, struct val *more);
-/* Follows xenopsd task task to its end and destroys it: its result, or its
- * error. Copies its progress to the xapi task c runs as, and cancels it
- * when that task is cancelled. */
-struct rpc_reply xenops_task_wait(struct xapi_call *c, const char *task);
-/* Calls method (which answers a task id) and waits for the task. */
-struct rpc_reply xenops_run(struct xapi_call *c, const char *method, struct val *params);
-/* Whether reply is the error code. */
-bool xenops_is_error(const struct rpc_reply *r, const char *code);
-/* Set when xenopsd could not be reached; the follower clears it as it
- * resynchronises everything. */
-void xenops_want_resync(struct xapi *x);
-bool xenops_take_resync(struct xapi *x);
-bool xenops_stopping(struct xapi *x);
-/* Sleeps up to ms, less when xapi stops. */
-void xenops_nap(struct xapi *x, int ms);
 
 /* --- vm_state.c: operations and their rules --- */
 
-/* A field of o by name (the schema has it: asserted). */
-const struct val *vm_field(const struct db_obj *o, const char *name);
-const char *vm_field_str(const struct db_obj *o, const char *name);
-int64_t vm_field_int(const struct db_obj *o, const char *name);
-bool vm_field_bool(const struct db_obj *o, const char *name);
-/* Sets a field of o in t when the value differs (no event otherwise);
- * whether it did. */
-bool vm_field_set(struct db_txn *t, struct db_obj *o, const char *name, struct val *value);
-
-/* The VM named by ref, in the open transaction or under the read lock;
- * NULL with *reply HANDLE_INVALID. */
+/* The object of cls named by ref, in the open transaction or under the
+ * read lock; NULL with *reply HANDLE_INVALID. */
 struct db_obj *vm_lookup(struct xapi_call *c, int cls, const char *ref, struct rpc_reply *reply);
+/* current_operations of a VM, VBD or VIF. */
+api_field_id vm_ops_field(int cls);
+/* Whether o (a VM, VBD or VIF) has an operation in progress. */
+bool vm_busy(const struct db_obj *o);
 /* Whether vm_operations value op may run on o now: 0, or -1 with *reply
  * the datamodel's error (VM_IS_TEMPLATE, OPERATION_NOT_ALLOWED,
  * VM_BAD_POWER_STATE, ...). */
@@ -109,7 +73,7 @@ struct vm_op {
  * changed. */
 /* OTHER_OPERATION_IN_PROGRESS [cls, ref, operation, its ref] for o (a VM,
  * VBD or VIF), naming its first current operation. */
-struct rpc_reply vm_busy_error(struct arena *a, const char *cls, const struct db_obj *o);
+struct rpc_reply vm_busy_error(struct arena *a, const struct db_obj *o);
 struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char *op,
                              struct vm_op *out);
 /* What xenopsd says of a VM: known is false when it could not be asked;
@@ -147,6 +111,13 @@ void vm_devices_sync(struct vm_op *op);
 /* A device (VBD or VIF) as xenopsd says it is: plugged, or not (stat NULL:
  * xenopsd does not know it), in t. */
 void vm_device_apply(struct db_txn *t, struct arena *a, struct db_obj *dev, const struct val *stat);
+/* Whether the VM (which may be NULL) is running or paused. */
+bool vm_is_live(const struct db_obj *vm);
+/* The VM a VBD or VIF belongs to, or NULL. */
+struct db_obj *vm_device_vm(struct db *db, const struct db_obj *dev);
+/* The VM's domain type: its domain_type, else hvm or pv by its boot
+ * policy. */
+const char *vm_domain_type(const struct db_obj *o);
 /* Every device of VM o unplugged (it halted or suspended), in t. */
 void vm_devices_unplugged(struct db_txn *t, struct arena *a, struct db *db, struct db_obj *o);
 /* allowed_operations of a device, from whether it is plugged and whether
@@ -168,7 +139,8 @@ struct rpc_reply vm_set_memory_dynamic_min(struct xapi_call *c);
 struct rpc_reply vm_set_vcpus_max(struct xapi_call *c);
 /* vm.c: a running VM's dynamic range, through xenopsd's balloon; the
  * caller has checked it against the VM's static limits. */
-struct rpc_reply vm_set_memory_live(struct xapi_call *c, int64_t dynamic_min, int64_t dynamic_max);
+struct rpc_reply vm_set_memory_live(struct xapi_call *c, const char *vm, int64_t dynamic_min,
+                                    int64_t dynamic_max);
 struct rpc_reply vm_set_vcpus_at_startup(struct xapi_call *c);
 struct rpc_reply vm_get_allowed_vbd_devices(struct xapi_call *c);
 struct rpc_reply vm_get_allowed_vif_devices(struct xapi_call *c);
@@ -180,9 +152,30 @@ struct rpc_reply vbd_unplug(struct xapi_call *c);
 struct rpc_reply vbd_unplug_force(struct xapi_call *c);
 struct rpc_reply vif_plug(struct xapi_call *c);
 struct rpc_reply vif_unplug(struct xapi_call *c);
+struct rpc_reply vif_unplug_force(struct xapi_call *c);
 
 /* The checks a start makes before xenopsd is asked (vm_config.c):
  * memory and storage. */
 struct rpc_reply vm_check_boot(struct xapi_call *c, const char *vm_ref);
+
+/* --- the module (vm.c) --- */
+
+extern const struct xapi_module vm_module;
+/* vm_clone.c: the rules of VMs, VBDs and VIFs for the implicit create,
+ * setters and destroy: a VM that is not halted, or a plugged device,
+ * cannot be destroyed; a destroyed VM takes its devices and metrics;
+ * allowed_operations stays right. */
+extern const struct xapi_class_hooks vm_class_hooks[];
+/* templates.c: creates each built-in template of which no template of
+ * the same name_label exists; existing ones are left as they are (users
+ * may have edited them). */
+void vm_templates_sync(struct xapi_sync *s);
+/* vm_sync.c: at start, computes what every VM and device allows,
+ * cancels xenopsd's tasks of a previous run and starts following xenopsd
+ * (which need not be up yet). vm_service_stop stops following; vm_service_free, once no task
+ * runs, frees the client. */
+int vm_service_start(struct xapi *x);
+int vm_service_stop(struct xapi *x);
+void vm_service_free(struct xapi *x);
 
 #endif

@@ -11,18 +11,12 @@
  */
 #include "vm/vm.h"
 #include "api/api_value.h"
-#include "host/dbsync.h"
 #include "log.h"
 
 #include <expat.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-static int vm_cls(void)
-{
-    return api_class_find("VM");
-}
 
 /* A locally administered unicast MAC, as upstream makes for a VIF. */
 static struct val *vm_random_mac(struct arena *a)
@@ -45,14 +39,14 @@ static struct val *vm_random_mac(struct arena *a)
 
 /* The values of a copy of src: every field but its uuid and the sets the
  * database derives from relations. */
-static struct val **vm_copy_values(struct arena *a, const struct db_obj *src)
+static struct db_values vm_copy_values(struct arena *a, const struct db_obj *src)
 {
     const struct api_class *cls = &api_classes[src->cls];
-    struct val **v = firstboot_values(a, src->cls);
+    struct db_values v = db_values_new(a, src->cls);
     for (int i = 0; i < cls->n_fields; i++) {
         const struct api_field *f = &cls->fields[i];
-        if (i != cls->uuid_field && !(f->type->kind == API_SET && f->inverse_cls >= 0))
-            v[i] = src->f[i];
+        if (i != cls->uuid_field && !(f->type->kind == API_SET && f->inverse != API_NO_FIELD))
+            v.v[i] = src->f[i];
     }
     return v;
 }
@@ -61,7 +55,7 @@ static struct val **vm_copy_values(struct arena *a, const struct db_obj *src)
  * a built-in template do not. */
 static struct val *vm_clone_other_config(struct arena *a, const struct db_obj *src)
 {
-    const struct val *old = vm_field(src, "other_config");
+    const struct val *old = db_obj_field(src, API_F_VM_other_config);
     struct val *m = val_struct(a);
     for (size_t i = 0; i < old->u.st.n; i++) {
         const char *k = old->u.st.members[i].name;
@@ -74,41 +68,40 @@ static struct val *vm_clone_other_config(struct arena *a, const struct db_obj *s
 static struct db_obj *vm_clone_record(struct db_txn *t, struct arena *a, const struct db_obj *src,
                                       const char *name)
 {
-    int vm = vm_cls(), vmm = api_class_find("VM_metrics");
-    struct val **m = firstboot_values(a, vmm);
+    struct db_values m = db_values_new(a, API_C_VM_metrics);
     struct val *now = api_value_datetime(a, time(NULL));
-    firstboot_set(m, vmm, "install_time", now);
-    firstboot_set(m, vmm, "last_updated", now);
-    struct db_obj *metrics = db_txn_create(t, vmm, m, NULL);
+    db_values_set(&m, API_F_VM_metrics_install_time, now);
+    db_values_set(&m, API_F_VM_metrics_last_updated, now);
+    struct db_obj *metrics = db_txn_create(t, API_C_VM_metrics, &m, NULL);
 
-    struct val **v = vm_copy_values(a, src);
-    firstboot_set(v, vm, "name_label", val_string(a, name));
-    firstboot_set(v, vm, "other_config", vm_clone_other_config(a, src));
-    firstboot_set(v, vm, "metrics", val_string(a, metrics->ref));
-    static const char *const resets[] = {
-        "allowed_operations",
-        "current_operations",
-        "is_default_template",
-        "resident_on",
-        "scheduled_to_be_resident_on",
-        "guest_metrics",
-        "is_control_domain",
-        "is_a_snapshot",
-        "snapshot_of",
-        "snapshot_time",
-        "snapshot_info",
-        "snapshot_metadata",
-        "transportable_snapshot_id",
-        "parent",
-        "blobs",
-        "suspend_VDI",
-        "last_booted_record",
+    struct db_values v = vm_copy_values(a, src);
+    db_values_set(&v, API_F_VM_name_label, val_string(a, name));
+    db_values_set(&v, API_F_VM_other_config, vm_clone_other_config(a, src));
+    db_values_set(&v, API_F_VM_metrics, val_string(a, metrics->ref));
+    static const api_field_id resets[] = {
+        API_F_VM_allowed_operations,
+        API_F_VM_current_operations,
+        API_F_VM_is_default_template,
+        API_F_VM_resident_on,
+        API_F_VM_scheduled_to_be_resident_on,
+        API_F_VM_guest_metrics,
+        API_F_VM_is_control_domain,
+        API_F_VM_is_a_snapshot,
+        API_F_VM_snapshot_of,
+        API_F_VM_snapshot_time,
+        API_F_VM_snapshot_info,
+        API_F_VM_snapshot_metadata,
+        API_F_VM_transportable_snapshot_id,
+        API_F_VM_parent,
+        API_F_VM_blobs,
+        API_F_VM_suspend_VDI,
+        API_F_VM_last_booted_record,
     };
     for (size_t i = 0; i < sizeof(resets) / sizeof(resets[0]); i++)
-        firstboot_set(v, vm, resets[i], NULL);
-    firstboot_set(v, vm, "power_state", val_string(a, "Halted"));
-    firstboot_set(v, vm, "domid", val_int(a, -1));
-    return db_txn_create(t, vm, v, NULL);
+        db_values_set(&v, resets[i], NULL);
+    db_values_set(&v, API_F_VM_power_state, val_string(a, "Halted"));
+    db_values_set(&v, API_F_VM_domid, val_int(a, -1));
+    return db_txn_create(t, API_C_VM, &v, NULL);
 }
 
 /* A disk with a VDI cannot be copied until storage exists; a CD's image is
@@ -116,72 +109,80 @@ static struct db_obj *vm_clone_record(struct db_txn *t, struct arena *a, const s
 static int vm_clone_check_disks(struct xapi_call *c, const struct db_obj *src,
                                 struct rpc_reply *reply)
 {
-    const struct val *vbds = vm_field(src, "VBDs");
-    int vbd_cls = api_class_find("VBD"), vdi_cls = api_class_find("VDI");
-    for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        const struct db_obj *vbd = db_get(c->x->db, vbd_cls, val_str(vbds->u.arr.items[i]));
-        const struct db_obj *vdi = vbd ? db_get(c->x->db, vdi_cls, vm_field_str(vbd, "VDI")) : NULL;
-        if (vdi && strcmp(vm_field_str(vbd, "type"), "CD") != 0) {
-            *reply =
-                rpc_reply_error(c->a, "SR_OPERATION_NOT_SUPPORTED", vm_field_str(vdi, "SR"), NULL);
+    const struct db_obj *vbd;
+    for (size_t i = 0; (vbd = db_obj_next(c->x->db, src, API_F_VM_VBDs, &i));) {
+        const struct db_obj *vdi = db_obj_follow(c->x->db, vbd, API_F_VBD_VDI);
+        if (vdi && strcmp(db_obj_str(vbd, API_F_VBD_type), "CD") != 0) {
+            *reply = rpc_reply_error(c->a, API_ERR_SR_OPERATION_NOT_SUPPORTED,
+                                     db_obj_str(vdi, API_F_VDI_SR), NULL);
             return -1;
         }
     }
     return 0;
 }
 
-/* Copies src's devices of one class (VBDs or VIFs) onto vm. */
-static void vm_clone_devices(struct db_txn *t, struct arena *a, struct db *db,
-                             const struct db_obj *src, const struct db_obj *vm, const char *set,
-                             const char *cls_name)
+/* Copies src's VBDs onto vm. */
+static void vm_clone_vbds(struct db_txn *t, struct arena *a, struct db *db,
+                          const struct db_obj *src, const struct db_obj *vm)
 {
-    int cls = api_class_find(cls_name);
-    bool vif = strcmp(cls_name, "VIF") == 0;
-    const struct val *refs = vm_field(src, set);
-    for (size_t i = 0; i < refs->u.arr.n; i++) {
-        const struct db_obj *d = db_get(db, cls, val_str(refs->u.arr.items[i]));
-        if (!d)
-            continue;
-        struct val **v = vm_copy_values(a, d);
-        firstboot_set(v, cls, "VM", val_string(a, vm->ref));
-        firstboot_set(v, cls, "currently_attached", val_bool(a, false));
-        firstboot_set(v, cls, "current_operations", NULL);
-        if (vif) { /* two VMs with one MAC would fight over it */
-            firstboot_set(v, cls, "MAC", vm_random_mac(a));
-            firstboot_set(v, cls, "MAC_autogenerated", val_bool(a, true));
-        }
-        vm_device_refresh(t, a, db, db_txn_create(t, cls, v, NULL));
+    const struct db_obj *d;
+    for (size_t i = 0; (d = db_obj_next(db, src, API_F_VM_VBDs, &i));) {
+        struct db_values v = vm_copy_values(a, d);
+        db_values_set(&v, API_F_VBD_VM, val_string(a, vm->ref));
+        db_values_set(&v, API_F_VBD_currently_attached, val_bool(a, false));
+        db_values_set(&v, API_F_VBD_current_operations, NULL);
+        vm_device_refresh(t, a, db, db_txn_create(t, API_C_VBD, &v, NULL));
     }
 }
 
-static struct rpc_reply vm_do_clone(struct xapi_call *c, const char *op)
+/* Copies src's VIFs onto vm, each with a MAC of its own: two VMs with one
+ * MAC would fight over it. */
+static void vm_clone_vifs(struct db_txn *t, struct arena *a, struct db *db,
+                          const struct db_obj *src, const struct db_obj *vm)
+{
+    const struct db_obj *d;
+    for (size_t i = 0; (d = db_obj_next(db, src, API_F_VM_VIFs, &i));) {
+        struct db_values v = vm_copy_values(a, d);
+        db_values_set(&v, API_F_VIF_VM, val_string(a, vm->ref));
+        db_values_set(&v, API_F_VIF_currently_attached, val_bool(a, false));
+        db_values_set(&v, API_F_VIF_current_operations, NULL);
+        db_values_set(&v, API_F_VIF_MAC, vm_random_mac(a));
+        db_values_set(&v, API_F_VIF_MAC_autogenerated, val_bool(a, true));
+        vm_device_refresh(t, a, db, db_txn_create(t, API_C_VIF, &v, NULL));
+    }
+}
+
+static struct rpc_reply vm_do_clone(struct xapi_call *c, const char *src_ref, const char *name,
+                                    const char *op)
 {
     struct rpc_reply reply;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *src = vm_lookup(c, vm_cls(), val_str(c->args[1]), &reply);
+    struct db_obj *src = vm_lookup(c, API_C_VM, src_ref, &reply);
     if (!src || vm_check_op(c->a, src, op, &reply) < 0 ||
         vm_clone_check_disks(c, src, &reply) < 0) {
         db_abort(t);
         return reply;
     }
-    struct db_obj *vm = vm_clone_record(t, c->a, src, val_str(c->args[2]));
-    vm_clone_devices(t, c->a, c->x->db, src, vm, "VBDs", "VBD");
-    vm_clone_devices(t, c->a, c->x->db, src, vm, "VIFs", "VIF");
+    struct db_obj *vm = vm_clone_record(t, c->a, src, name);
+    vm_clone_vbds(t, c->a, c->x->db, src, vm);
+    vm_clone_vifs(t, c->a, c->x->db, src, vm);
     vm_refresh_allowed(t, c->a, vm);
-    log_info(c->log_ctx, "VM.%s %s: new VM %s (%s)", op, src->ref, vm->ref, val_str(c->args[2]));
+    log_info(c->log_ctx, "VM.%s %s: new VM %s (%s)", op, src->ref, vm->ref, name);
     return xapi_commit(c, t, val_string(c->a, vm->ref));
 }
 
 struct rpc_reply vm_clone(struct xapi_call *c)
 {
-    return vm_do_clone(c, "clone");
+    return vm_do_clone(c, xapi_arg_str(c, API_P_VM_clone_vm),
+                       xapi_arg_str(c, API_P_VM_clone_new_name), "clone");
 }
 
 /* Without disks a copy is a clone; the SR argument matters once there are
  * disks to copy into it. */
 struct rpc_reply vm_copy(struct xapi_call *c)
 {
-    return vm_do_clone(c, "copy");
+    return vm_do_clone(c, xapi_arg_str(c, API_P_VM_copy_vm),
+                       xapi_arg_str(c, API_P_VM_copy_new_name), "copy");
 }
 
 /* --- provision --- */
@@ -221,29 +222,29 @@ static int vm_disks_parse(struct arena *a, const char *xml, struct val **srs)
  * long as this host cannot create disks, when there is one. */
 static int vm_provision_disks(struct xapi_call *c, const struct db_obj *o, struct rpc_reply *reply)
 {
-    const struct val *disks = val_struct_get(vm_field(o, "other_config"), "disks");
+    const struct val *disks = val_struct_get(db_obj_field(o, API_F_VM_other_config), "disks");
     struct val *srs;
     if (!disks || !*val_str(disks))
         return 0;
     if (vm_disks_parse(c->a, val_str(disks), &srs) < 0) {
-        *reply = rpc_reply_error(c->a, "INVALID_VALUE", "other_config:disks", val_str(disks), NULL);
+        *reply = rpc_reply_error(c->a, API_ERR_INVALID_VALUE, "other_config:disks", val_str(disks),
+                                 NULL);
         return -1;
     }
-    int sr_cls = api_class_find("SR");
-    const struct db_obj *pool = db_first(c->x->db, api_class_find("pool"));
+    const struct db_obj *pool = db_first(c->x->db, API_C_pool);
     for (size_t i = 0; i < srs->u.arr.n; i++) {
         const char *uuid = val_str(srs->u.arr.items[i]);
         const struct db_obj *sr = NULL;
-        if (*uuid && !(sr = db_get_by_uuid(c->x->db, sr_cls, uuid))) {
-            *reply = rpc_reply_error(c->a, "UUID_INVALID", "SR", uuid, NULL);
+        if (*uuid && !(sr = db_get_by_uuid(c->x->db, API_C_SR, uuid))) {
+            *reply = rpc_reply_error(c->a, API_ERR_UUID_INVALID, "SR", uuid, NULL);
             return -1;
         }
-        const char *dflt = pool ? vm_field_str(pool, "default_SR") : API_NULL_REF;
-        if (!*uuid && !(sr = db_get(c->x->db, sr_cls, dflt))) {
-            *reply = rpc_reply_error(c->a, "DEFAULT_SR_NOT_FOUND", dflt, NULL);
+        const char *dflt = pool ? db_obj_str(pool, API_F_pool_default_SR) : API_NULL_REF;
+        if (!*uuid && !(sr = db_get(c->x->db, API_C_SR, dflt))) {
+            *reply = rpc_reply_error(c->a, API_ERR_DEFAULT_SR_NOT_FOUND, dflt, NULL);
             return -1;
         }
-        *reply = rpc_reply_error(c->a, "SR_OPERATION_NOT_SUPPORTED", sr->ref, NULL);
+        *reply = rpc_reply_error(c->a, API_ERR_SR_OPERATION_NOT_SUPPORTED, sr->ref, NULL);
         return -1;
     }
     return 0;
@@ -253,13 +254,13 @@ struct rpc_reply vm_provision(struct xapi_call *c)
 {
     struct rpc_reply reply;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = vm_lookup(c, vm_cls(), val_str(c->args[1]), &reply);
+    struct db_obj *o = vm_lookup(c, API_C_VM, xapi_arg_str(c, API_P_VM_provision_vm), &reply);
     if (!o || vm_check_op(c->a, o, "provision", &reply) < 0 ||
         vm_provision_disks(c, o, &reply) < 0) {
         db_abort(t);
         return reply;
     }
-    vm_field_set(t, o, "is_a_template", val_bool(c->a, false));
+    db_txn_update(t, o, API_F_VM_is_a_template, val_bool(c->a, false));
     vm_refresh_allowed(t, c->a, o);
     log_info(c->log_ctx, "VM.provision %s: provisioned", o->ref);
     return xapi_commit(c, t, val_nil(c->a));
@@ -271,107 +272,107 @@ struct rpc_reply vm_provision(struct xapi_call *c)
 static void vm_destroy_belongings(struct db_txn *t, struct arena *a, struct db *db,
                                   struct db_obj *o)
 {
-    static const char *const sets[][2] = {
-        {"VBDs", "VBD"}, {"VIFs", "VIF"}, {"consoles", "console"}};
+    static const api_field_id sets[] = {API_F_VM_VBDs, API_F_VM_VIFs, API_F_VM_consoles};
     for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
         /* a copy: each destroy edits the set it came from */
-        const struct val *refs = val_copy(a, vm_field(o, sets[s][0]));
+        const struct val *refs = val_copy(a, db_obj_field(o, sets[s]));
+        int cls = api_field(sets[s])->type->elem->cls;
         for (size_t i = 0; i < refs->u.arr.n; i++) {
-            struct db_obj *d =
-                db_get(db, api_class_find(sets[s][1]), val_str(refs->u.arr.items[i]));
+            struct db_obj *d = db_get(db, cls, val_str(refs->u.arr.items[i]));
             if (d)
                 db_txn_destroy(t, d);
         }
     }
-    static const char *const refs[][2] = {{"metrics", "VM_metrics"},
-                                          {"guest_metrics", "VM_guest_metrics"}};
+    static const api_field_id refs[] = {API_F_VM_metrics, API_F_VM_guest_metrics};
     for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
-        struct db_obj *d = db_get(db, api_class_find(refs[r][1]), vm_field_str(o, refs[r][0]));
+        struct db_obj *d = db_obj_follow(db, o, refs[r]);
         if (d)
             db_txn_destroy(t, d);
     }
 }
 
-static int vm_hook_vm(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+/* A new VM has no domain, and metrics from the start. */
+static int vm_created(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
                       struct rpc_reply *reply)
 {
-    switch (c->m->impl) {
-    case API_DESTROY:
-        if (vm_check_op(c->a, o, "destroy", reply) < 0)
-            return -1;
-        if (vm_field_bool(o, "is_default_template")) {
-            *reply = rpc_reply_error(c->a, "VM_CANNOT_DELETE_DEFAULT_TEMPLATE", o->ref, NULL);
+    struct db_obj *m = db_txn_create(t, API_C_VM_metrics, NULL, NULL);
+    db_txn_update(t, o, API_F_VM_metrics, val_string(c->a, m->ref));
+    db_txn_update(t, o, API_F_VM_domid, val_int(c->a, -1));
+    vm_refresh_allowed(t, c->a, o);
+    return 0;
+}
+
+/* Upstream's make_into_template: only a halted VM, at rest, may become
+ * one; a running template could never be stopped. */
+static int vm_changed(struct xapi_call *c, struct db_txn *t, struct db_obj *o, api_field_id f,
+                      struct rpc_reply *reply)
+{
+    if (f == API_F_VM_is_a_template && db_obj_bool(o, API_F_VM_is_a_template)) {
+        const char *ps = db_obj_str(o, API_F_VM_power_state);
+        if (strcmp(ps, "Halted") != 0) {
+            *reply = rpc_reply_error(c->a, API_ERR_VM_BAD_POWER_STATE, o->ref, "halted",
+                                     vm_power_lower(c->a, ps), NULL);
             return -1;
         }
-        vm_destroy_belongings(t, c->a, c->x->db, o);
-        return 0;
-    case API_SET_FIELD:
-        /* Upstream's make_into_template: only a halted VM, at rest, may
-         * become one; a running template could never be stopped. */
-        if (c->m->field == api_field_find(o->cls, "is_a_template") &&
-            vm_field_bool(o, "is_a_template")) {
-            const char *ps = vm_field_str(o, "power_state");
-            if (strcmp(ps, "Halted") != 0) {
-                *reply = rpc_reply_error(c->a, "VM_BAD_POWER_STATE", o->ref, "halted",
-                                         vm_power_lower(c->a, ps), NULL);
-                return -1;
-            }
-            if (vm_field(o, "current_operations")->u.st.n) {
-                *reply = vm_busy_error(c->a, "VM", o);
-                return -1;
-            }
+        if (vm_busy(o)) {
+            *reply = vm_busy_error(c->a, o);
+            return -1;
         }
-        break;
-    case API_CREATE: { /* a new VM has no domain, and metrics from the start */
-        struct db_obj *m = db_txn_create(t, api_class_find("VM_metrics"), NULL, NULL);
-        vm_field_set(t, o, "metrics", val_string(c->a, m->ref));
-        vm_field_set(t, o, "domid", val_int(c->a, -1));
-        break;
-    }
-    default:
-        break;
     }
     vm_refresh_allowed(t, c->a, o);
     return 0;
 }
 
-/* A device plugged into a live VM must be unplugged before it goes. */
-static int vm_hook_device(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
-                          struct rpc_reply *reply)
+static int vm_destroying(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                         struct rpc_reply *reply)
 {
-    const struct db_obj *vm = db_get(c->x->db, vm_cls(), vm_field_str(o, "VM"));
-    const char *ps = vm ? vm_field_str(vm, "power_state") : "";
-    bool live = strcmp(ps, "Running") == 0 || strcmp(ps, "Paused") == 0;
-    switch (c->m->impl) {
-    case API_DESTROY:
-        if (vm_field(o, "current_operations")->u.st.n ||
-            (live && vm_field_bool(o, "currently_attached"))) {
-            *reply = rpc_reply_error(
-                c->a, "OPERATION_NOT_ALLOWED",
-                arena_printf(c->a, "%s is plugged into a running VM: unplug it first", o->ref),
-                NULL);
-            return -1;
-        }
-        return 0;
-    case API_CREATE:
-        if (o->cls == api_class_find("VIF") && !*vm_field_str(o, "MAC")) {
-            vm_field_set(t, o, "MAC", vm_random_mac(c->a));
-            vm_field_set(t, o, "MAC_autogenerated", val_bool(c->a, true));
-        }
-        break;
-    default:
-        break;
+    if (vm_check_op(c->a, o, "destroy", reply) < 0)
+        return -1;
+    if (db_obj_bool(o, API_F_VM_is_default_template)) {
+        *reply = rpc_reply_error(c->a, API_ERR_VM_CANNOT_DELETE_DEFAULT_TEMPLATE, o->ref, NULL);
+        return -1;
+    }
+    vm_destroy_belongings(t, c->a, c->x->db, o);
+    return 0;
+}
+
+/* A VIF made without a MAC gets one of its own. */
+static int vm_device_created(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                             struct rpc_reply *reply)
+{
+    if (o->cls == API_C_VIF && !*db_obj_str(o, API_F_VIF_MAC)) {
+        db_txn_update(t, o, API_F_VIF_MAC, vm_random_mac(c->a));
+        db_txn_update(t, o, API_F_VIF_MAC_autogenerated, val_bool(c->a, true));
     }
     vm_device_refresh(t, c->a, c->x->db, o);
     return 0;
 }
 
-int vm_implicit_hook(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
-                     struct rpc_reply *reply)
+static int vm_device_changed(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                             api_field_id f, struct rpc_reply *reply)
 {
-    if (o->cls == vm_cls())
-        return vm_hook_vm(c, t, o, reply);
-    if (o->cls == api_class_find("VBD") || o->cls == api_class_find("VIF"))
-        return vm_hook_device(c, t, o, reply);
+    vm_device_refresh(t, c->a, c->x->db, o);
     return 0;
 }
+
+/* A device plugged into a live VM must be unplugged before it goes. */
+static int vm_device_destroying(struct xapi_call *c, struct db_txn *t, struct db_obj *o,
+                                struct rpc_reply *reply)
+{
+    api_field_id attached =
+        o->cls == API_C_VBD ? API_F_VBD_currently_attached : API_F_VIF_currently_attached;
+    if (vm_busy(o) || (vm_is_live(vm_device_vm(c->x->db, o)) && db_obj_bool(o, attached))) {
+        *reply = rpc_reply_error(
+            c->a, API_ERR_OPERATION_NOT_ALLOWED,
+            arena_printf(c->a, "%s is plugged into a running VM: unplug it first", o->ref), NULL);
+        return -1;
+    }
+    return 0;
+}
+
+const struct xapi_class_hooks vm_class_hooks[] = {
+    {API_C_VM, vm_created, vm_changed, vm_destroying},
+    {API_C_VBD, vm_device_created, vm_device_changed, vm_device_destroying},
+    {API_C_VIF, vm_device_created, vm_device_changed, vm_device_destroying},
+    {-1, NULL, NULL, NULL},
+};

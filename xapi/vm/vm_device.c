@@ -17,9 +17,9 @@
 
 #define VM_DEFAULT_MTU 1500
 
-static struct val *vm_copy_field(struct arena *a, const struct db_obj *o, const char *name)
+static struct val *vm_copy_field(struct arena *a, const struct db_obj *o, api_field_id f)
 {
-    return val_copy(a, vm_field(o, name));
+    return val_copy(a, db_obj_field(o, f));
 }
 
 /* "xvda" for userdevice 0, ... "xvdz", then "xvdaa"... */
@@ -41,16 +41,16 @@ static struct val *vm_vbd_desc(struct arena *a, struct db *db, const char *vm_uu
                                const struct db_obj *vbd, int64_t index)
 {
     struct val *d = val_struct(a);
-    int64_t pos = vm_position(vm_field_str(vbd, "userdevice"), index);
-    const char *device = vm_field_str(vbd, "device");
-    const struct db_obj *vdi = db_get(db, api_class_find("VDI"), vm_field_str(vbd, "VDI"));
-    val_struct_add(a, d, "id", vm_copy_field(a, vbd, "uuid"));
+    int64_t pos = vm_position(db_obj_str(vbd, API_F_VBD_userdevice), index);
+    const char *device = db_obj_str(vbd, API_F_VBD_device);
+    const struct db_obj *vdi = db_obj_follow(db, vbd, API_F_VBD_VDI);
+    val_struct_add(a, d, "id", vm_copy_field(a, vbd, API_F_VBD_uuid));
     val_struct_add(a, d, "vm", val_string(a, vm_uuid));
     val_struct_add(a, d, "device", val_string(a, *device ? device : vm_vbd_name(a, pos)));
     val_struct_add(a, d, "position", val_int(a, pos));
-    val_struct_add(a, d, "mode", vm_copy_field(a, vbd, "mode"));
-    val_struct_add(a, d, "type", vm_copy_field(a, vbd, "type"));
-    val_struct_add(a, d, "backend", val_string(a, vdi ? vm_field_str(vdi, "location") : ""));
+    val_struct_add(a, d, "mode", vm_copy_field(a, vbd, API_F_VBD_mode));
+    val_struct_add(a, d, "type", vm_copy_field(a, vbd, API_F_VBD_type));
+    val_struct_add(a, d, "backend", val_string(a, vdi ? db_obj_str(vdi, API_F_VDI_location) : ""));
     return d;
 }
 
@@ -58,57 +58,57 @@ static struct val *vm_vif_desc(struct arena *a, struct db *db, const char *vm_uu
                                const struct db_obj *vif, int64_t index)
 {
     struct val *d = val_struct(a);
-    const struct db_obj *net = db_get(db, api_class_find("network"), vm_field_str(vif, "network"));
-    int64_t mtu = vm_field_int(vif, "MTU");
-    val_struct_add(a, d, "id", vm_copy_field(a, vif, "uuid"));
+    const struct db_obj *net = db_obj_follow(db, vif, API_F_VIF_network);
+    int64_t mtu = db_obj_int(vif, API_F_VIF_MTU);
+    val_struct_add(a, d, "id", vm_copy_field(a, vif, API_F_VIF_uuid));
     val_struct_add(a, d, "vm", val_string(a, vm_uuid));
-    val_struct_add(a, d, "position", val_int(a, vm_position(vm_field_str(vif, "device"), index)));
-    val_struct_add(a, d, "mac", vm_copy_field(a, vif, "MAC"));
+    val_struct_add(a, d, "position",
+                   val_int(a, vm_position(db_obj_str(vif, API_F_VIF_device), index)));
+    val_struct_add(a, d, "mac", vm_copy_field(a, vif, API_F_VIF_MAC));
     val_struct_add(a, d, "mtu", val_int(a, mtu > 0 ? mtu : VM_DEFAULT_MTU));
-    val_struct_add(a, d, "bridge", val_string(a, net ? vm_field_str(net, "bridge") : ""));
+    val_struct_add(a, d, "bridge", val_string(a, net ? db_obj_str(net, API_F_network_bridge) : ""));
     return d;
 }
 
-static bool vm_is_hvm(const struct db_obj *o)
+const char *vm_domain_type(const struct db_obj *o)
 {
-    const char *dt = vm_field_str(o, "domain_type");
+    const char *dt = db_obj_str(o, API_F_VM_domain_type);
     if (strcmp(dt, "unspecified") != 0 && *dt)
-        return strcmp(dt, "hvm") == 0;
-    return *vm_field_str(o, "HVM_boot_policy") != '\0';
+        return dt;
+    return *db_obj_str(o, API_F_VM_HVM_boot_policy) ? "hvm" : "pv";
 }
 
 void vm_describe(struct arena *a, struct db *db, const struct db_obj *o, struct vm_op *op)
 {
-    const char *uuid = vm_field_str(o, "uuid");
+    const char *uuid = db_obj_str(o, API_F_VM_uuid);
     struct val *d = val_struct(a);
     val_struct_add(a, d, "id", val_string(a, uuid));
-    val_struct_add(a, d, "name", vm_copy_field(a, o, "name_label"));
-    static const char *const ints[][2] = {
-        {"memory_static_max", "memory_static_max"},
-        {"memory_dynamic_max", "memory_dynamic_max"},
-        {"memory_dynamic_min", "memory_dynamic_min"},
-        {"vcpus_max", "VCPUs_max"},
-        {"vcpus", "VCPUs_at_startup"},
+    val_struct_add(a, d, "name", vm_copy_field(a, o, API_F_VM_name_label));
+    static const struct {
+        const char *key;
+        api_field_id field;
+    } ints[] = {
+        {"memory_static_max", API_F_VM_memory_static_max},
+        {"memory_dynamic_max", API_F_VM_memory_dynamic_max},
+        {"memory_dynamic_min", API_F_VM_memory_dynamic_min},
+        {"vcpus_max", API_F_VM_VCPUs_max},
+        {"vcpus", API_F_VM_VCPUs_at_startup},
     };
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-        val_struct_add(a, d, ints[i][0], vm_copy_field(a, o, ints[i][1]));
-    val_struct_add(a, d, "hvm", val_bool(a, vm_is_hvm(o)));
-    val_struct_add(a, d, "platform", vm_copy_field(a, o, "platform"));
-    val_struct_add(a, d, "other", vm_copy_field(a, o, "other_config"));
+        val_struct_add(a, d, ints[i].key, vm_copy_field(a, o, ints[i].field));
+    val_struct_add(a, d, "hvm", val_bool(a, strcmp(vm_domain_type(o), "hvm") == 0));
+    val_struct_add(a, d, "platform", vm_copy_field(a, o, API_F_VM_platform));
+    val_struct_add(a, d, "other", vm_copy_field(a, o, API_F_VM_other_config));
     op->desc = d;
     op->vbds = val_array(a);
     op->vifs = val_array(a);
-    const struct val *vbds = vm_field(o, "VBDs"), *vifs = vm_field(o, "VIFs");
-    for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        const struct db_obj *vbd = db_get(db, api_class_find("VBD"), val_str(vbds->u.arr.items[i]));
-        if (vbd)
-            val_array_push(a, op->vbds, vm_vbd_desc(a, db, uuid, vbd, (int64_t)i));
-    }
-    for (size_t i = 0; i < vifs->u.arr.n; i++) {
-        const struct db_obj *vif = db_get(db, api_class_find("VIF"), val_str(vifs->u.arr.items[i]));
-        if (vif)
-            val_array_push(a, op->vifs, vm_vif_desc(a, db, uuid, vif, (int64_t)i));
-    }
+    /* A device's default position is its place in the VM's list, gaps
+     * (refs that name nothing) included. */
+    const struct db_obj *dev;
+    for (size_t i = 0; (dev = db_obj_next(db, o, API_F_VM_VBDs, &i));)
+        val_array_push(a, op->vbds, vm_vbd_desc(a, db, uuid, dev, (int64_t)i - 1));
+    for (size_t i = 0; (dev = db_obj_next(db, o, API_F_VM_VIFs, &i));)
+        val_array_push(a, op->vifs, vm_vif_desc(a, db, uuid, dev, (int64_t)i - 1));
 }
 
 static struct val *vm_one(struct arena *a, struct val *v)
@@ -144,7 +144,7 @@ bool vm_unregister(struct vm_op *op)
         xenops_call(c->x, c->a, "VIF.remove",
                     xenops_args(c->a, vm_desc_id(op->vifs->u.arr.items[i]), NULL));
     struct rpc_reply r = xenops_call(c->x, c->a, "VM.remove", xenops_args(c->a, op->uuid, NULL));
-    if (!r.error || xenops_is_error(&r, "HANDLE_INVALID"))
+    if (!r.error || xenops_is_error(&r, API_ERR_HANDLE_INVALID))
         return true;
     log_info(c->log_ctx, "VM %s stays registered with xenopsd: %s", op->uuid,
              val_str(r.error->u.arr.items[0]));
@@ -153,19 +153,34 @@ bool vm_unregister(struct vm_op *op)
 
 /* --- devices' state --- */
 
-static bool vm_device_vm_live(struct db *db, const struct db_obj *dev)
+bool vm_is_live(const struct db_obj *vm)
 {
-    const struct db_obj *vm = db_get(db, api_class_find("VM"), vm_field_str(dev, "VM"));
-    const char *ps = vm ? vm_field_str(vm, "power_state") : "";
+    const char *ps = vm ? db_obj_str(vm, API_F_VM_power_state) : "";
     return strcmp(ps, "Running") == 0 || strcmp(ps, "Paused") == 0;
+}
+
+/* The fields VBDs and VIFs both have. */
+static api_field_id vm_device_vm_field(const struct db_obj *dev)
+{
+    return dev->cls == API_C_VBD ? API_F_VBD_VM : API_F_VIF_VM;
+}
+
+struct db_obj *vm_device_vm(struct db *db, const struct db_obj *dev)
+{
+    return db_obj_follow(db, dev, vm_device_vm_field(dev));
+}
+
+static api_field_id vm_device_attached(const struct db_obj *dev)
+{
+    return dev->cls == API_C_VBD ? API_F_VBD_currently_attached : API_F_VIF_currently_attached;
 }
 
 void vm_device_refresh(struct db_txn *t, struct arena *a, struct db *db, struct db_obj *dev)
 {
-    bool vbd = dev->cls == api_class_find("VBD");
-    bool attached = vm_field_bool(dev, "currently_attached");
+    bool vbd = dev->cls == API_C_VBD;
+    bool attached = db_obj_bool(dev, vm_device_attached(dev));
     struct val *ops = val_array(a);
-    if (vm_field(dev, "current_operations")->u.st.n) {
+    if (vm_busy(dev)) {
         /* one operation at a time */
     } else if (attached) {
         val_array_push(a, ops, val_string(a, "unplug"));
@@ -173,52 +188,46 @@ void vm_device_refresh(struct db_txn *t, struct arena *a, struct db *db, struct 
             val_array_push(a, ops, val_string(a, "unplug_force"));
     } else {
         val_array_push(a, ops, val_string(a, "attach"));
-        if (vm_device_vm_live(db, dev))
+        if (vm_is_live(vm_device_vm(db, dev)))
             val_array_push(a, ops, val_string(a, "plug"));
     }
-    vm_field_set(t, dev, "allowed_operations", ops);
+    db_txn_update(t, dev, vbd ? API_F_VBD_allowed_operations : API_F_VIF_allowed_operations, ops);
 }
 
 void vm_device_apply(struct db_txn *t, struct arena *a, struct db_obj *dev, const struct val *stat)
 {
     const struct val *plugged = stat ? val_struct_get(stat, "plugged") : NULL;
-    vm_field_set(t, dev, "currently_attached",
-                 val_bool(a, plugged && plugged->type == VAL_BOOL && plugged->u.b));
+    db_txn_update(t, dev, vm_device_attached(dev),
+                  val_bool(a, plugged && plugged->type == VAL_BOOL && plugged->u.b));
     const char *device = stat ? val_str(val_struct_get(stat, "device")) : NULL;
-    if (device && *device && dev->cls == api_class_find("VBD"))
-        vm_field_set(t, dev, "device", val_string(a, device));
-}
-
-static void vm_devices_each(struct db_txn *t, struct arena *a, struct db *db, struct db_obj *o,
-                            const char *set, const char *cls_name)
-{
-    const struct val *refs = vm_field(o, set);
-    for (size_t i = 0; i < refs->u.arr.n; i++) {
-        struct db_obj *d = db_get(db, api_class_find(cls_name), val_str(refs->u.arr.items[i]));
-        if (!d)
-            continue;
-        vm_field_set(t, d, "currently_attached", val_bool(a, false));
-        vm_device_refresh(t, a, db, d);
-    }
+    if (device && *device && dev->cls == API_C_VBD)
+        db_txn_update(t, dev, API_F_VBD_device, val_string(a, device));
 }
 
 void vm_devices_unplugged(struct db_txn *t, struct arena *a, struct db *db, struct db_obj *o)
 {
-    vm_devices_each(t, a, db, o, "VBDs", "VBD");
-    vm_devices_each(t, a, db, o, "VIFs", "VIF");
+    static const api_field_id sets[] = {API_F_VM_VBDs, API_F_VM_VIFs};
+    for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+        struct db_obj *d;
+        for (size_t i = 0; (d = db_obj_next(db, o, sets[s], &i));) {
+            db_txn_update(t, d, vm_device_attached(d), val_bool(a, false));
+            vm_device_refresh(t, a, db, d);
+        }
+    }
 }
 
-/* Writes xenopsd's state of each device in descs (of class cls_name). */
-static void vm_devices_stat(struct xapi_call *c, const struct val *descs, const char *cls_name)
+/* Writes xenopsd's state of each device in descs (of class cls). */
+static void vm_devices_stat(struct xapi_call *c, const struct val *descs, int cls)
 {
     for (size_t i = 0; i < descs->u.arr.n; i++) {
         const char *id = vm_desc_id(descs->u.arr.items[i]);
-        struct rpc_reply r = xenops_call(c->x, c->a, arena_printf(c->a, "%s.stat", cls_name),
-                                         xenops_args(c->a, id, NULL));
-        if (r.error && !xenops_is_error(&r, "HANDLE_INVALID"))
+        struct rpc_reply r =
+            xenops_call(c->x, c->a, arena_printf(c->a, "%s.stat", api_classes[cls].name),
+                        xenops_args(c->a, id, NULL));
+        if (r.error && !xenops_is_error(&r, API_ERR_HANDLE_INVALID))
             continue;
         struct db_txn *t = db_begin(c->x->db);
-        struct db_obj *d = db_get_by_uuid(c->x->db, api_class_find(cls_name), id);
+        struct db_obj *d = db_get_by_uuid(c->x->db, cls, id);
         if (d) {
             vm_device_apply(t, c->a, d, r.error ? NULL : r.value);
             vm_device_refresh(t, c->a, c->x->db, d);
@@ -229,8 +238,8 @@ static void vm_devices_stat(struct xapi_call *c, const struct val *descs, const 
 
 void vm_devices_sync(struct vm_op *op)
 {
-    vm_devices_stat(op->c, op->vbds, "VBD");
-    vm_devices_stat(op->c, op->vifs, "VIF");
+    vm_devices_stat(op->c, op->vbds, API_C_VBD);
+    vm_devices_stat(op->c, op->vifs, API_C_VIF);
 }
 
 /* --- plug and unplug --- */
@@ -238,46 +247,44 @@ void vm_devices_sync(struct vm_op *op)
 /* A device operation: the device lists it in current_operations (which
  * keeps a second one out) while xenopsd works. */
 struct vm_devop {
-    int cls;
-    const char *kind; /* "VBD" or "VIF" */
+    int cls; /* API_C_VBD or API_C_VIF */
     char ref[IDS_REF_LEN + 1];
     char key[IDS_REF_LEN + 1];
     struct val *desc;
 };
 
-/* Checks that the device can be plugged (plug) or unplugged now, and
- * lists the operation. */
-static struct rpc_reply vm_devop_begin(struct xapi_call *c, const char *kind, const char *op,
-                                       struct vm_devop *d)
+/* Checks that the device ref of cls can be plugged (plug) or unplugged
+ * now, and lists the operation. */
+static struct rpc_reply vm_devop_begin(struct xapi_call *c, int cls, const char *ref,
+                                       const char *op, struct vm_devop *d)
 {
     struct db *db = c->x->db;
-    d->cls = api_class_find(kind);
-    d->kind = kind;
+    d->cls = cls;
     struct rpc_reply reply = {0};
     struct db_txn *t = db_begin(db);
-    struct db_obj *dev = vm_lookup(c, d->cls, val_str(c->args[1]), &reply);
+    struct db_obj *dev = vm_lookup(c, cls, ref, &reply);
     struct db_obj *vm =
-        dev ? vm_lookup(c, api_class_find("VM"), vm_field_str(dev, "VM"), &reply) : NULL;
+        dev ? vm_lookup(c, API_C_VM, db_obj_str(dev, vm_device_vm_field(dev)), &reply) : NULL;
     if (!vm) {
         db_abort(t);
         return reply;
     }
-    bool plug = strcmp(op, "plug") == 0, attached = vm_field_bool(dev, "currently_attached");
-    const char *ps = vm_field_str(vm, "power_state");
-    if (vm_field(dev, "current_operations")->u.st.n)
-        reply = vm_busy_error(c->a, kind, dev);
-    else if (vm_field(vm, "current_operations")->u.st.n)
-        reply = vm_busy_error(c->a, "VM", vm);
+    bool plug = strcmp(op, "plug") == 0, attached = db_obj_bool(dev, vm_device_attached(dev));
+    const char *ps = db_obj_str(vm, API_F_VM_power_state);
+    if (vm_busy(dev))
+        reply = vm_busy_error(c->a, dev);
+    else if (vm_busy(vm))
+        reply = vm_busy_error(c->a, vm);
     else if (plug && attached)
-        reply = rpc_reply_error(c->a, "DEVICE_ALREADY_ATTACHED", dev->ref, NULL);
+        reply = rpc_reply_error(c->a, API_ERR_DEVICE_ALREADY_ATTACHED, dev->ref, NULL);
     else if (!plug && !attached)
-        reply = rpc_reply_error(c->a, "DEVICE_ALREADY_DETACHED", dev->ref, NULL);
+        reply = rpc_reply_error(c->a, API_ERR_DEVICE_ALREADY_DETACHED, dev->ref, NULL);
     else if (plug && strcmp(ps, "Running") != 0)
-        reply = rpc_reply_error(c->a, "VM_BAD_POWER_STATE", vm->ref, "running",
+        reply = rpc_reply_error(c->a, API_ERR_VM_BAD_POWER_STATE, vm->ref, "running",
                                 vm_power_lower(c->a, ps), NULL);
-    else if (strcmp(op, "unplug") == 0 && d->cls == api_class_find("VBD") &&
-             !vm_field_bool(dev, "unpluggable"))
-        reply = rpc_reply_error(c->a, "VBD_NOT_UNPLUGGABLE", dev->ref, NULL);
+    else if (strcmp(op, "unplug") == 0 && cls == API_C_VBD &&
+             !db_obj_bool(dev, API_F_VBD_unpluggable))
+        reply = rpc_reply_error(c->a, API_ERR_VBD_NOT_UNPLUGGABLE, dev->ref, NULL);
     if (reply.error) {
         db_abort(t);
         return reply;
@@ -286,12 +293,11 @@ static struct rpc_reply vm_devop_begin(struct xapi_call *c, const char *kind, co
     ids_ref(d->key);
     struct val *ops = val_struct(c->a);
     val_struct_add(c->a, ops, d->key, val_string(c->a, op));
-    vm_field_set(t, dev, "current_operations", ops);
+    db_txn_update(t, dev, vm_ops_field(cls), ops);
     vm_device_refresh(t, c->a, db, dev);
-    db_txn_relaxed(t); /* only what xapi's start clears */
-    const char *vm_uuid = vm_field_str(vm, "uuid");
-    d->desc = d->cls == api_class_find("VBD") ? vm_vbd_desc(c->a, db, vm_uuid, dev, 0)
-                                              : vm_vif_desc(c->a, db, vm_uuid, dev, 0);
+    const char *vm_uuid = db_obj_str(vm, API_F_VM_uuid);
+    d->desc = cls == API_C_VBD ? vm_vbd_desc(c->a, db, vm_uuid, dev, 0)
+                               : vm_vif_desc(c->a, db, vm_uuid, dev, 0);
     return xapi_commit(c, t, val_nil(c->a));
 }
 
@@ -299,13 +305,14 @@ static struct rpc_reply vm_devop_begin(struct xapi_call *c, const char *kind, co
 static struct rpc_reply vm_devop_end(struct xapi_call *c, struct vm_devop *d, struct rpc_reply r)
 {
     const char *id = vm_desc_id(d->desc);
-    struct rpc_reply st = xenops_call(c->x, c->a, arena_printf(c->a, "%s.stat", d->kind),
-                                      xenops_args(c->a, id, NULL));
-    bool known = !st.error || xenops_is_error(&st, "HANDLE_INVALID");
+    struct rpc_reply st =
+        xenops_call(c->x, c->a, arena_printf(c->a, "%s.stat", api_classes[d->cls].name),
+                    xenops_args(c->a, id, NULL));
+    bool known = !st.error || xenops_is_error(&st, API_ERR_HANDLE_INVALID);
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *dev = db_get(c->x->db, d->cls, d->ref);
     if (dev) {
-        vm_field_set(t, dev, "current_operations", val_struct(c->a));
+        db_txn_update(t, dev, vm_ops_field(d->cls), val_struct(c->a));
         if (known)
             vm_device_apply(t, c->a, dev, st.error ? NULL : st.value);
         vm_device_refresh(t, c->a, c->x->db, dev);
@@ -314,13 +321,14 @@ static struct rpc_reply vm_devop_end(struct xapi_call *c, struct vm_devop *d, st
     return r.error || !done.error ? r : done;
 }
 
-static struct rpc_reply vm_device_plug(struct xapi_call *c, const char *kind, const char *op)
+static struct rpc_reply vm_device_plug(struct xapi_call *c, int cls, const char *ref,
+                                       const char *op)
 {
     struct vm_devop d = {0};
-    struct rpc_reply r = vm_devop_begin(c, kind, op, &d);
+    struct rpc_reply r = vm_devop_begin(c, cls, ref, op, &d);
     if (r.error)
         return r;
-    const char *id = vm_desc_id(d.desc);
+    const char *id = vm_desc_id(d.desc), *kind = api_classes[cls].name;
     if (strcmp(op, "plug") == 0) {
         r = xenops_call(c->x, c->a, arena_printf(c->a, "%s.add", kind), vm_one(c->a, d.desc));
         if (!r.error)
@@ -337,26 +345,33 @@ static struct rpc_reply vm_device_plug(struct xapi_call *c, const char *kind, co
 
 struct rpc_reply vbd_plug(struct xapi_call *c)
 {
-    return vm_device_plug(c, "VBD", "plug");
+    return vm_device_plug(c, API_C_VBD, xapi_arg_str(c, API_P_VBD_plug_self), "plug");
 }
 
 struct rpc_reply vbd_unplug(struct xapi_call *c)
 {
-    return vm_device_plug(c, "VBD", "unplug");
+    return vm_device_plug(c, API_C_VBD, xapi_arg_str(c, API_P_VBD_unplug_self), "unplug");
 }
 
 /* Forced: whether or not the VBD is marked unpluggable. */
 struct rpc_reply vbd_unplug_force(struct xapi_call *c)
 {
-    return vm_device_plug(c, "VBD", "unplug_force");
+    return vm_device_plug(c, API_C_VBD, xapi_arg_str(c, API_P_VBD_unplug_force_self),
+                          "unplug_force");
 }
 
 struct rpc_reply vif_plug(struct xapi_call *c)
 {
-    return vm_device_plug(c, "VIF", "plug");
+    return vm_device_plug(c, API_C_VIF, xapi_arg_str(c, API_P_VIF_plug_self), "plug");
 }
 
 struct rpc_reply vif_unplug(struct xapi_call *c)
 {
-    return vm_device_plug(c, "VIF", "unplug");
+    return vm_device_plug(c, API_C_VIF, xapi_arg_str(c, API_P_VIF_unplug_self), "unplug");
+}
+
+/* xenopsd has one way to unplug a network device. */
+struct rpc_reply vif_unplug_force(struct xapi_call *c)
+{
+    return vm_device_plug(c, API_C_VIF, xapi_arg_str(c, API_P_VIF_unplug_force_self), "unplug");
 }

@@ -11,7 +11,6 @@
  */
 #include "vm/vm.h"
 #include "api/api_value.h"
-#include "host/dbsync.h"
 #include "core/task.h"
 
 #include <assert.h>
@@ -71,44 +70,30 @@ static const struct vm_rule vm_rules[] = {
 
 /* --- fields --- */
 
-const struct val *vm_field(const struct db_obj *o, const char *name)
-{
-    int f = api_field_find(o->cls, name);
-    assert(f >= 0);
-    return o->f[f];
-}
-
-const char *vm_field_str(const struct db_obj *o, const char *name)
-{
-    const char *s = val_str(vm_field(o, name));
-    return s ? s : "";
-}
-
-int64_t vm_field_int(const struct db_obj *o, const char *name)
-{
-    const struct val *v = vm_field(o, name);
-    return v->type == VAL_INT ? v->u.i : 0;
-}
-
-bool vm_field_bool(const struct db_obj *o, const char *name)
-{
-    const struct val *v = vm_field(o, name);
-    return v->type == VAL_BOOL && v->u.b;
-}
-
-bool vm_field_set(struct db_txn *t, struct db_obj *o, const char *name, struct val *value)
-{
-    bool changed = !val_equal(vm_field(o, name), value);
-    firstboot_refresh(t, o, name, value);
-    return changed;
-}
-
 struct db_obj *vm_lookup(struct xapi_call *c, int cls, const char *ref, struct rpc_reply *reply)
 {
     struct db_obj *o = db_get(c->x->db, cls, ref);
     if (!o)
         *reply = xapi_handle_invalid(c, cls, ref);
     return o;
+}
+
+api_field_id vm_ops_field(int cls)
+{
+    switch (cls) {
+    case API_C_VBD:
+        return API_F_VBD_current_operations;
+    case API_C_VIF:
+        return API_F_VIF_current_operations;
+    default:
+        assert(cls == API_C_VM);
+        return API_F_VM_current_operations;
+    }
+}
+
+bool vm_busy(const struct db_obj *o)
+{
+    return db_obj_field(o, vm_ops_field(o->cls))->u.st.n > 0;
 }
 
 /* --- the rules --- */
@@ -162,15 +147,15 @@ static enum vm_refusal vm_refusal(const struct db_obj *o, const struct vm_rule *
 {
     if (!r)
         return VM_UNSUPPORTED;
-    if (vm_field_bool(o, "is_control_domain"))
+    if (db_obj_bool(o, API_F_VM_is_control_domain))
         return VM_CONTROL_DOMAIN;
-    if (val_struct_get(vm_field(o, "blocked_operations"), r->op))
+    if (val_struct_get(db_obj_field(o, API_F_VM_blocked_operations), r->op))
         return VM_BLOCKED;
-    if (!(vm_power_bit(vm_field_str(o, "power_state")) & r->states))
+    if (!(vm_power_bit(db_obj_str(o, API_F_VM_power_state)) & r->states))
         return VM_POWER_STATE;
-    if (vm_field(o, "current_operations")->u.st.n)
+    if (vm_busy(o))
         return VM_BUSY;
-    bool tpl = vm_field_bool(o, "is_a_template");
+    bool tpl = db_obj_bool(o, API_F_VM_is_a_template);
     if (tpl && r->tpl == VM_TPL_NO)
         return VM_TEMPLATE;
     if (!tpl && r->tpl == VM_TPL_ONLY)
@@ -178,13 +163,13 @@ static enum vm_refusal vm_refusal(const struct db_obj *o, const struct vm_rule *
     return VM_OK;
 }
 
-struct rpc_reply vm_busy_error(struct arena *a, const char *cls, const struct db_obj *o)
+struct rpc_reply vm_busy_error(struct arena *a, const struct db_obj *o)
 {
-    const struct val *busy = vm_field(o, "current_operations");
+    const struct val *busy = db_obj_field(o, vm_ops_field(o->cls));
     const char *op_ref = busy->u.st.n ? busy->u.st.members[0].name : "";
     const char *op = busy->u.st.n ? val_str(busy->u.st.members[0].value) : "";
-    return rpc_reply_error(a, "OTHER_OPERATION_IN_PROGRESS", cls, o->ref, op ? op : "", op_ref,
-                           NULL);
+    return rpc_reply_error(a, API_ERR_OTHER_OPERATION_IN_PROGRESS, api_classes[o->cls].name, o->ref,
+                           op ? op : "", op_ref, NULL);
 }
 
 /* An operation on one of the VM's devices keeps VM operations out (and
@@ -192,14 +177,12 @@ struct rpc_reply vm_busy_error(struct arena *a, const char *cls, const struct db
 static int vm_devices_busy(struct arena *a, struct db *db, const struct db_obj *o,
                            struct rpc_reply *reply)
 {
-    static const char *const sets[][2] = {{"VBDs", "VBD"}, {"VIFs", "VIF"}};
+    static const api_field_id sets[] = {API_F_VM_VBDs, API_F_VM_VIFs};
     for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-        const struct val *refs = vm_field(o, sets[s][0]);
-        for (size_t i = 0; i < refs->u.arr.n; i++) {
-            const struct db_obj *d =
-                db_get(db, api_class_find(sets[s][1]), val_str(refs->u.arr.items[i]));
-            if (d && vm_field(d, "current_operations")->u.st.n) {
-                *reply = vm_busy_error(a, sets[s][1], d);
+        const struct db_obj *d;
+        for (size_t i = 0; (d = db_obj_next(db, o, sets[s], &i));) {
+            if (vm_busy(d)) {
+                *reply = vm_busy_error(a, d);
                 return -1;
             }
         }
@@ -215,32 +198,33 @@ int vm_check_op(struct arena *a, const struct db_obj *o, const char *op, struct 
         return 0;
     case VM_UNSUPPORTED:
         *reply = rpc_reply_error(
-            a, "OPERATION_NOT_ALLOWED",
+            a, API_ERR_OPERATION_NOT_ALLOWED,
             arena_printf(a, "VM operation %s is not supported by this host", op), NULL);
         break;
     case VM_CONTROL_DOMAIN:
         *reply = rpc_reply_error(
-            a, "OPERATION_NOT_ALLOWED",
+            a, API_ERR_OPERATION_NOT_ALLOWED,
             arena_printf(a, "%s: the control domain is the host's own, not a guest", op), NULL);
         break;
     case VM_TEMPLATE:
-        *reply = rpc_reply_error(a, "VM_IS_TEMPLATE", o->ref, NULL);
+        *reply = rpc_reply_error(a, API_ERR_VM_IS_TEMPLATE, o->ref, NULL);
         break;
     case VM_NOT_TEMPLATE:
-        *reply = rpc_reply_error(a, "PROVISION_ONLY_ALLOWED_ON_TEMPLATE", NULL);
+        *reply = rpc_reply_error(a, API_ERR_PROVISION_ONLY_ALLOWED_ON_TEMPLATE, NULL);
         break;
     case VM_BUSY:
-        *reply = vm_busy_error(a, "VM", o);
+        *reply = vm_busy_error(a, o);
         break;
     case VM_POWER_STATE: {
-        *reply = rpc_reply_error(a, "VM_BAD_POWER_STATE", o->ref, vm_states_text(a, r->states),
-                                 vm_power_lower(a, vm_field_str(o, "power_state")), NULL);
+        *reply =
+            rpc_reply_error(a, API_ERR_VM_BAD_POWER_STATE, o->ref, vm_states_text(a, r->states),
+                            vm_power_lower(a, db_obj_str(o, API_F_VM_power_state)), NULL);
         break;
     }
     case VM_BLOCKED:
-        *reply =
-            rpc_reply_error(a, "OPERATION_BLOCKED", o->ref,
-                            val_str(val_struct_get(vm_field(o, "blocked_operations"), op)), NULL);
+        *reply = rpc_reply_error(
+            a, API_ERR_OPERATION_BLOCKED, o->ref,
+            val_str(val_struct_get(db_obj_field(o, API_F_VM_blocked_operations), op)), NULL);
         break;
     }
     return -1;
@@ -252,15 +236,10 @@ void vm_refresh_allowed(struct db_txn *t, struct arena *a, struct db_obj *o)
     for (size_t i = 0; i < VM_N_RULES; i++)
         if (vm_refusal(o, &vm_rules[i]) == VM_OK)
             val_array_push(a, ops, val_string(a, vm_rules[i].op));
-    vm_field_set(t, o, "allowed_operations", ops);
+    db_txn_update(t, o, API_F_VM_allowed_operations, ops);
 }
 
 /* --- operations in progress --- */
-
-static int vm_cls(void)
-{
-    return api_class_find("VM");
-}
 
 struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char *op,
                              struct vm_op *out)
@@ -270,7 +249,7 @@ struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char
     out->op = op;
     struct rpc_reply reply;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = vm_lookup(c, vm_cls(), vm_ref, &reply);
+    struct db_obj *o = vm_lookup(c, API_C_VM, vm_ref, &reply);
     if (!o || vm_check_op(c->a, o, op, &reply) < 0 ||
         vm_devices_busy(c->a, c->x->db, o, &reply) < 0) {
         db_abort(t);
@@ -283,12 +262,10 @@ struct rpc_reply vm_op_begin(struct xapi_call *c, const char *vm_ref, const char
         ids_ref(out->key);
     struct val *ops = val_struct(c->a);
     val_struct_add(c->a, ops, out->key, val_string(c->a, op));
-    vm_field_set(t, o, "current_operations", ops);
+    db_txn_update(t, o, API_F_VM_current_operations, ops);
     vm_refresh_allowed(t, c->a, o);
-    /* only what xapi's start clears: no fsync for it */
-    db_txn_relaxed(t);
-    out->uuid = arena_strdup(c->a, vm_field_str(o, "uuid"));
-    out->power_state = arena_strdup(c->a, vm_field_str(o, "power_state"));
+    out->uuid = arena_strdup(c->a, db_obj_str(o, API_F_VM_uuid));
+    out->power_state = arena_strdup(c->a, db_obj_str(o, API_F_VM_power_state));
     vm_describe(c->a, c->x->db, o, out);
     return xapi_commit(c, t, val_nil(c->a));
 }
@@ -297,17 +274,17 @@ struct rpc_reply vm_op_end(struct vm_op *op, struct rpc_reply r, struct vm_view 
 {
     struct xapi_call *c = op->c;
     struct db_txn *t = db_begin(c->x->db);
-    struct db_obj *o = db_get(c->x->db, vm_cls(), op->vm);
+    struct db_obj *o = db_get(c->x->db, API_C_VM, op->vm);
     if (!o) { /* cannot happen: destroy waits for current_operations */
         db_abort(t);
         return r;
     }
-    const struct val *cur = vm_field(o, "current_operations");
+    const struct val *cur = db_obj_field(o, API_F_VM_current_operations);
     struct val *rest = val_struct(c->a);
     for (size_t i = 0; i < cur->u.st.n; i++)
         if (strcmp(cur->u.st.members[i].name, op->key) != 0)
             val_struct_add(c->a, rest, cur->u.st.members[i].name, cur->u.st.members[i].value);
-    vm_field_set(t, o, "current_operations", rest);
+    db_txn_update(t, o, API_F_VM_current_operations, rest);
     if (view.known)
         vm_sync_apply(c->x, t, c->a, o, view.stat);
     vm_refresh_allowed(t, c->a, o);

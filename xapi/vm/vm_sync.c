@@ -20,11 +20,14 @@
  */
 #include "vm/vm.h"
 #include "api/api_value.h"
+#include "clock.h"
 #include "hmap.h"
 #include "ipc.h"
 #include "log.h"
+#include "mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* UPDATES.get blocks this long when nothing changes: also how long xapi's
@@ -56,45 +59,36 @@ static struct val *vm_string_map(struct arena *a, const struct val *v)
     return m;
 }
 
-/* The object o's ref field name points at, created (empty) when missing. */
+/* The object o's ref field f points at, created (empty) when missing. */
 static struct db_obj *vm_sync_child(struct db_txn *t, struct arena *a, struct db *db,
-                                    struct db_obj *o, const char *name, const char *cls_name)
+                                    struct db_obj *o, api_field_id f)
 {
-    int cls = api_class_find(cls_name);
-    struct db_obj *child = db_get(db, cls, vm_field_str(o, name));
+    struct db_obj *child = db_obj_follow(db, o, f);
     if (!child) {
-        child = db_txn_create(t, cls, NULL, NULL);
-        vm_field_set(t, o, name, val_string(a, child->ref));
+        child = db_txn_create(t, api_field(f)->type->cls, NULL, NULL);
+        db_txn_update(t, o, f, val_string(a, child->ref));
     }
     return child;
-}
-
-static const char *vm_domain_type(const struct db_obj *o)
-{
-    const char *dt = vm_field_str(o, "domain_type");
-    if (strcmp(dt, "unspecified") != 0 && *dt)
-        return dt;
-    return *vm_field_str(o, "HVM_boot_policy") ? "hvm" : "pv";
 }
 
 static void vm_sync_metrics(struct db_txn *t, struct arena *a, struct db *db, struct db_obj *o,
                             const struct val *stat, bool live)
 {
-    struct db_obj *m = vm_sync_child(t, a, db, o, "metrics", "VM_metrics");
-    bool changed = vm_field_set(t, m, "memory_actual",
-                                val_int(a, live ? vm_stat_int(stat, "memory_actual", 0) : 0));
-    changed |=
-        vm_field_set(t, m, "VCPUs_number", val_int(a, live ? vm_stat_int(stat, "vcpus", 0) : 0));
-    changed |= vm_field_set(t, m, "current_domain_type",
-                            val_string(a, live ? vm_domain_type(o) : "unspecified"));
-    changed |=
-        vm_field_set(t, m, "hvm", val_bool(a, live && strcmp(vm_domain_type(o), "hvm") == 0));
+    struct db_obj *m = vm_sync_child(t, a, db, o, API_F_VM_metrics);
+    bool changed = db_txn_update(t, m, API_F_VM_metrics_memory_actual,
+                                 val_int(a, live ? vm_stat_int(stat, "memory_actual", 0) : 0));
+    changed |= db_txn_update(t, m, API_F_VM_metrics_VCPUs_number,
+                             val_int(a, live ? vm_stat_int(stat, "vcpus", 0) : 0));
+    changed |= db_txn_update(t, m, API_F_VM_metrics_current_domain_type,
+                             val_string(a, live ? vm_domain_type(o) : "unspecified"));
+    changed |= db_txn_update(t, m, API_F_VM_metrics_hvm,
+                             val_bool(a, live && strcmp(vm_domain_type(o), "hvm") == 0));
     /* The last start stays once the VM halts, as upstream. */
     int64_t started = vm_stat_int(stat, "start_time", 0);
     if (live && started > 0)
-        changed |= vm_field_set(t, m, "start_time", api_value_datetime(a, started));
+        changed |= db_txn_update(t, m, API_F_VM_metrics_start_time, api_value_datetime(a, started));
     if (changed)
-        vm_field_set(t, m, "last_updated", api_value_datetime(a, time(NULL)));
+        db_txn_update(t, m, API_F_VM_metrics_last_updated, api_value_datetime(a, time(NULL)));
 }
 
 static bool vm_guest_reported(const struct val *g)
@@ -118,51 +112,56 @@ static void vm_sync_guest(struct db_txn *t, struct arena *a, struct db *db, stru
 {
     const struct val *g = stat ? val_struct_get(stat, "guest") : NULL;
     if (!live || !vm_guest_reported(g)) {
-        struct db_obj *old =
-            db_get(db, api_class_find("VM_guest_metrics"), vm_field_str(o, "guest_metrics"));
+        struct db_obj *old = db_obj_follow(db, o, API_F_VM_guest_metrics);
         if (old)
             db_txn_destroy(t, old);
-        vm_field_set(t, o, "guest_metrics", val_string(a, API_NULL_REF));
+        db_txn_update(t, o, API_F_VM_guest_metrics, val_string(a, API_NULL_REF));
         return;
     }
-    struct db_obj *gm = vm_sync_child(t, a, db, o, "guest_metrics", "VM_guest_metrics");
+    struct db_obj *gm = vm_sync_child(t, a, db, o, API_F_VM_guest_metrics);
     struct val *drivers = vm_string_map(a, val_struct_get(g, "pv_drivers_version"));
     bool pv = drivers->u.st.n > 0;
-    bool changed = vm_field_set(t, gm, "PV_drivers_version", drivers);
-    changed |= vm_field_set(t, gm, "os_version", vm_string_map(a, val_struct_get(g, "os_version")));
-    changed |= vm_field_set(t, gm, "networks", vm_string_map(a, val_struct_get(g, "networks")));
-    changed |= vm_field_set(t, gm, "other", vm_string_map(a, val_struct_get(g, "memory")));
-    changed |= vm_field_set(t, gm, "PV_drivers_detected", val_bool(a, pv));
-    changed |= vm_field_set(t, gm, "PV_drivers_up_to_date", val_bool(a, pv));
-    changed |= vm_field_set(t, gm, "live", val_bool(a, true));
+    const char *hotplug = pv ? "yes" : "unspecified";
+    bool changed = db_txn_update(t, gm, API_F_VM_guest_metrics_PV_drivers_version, drivers);
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_os_version,
+                             vm_string_map(a, val_struct_get(g, "os_version")));
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_networks,
+                             vm_string_map(a, val_struct_get(g, "networks")));
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_other,
+                             vm_string_map(a, val_struct_get(g, "memory")));
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_PV_drivers_detected, val_bool(a, pv));
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_PV_drivers_up_to_date, val_bool(a, pv));
+    changed |= db_txn_update(t, gm, API_F_VM_guest_metrics_live, val_bool(a, true));
     changed |=
-        vm_field_set(t, gm, "can_use_hotplug_vbd", val_string(a, pv ? "yes" : "unspecified"));
+        db_txn_update(t, gm, API_F_VM_guest_metrics_can_use_hotplug_vbd, val_string(a, hotplug));
     changed |=
-        vm_field_set(t, gm, "can_use_hotplug_vif", val_string(a, pv ? "yes" : "unspecified"));
+        db_txn_update(t, gm, API_F_VM_guest_metrics_can_use_hotplug_vif, val_string(a, hotplug));
     int64_t when = vm_stat_int(g, "last_updated", 0);
     if (changed || when > 0)
-        vm_field_set(t, gm, "last_updated", api_value_datetime(a, when > 0 ? when : time(NULL)));
+        db_txn_update(t, gm, API_F_VM_guest_metrics_last_updated,
+                      api_value_datetime(a, when > 0 ? when : time(NULL)));
 }
 
 void vm_sync_apply(struct xapi *x, struct db_txn *t, struct arena *a, struct db_obj *o,
                    const struct val *stat)
 {
-    const char *now = vm_field_str(o, "power_state");
+    const char *now = db_obj_str(o, API_F_VM_power_state);
+    const char *uuid = db_obj_str(o, API_F_VM_uuid);
     const char *ps = stat ? val_str(val_struct_get(stat, "power_state")) : NULL;
     if (!stat) /* xenopsd does not know it: no domain of it can exist here */
         ps = strcmp(now, "Running") == 0 || strcmp(now, "Paused") == 0 ? "Halted" : now;
     if (!ps || (strcmp(ps, "Halted") && strcmp(ps, "Running") && strcmp(ps, "Paused") &&
                 strcmp(ps, "Suspended"))) {
-        log_warn(NULL, "xenopsd reports VM %s in power state %s: ignored", vm_field_str(o, "uuid"),
+        log_warn(NULL, "xenopsd reports VM %s in power state %s: ignored", uuid,
                  ps ? ps : "(none)");
         return;
     }
     bool live = strcmp(ps, "Running") == 0 || strcmp(ps, "Paused") == 0;
     if (strcmp(now, ps) != 0)
-        log_info(NULL, "VM %s: %s -> %s", vm_field_str(o, "uuid"), now, ps);
-    vm_field_set(t, o, "power_state", val_string(a, ps));
-    vm_field_set(t, o, "domid", val_int(a, live ? vm_stat_int(stat, "domid", -1) : -1));
-    vm_field_set(t, o, "resident_on", val_string(a, live ? x->id.host_ref : API_NULL_REF));
+        log_info(NULL, "VM %s: %s -> %s", uuid, now, ps);
+    db_txn_update(t, o, API_F_VM_power_state, val_string(a, ps));
+    db_txn_update(t, o, API_F_VM_domid, val_int(a, live ? vm_stat_int(stat, "domid", -1) : -1));
+    db_txn_update(t, o, API_F_VM_resident_on, val_string(a, live ? x->id.host_ref : API_NULL_REF));
     vm_sync_metrics(t, a, x->db, o, stat, live);
     vm_sync_guest(t, a, x->db, o, stat, live);
     if (!live)
@@ -175,27 +174,20 @@ struct vm_view vm_view_get(struct xapi *x, struct arena *a, const char *uuid)
     struct rpc_reply r = xenops_call(x, a, "VM.stat", xenops_args(a, uuid, NULL));
     if (!r.error && r.value->type == VAL_STRUCT)
         return (struct vm_view){true, r.value};
-    if (xenops_is_error(&r, "HANDLE_INVALID"))
+    if (xenops_is_error(&r, API_ERR_HANDLE_INVALID))
         return (struct vm_view){true, NULL};
     return (struct vm_view){false, NULL};
 }
 
 /* --- the follower --- */
 
-static int vm_cls(void)
-{
-    return api_class_find("VM");
-}
-
-/* The follower's own: what it skipped because an operation held it, as
- * "VM/uuid", "VBD/uuid" or "VIF/uuid". */
-static struct hmap *vm_dirty;
-
-static void vm_mark_dirty(const char *kind, const char *uuid)
+/* What the follower skipped because an operation held it, to look at
+ * again: "VM/uuid", "VBD/uuid" or "VIF/uuid" (the class of the object). */
+static void vm_mark_dirty(struct xapi *x, int cls, const char *uuid)
 {
     char key[160];
-    snprintf(key, sizeof(key), "%s/%s", kind, uuid);
-    hmap_put(vm_dirty, key, vm_dirty);
+    snprintf(key, sizeof(key), "%s/%s", api_classes[cls].name, uuid);
+    hmap_put(x->vm->dirty, key, x->vm->dirty);
 }
 
 /* Brings one VM up to date with xenopsd, unless an operation holds it. */
@@ -203,13 +195,13 @@ static void vm_follow_vm(struct xapi *x, const char *uuid)
 {
     for (int attempt = 0; attempt < VM_FOLLOW_ATTEMPTS; attempt++) {
         db_read_lock(x->db);
-        struct db_obj *o = db_get_by_uuid(x->db, vm_cls(), uuid);
-        bool busy = o && vm_field(o, "current_operations")->u.st.n;
-        bool skip = !o || busy || vm_field_bool(o, "is_control_domain");
+        struct db_obj *o = db_get_by_uuid(x->db, API_C_VM, uuid);
+        bool busy = o && vm_busy(o);
+        bool skip = !o || busy || db_obj_bool(o, API_F_VM_is_control_domain);
         uint64_t seen = o ? o->gen_modified : 0;
         db_read_unlock(x->db);
         if (busy)
-            vm_mark_dirty("VM", uuid);
+            vm_mark_dirty(x, API_C_VM, uuid);
         if (skip)
             return;
         struct arena *a = arena_new();
@@ -219,7 +211,7 @@ static void vm_follow_vm(struct xapi *x, const char *uuid)
             return;
         }
         struct db_txn *t = db_begin(x->db);
-        o = db_get_by_uuid(x->db, vm_cls(), uuid);
+        o = db_get_by_uuid(x->db, API_C_VM, uuid);
         if (!o || o->gen_modified != seen) {
             db_abort(t);
             arena_free(a);
@@ -234,24 +226,25 @@ static void vm_follow_vm(struct xapi *x, const char *uuid)
     }
 }
 
-/* A VBD or VIF: plugged or not, as xenopsd says, unless its VM is busy. */
-static void vm_follow_device(struct xapi *x, const char *kind, const char *uuid)
+/* A VBD or VIF (cls): plugged or not, as xenopsd says, unless its VM is
+ * busy. */
+static void vm_follow_device(struct xapi *x, int cls, const char *uuid)
 {
-    int cls = api_class_find(kind);
+    const char *kind = api_classes[cls].name;
     db_read_lock(x->db);
     struct db_obj *d = db_get_by_uuid(x->db, cls, uuid);
-    struct db_obj *vm = d ? db_get(x->db, vm_cls(), vm_field_str(d, "VM")) : NULL;
-    bool busy = vm && vm_field(vm, "current_operations")->u.st.n;
+    struct db_obj *vm = d ? vm_device_vm(x->db, d) : NULL;
+    bool busy = vm && vm_busy(vm);
     uint64_t seen = d ? d->gen_modified : 0;
     db_read_unlock(x->db);
     if (busy)
-        vm_mark_dirty(kind, uuid);
+        vm_mark_dirty(x, cls, uuid);
     if (!vm || busy)
         return;
     struct arena *a = arena_new();
     struct rpc_reply r =
         xenops_call(x, a, arena_printf(a, "%s.stat", kind), xenops_args(a, uuid, NULL));
-    if (!r.error || xenops_is_error(&r, "HANDLE_INVALID")) {
+    if (!r.error || xenops_is_error(&r, API_ERR_HANDLE_INVALID)) {
         struct db_txn *t = db_begin(x->db);
         d = db_get_by_uuid(x->db, cls, uuid);
         if (d && d->gen_modified == seen) {
@@ -267,17 +260,32 @@ static void vm_follow_device(struct xapi *x, const char *kind, const char *uuid)
     arena_free(a);
 }
 
+/* The class xenopsd's update kind ("VM", "VBD", "VIF", "task") stands
+ * for, or -1 (for tasks: each operation follows its own). */
+static int vm_update_class(const char *kind)
+{
+    static const int classes[] = {API_C_VM, API_C_VBD, API_C_VIF};
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(kind, api_classes[classes[i]].name) == 0)
+            return classes[i];
+    return -1;
+}
+
+/* One object, as its class wants it followed. */
+static void vm_follow(struct xapi *x, int cls, const char *uuid)
+{
+    if (cls == API_C_VM)
+        vm_follow_vm(x, uuid);
+    else if (cls >= 0)
+        vm_follow_device(x, cls, uuid);
+}
+
 static void vm_follow_update(struct xapi *x, const struct val *u)
 {
     const char *kind = val_str(val_struct_get(u, "kind"));
     const char *id = val_str(val_struct_get(u, "id"));
-    if (!kind || !id)
-        return;
-    if (strcmp(kind, "VM") == 0)
-        vm_follow_vm(x, id);
-    else if (strcmp(kind, "VBD") == 0 || strcmp(kind, "VIF") == 0)
-        vm_follow_device(x, kind, id);
-    /* Task updates: each operation follows its own task. */
+    if (kind && id)
+        vm_follow(x, vm_update_class(kind), id);
 }
 
 /* host_metrics.memory_total from xenopsd's HOST.stat: the memory its
@@ -293,15 +301,14 @@ static void vm_sync_host(struct xapi *x)
         return;
     }
     struct db_txn *t = db_begin(x->db);
-    struct db_obj *h = db_get(x->db, api_class_find("host"), x->id.host_ref);
-    struct db_obj *m =
-        h ? db_get(x->db, api_class_find("host_metrics"), vm_field_str(h, "metrics")) : NULL;
-    bool changed = m && vm_field_set(t, m, "memory_total", val_int(a, total));
+    struct db_obj *h = db_get(x->db, API_C_host, x->id.host_ref);
+    struct db_obj *m = h ? db_obj_follow(x->db, h, API_F_host_metrics) : NULL;
+    bool changed = m && db_txn_update(t, m, API_F_host_metrics_memory_total, val_int(a, total));
     const char *err;
     if (!changed) {
         db_abort(t);
     } else {
-        vm_field_set(t, m, "last_updated", api_value_datetime(a, time(NULL)));
+        db_txn_update(t, m, API_F_host_metrics_last_updated, api_value_datetime(a, time(NULL)));
         if (db_commit(t, &err) < 0)
             log_warn(NULL, "cannot record the host's memory: %s", err);
     }
@@ -345,20 +352,17 @@ static int vm_follow_poll(struct xapi *x, struct ipc_client *cl, int64_t *last, 
 /* Looks again at what operations held; what they still hold stays. */
 static void vm_follow_dirty(struct xapi *x)
 {
-    if (!hmap_count(vm_dirty))
+    if (!hmap_count(x->vm->dirty))
         return;
-    struct hmap *todo = vm_dirty;
-    vm_dirty = hmap_new(); /* what is still held gets marked again */
+    struct hmap *todo = x->vm->dirty;
+    x->vm->dirty = hmap_new(); /* what is still held gets marked again */
     const char *key;
     void *value;
     for (size_t it = 0; hmap_next(todo, &it, &key, &value);) {
         const char *uuid = strchr(key, '/') + 1;
         char kind[8];
         snprintf(kind, sizeof(kind), "%.*s", (int)(uuid - 1 - key), key);
-        if (strcmp(kind, "VM") == 0)
-            vm_follow_vm(x, uuid);
-        else
-            vm_follow_device(x, kind, uuid);
+        vm_follow(x, vm_update_class(kind), uuid);
     }
     hmap_free(todo);
 }
@@ -367,24 +371,21 @@ static void vm_follow_dirty(struct xapi *x)
  * short by a restart may have plugged some the database does not know. */
 static void vm_resync_devices(struct xapi *x, const char *uuid)
 {
-    static const char *const sets[][2] = {{"VBDs", "VBD"}, {"VIFs", "VIF"}};
+    static const api_field_id sets[] = {API_F_VM_VBDs, API_F_VM_VIFs};
+    static const api_field_id uuids[] = {API_F_VBD_uuid, API_F_VIF_uuid};
     struct arena *a = arena_new();
     struct val *ids[2] = {val_array(a), val_array(a)};
     db_read_lock(x->db);
-    const struct db_obj *o = db_get_by_uuid(x->db, vm_cls(), uuid);
+    const struct db_obj *o = db_get_by_uuid(x->db, API_C_VM, uuid);
     for (size_t s = 0; o && s < 2; s++) {
-        const struct val *refs = vm_field(o, sets[s][0]);
-        for (size_t i = 0; i < refs->u.arr.n; i++) {
-            const struct db_obj *d =
-                db_get(x->db, api_class_find(sets[s][1]), val_str(refs->u.arr.items[i]));
-            if (d)
-                val_array_push(a, ids[s], val_string(a, vm_field_str(d, "uuid")));
-        }
+        const struct db_obj *d;
+        for (size_t i = 0; (d = db_obj_next(x->db, o, sets[s], &i));)
+            val_array_push(a, ids[s], val_string(a, db_obj_str(d, uuids[s])));
     }
     db_read_unlock(x->db);
     for (size_t s = 0; s < 2; s++)
         for (size_t i = 0; i < ids[s]->u.arr.n; i++)
-            vm_follow_device(x, sets[s][1], val_str(ids[s]->u.arr.items[i]));
+            vm_follow_device(x, API_FIELD_CLASS(uuids[s]), val_str(ids[s]->u.arr.items[i]));
     arena_free(a);
 }
 
@@ -395,13 +396,13 @@ static void vm_resync_missing(struct xapi *x, struct hmap *ids, uint64_t gen)
 {
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(x->db);
-    for (struct db_obj *o = db_first(x->db, vm_cls()); o; o = o->next) {
-        const char *ps = vm_field_str(o, "power_state");
-        if (vm_field_bool(o, "is_control_domain") || o->gen_modified > gen ||
-            vm_field(o, "current_operations")->u.st.n || hmap_get(ids, vm_field_str(o, "uuid")) ||
-            (strcmp(ps, "Running") != 0 && strcmp(ps, "Paused") != 0))
+    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = o->next) {
+        const char *uuid = db_obj_str(o, API_F_VM_uuid);
+        if (db_obj_bool(o, API_F_VM_is_control_domain) || o->gen_modified > gen || vm_busy(o) ||
+            hmap_get(ids, uuid) || !vm_is_live(o))
             continue;
-        log_info(NULL, "VM %s was %s but xenopsd does not know it", vm_field_str(o, "uuid"), ps);
+        log_info(NULL, "VM %s was %s but xenopsd does not know it", uuid,
+                 db_obj_str(o, API_F_VM_power_state));
         vm_sync_apply(x, t, a, o, NULL);
     }
     const char *err;
@@ -443,14 +444,23 @@ static int vm_resync_all(struct xapi *x, struct ipc_client *cl, int64_t *last)
     return 0;
 }
 
+/* Sleeps up to ms, less when xapi stops. */
+static void vm_nap(struct vm_service *vs, int ms)
+{
+    int64_t until = clock_now_ms() + ms;
+    pthread_mutex_lock(&vs->nap_lock);
+    while (!atomic_load(&vs->stop) && clock_cond_wait_until(&vs->nap_cond, &vs->nap_lock, until))
+        ;
+    pthread_mutex_unlock(&vs->nap_lock);
+}
+
 static void *vm_follow_main(void *arg)
 {
     struct xapi *x = arg;
     struct ipc_client *cl = ipc_client_new(x->xenops->path, VM_FOLLOW_CALL_MS);
     int64_t last = 0;
     bool warned = false;
-    vm_dirty = hmap_new();
-    while (!xenops_stopping(x)) {
+    while (!atomic_load(&x->vm->stop)) {
         int rc = 0;
         if (xenops_take_resync(x))
             rc = vm_resync_all(x, cl, &last);
@@ -463,48 +473,33 @@ static void *vm_follow_main(void *arg)
                 log_warn(NULL, "xenopsd is not reachable at %s: retrying", x->xenops->path);
             warned = true;
             xenops_want_resync(x);
-            xenops_nap(x, VM_FOLLOW_RETRY_MS);
+            vm_nap(x->vm, VM_FOLLOW_RETRY_MS);
         } else {
             warned = false;
         }
     }
     ipc_client_free(cl);
-    hmap_free(vm_dirty);
-    vm_dirty = NULL;
     return NULL;
 }
 
 /* --- start and stop --- */
 
-/* Nothing runs yet: an operation listed now (on a VM, VBD or VIF) was cut
- * short by a stop or a crash, and is gone. allowed_operations is
- * refreshed for every one. */
-static void vm_clear_operations(struct xapi *x)
+/* current_operations and allowed_operations of VMs, VBDs and VIFs are
+ * runtime-only (schema/overlay.json): they load empty, as no operation
+ * runs yet, and what each object allows is computed again. */
+static void vm_refresh_all_allowed(struct xapi *x)
 {
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(x->db);
-    int cleared = 0;
-    static const char *const classes[] = {"VM", "VBD", "VIF"};
-    for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
-        for (struct db_obj *o = db_first(x->db, api_class_find(classes[k])); o; o = o->next) {
-            if (vm_field(o, "current_operations")->u.st.n) {
-                log_info(NULL, "%s %s: %s was in progress when xapi stopped: cleared", classes[k],
-                         vm_field_str(o, "uuid"),
-                         val_str(vm_field(o, "current_operations")->u.st.members[0].value));
-                cleared++;
-            }
-            vm_field_set(t, o, "current_operations", val_struct(a));
-            if (k == 0)
-                vm_refresh_allowed(t, a, o);
-            else
-                vm_device_refresh(t, a, x->db, o);
-        }
-    }
+    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = o->next)
+        vm_refresh_allowed(t, a, o);
+    static const int devices[] = {API_C_VBD, API_C_VIF};
+    for (size_t k = 0; k < sizeof(devices) / sizeof(devices[0]); k++)
+        for (struct db_obj *o = db_first(x->db, devices[k]); o; o = o->next)
+            vm_device_refresh(t, a, x->db, o);
     const char *err;
     if (db_commit(t, &err) < 0)
-        log_error(NULL, "cannot clear the operations of the previous run: %s", err);
-    else if (cleared)
-        log_info(NULL, "cleared %d operation(s) of the previous run", cleared);
+        log_error(NULL, "cannot record the operations VMs and devices allow: %s", err);
     arena_free(a);
 }
 
@@ -527,29 +522,48 @@ static void vm_cancel_orphans(struct xapi *x)
     arena_free(a);
 }
 
-void vm_service_start(struct xapi *x)
+int vm_service_start(struct xapi *x)
 {
-    x->xenops = xenops_new(x->run_dir);
-    vm_clear_operations(x);
+    struct vm_service *vs = xcalloc(1, sizeof(*vs));
+    atomic_init(&vs->stop, false);
+    pthread_mutex_init(&vs->nap_lock, NULL);
+    clock_cond_init(&vs->nap_cond);
+    vs->dirty = hmap_new();
+    x->vm = vs;
+    vm_refresh_all_allowed(x);
     vm_cancel_orphans(x);
-    int rc = pthread_create(&x->xenops->follower, NULL, vm_follow_main, x);
-    if (rc != 0)
+    int rc = pthread_create(&vs->follower, NULL, vm_follow_main, x);
+    if (rc != 0) {
         log_error(NULL, "cannot start the xenopsd follower: %s", strerror(rc));
-    x->xenops->follower_running = rc == 0;
+        return -1;
+    }
+    vs->follower_running = true;
+    return 0;
 }
 
-void vm_service_stop(struct xapi *x)
+int vm_service_stop(struct xapi *x)
 {
-    if (!x->xenops)
-        return;
-    xenops_request_stop(x->xenops);
-    if (x->xenops->follower_running)
-        pthread_join(x->xenops->follower, NULL);
-    x->xenops->follower_running = false;
+    struct vm_service *vs = x->vm;
+    if (!vs)
+        return 0;
+    pthread_mutex_lock(&vs->nap_lock);
+    atomic_store(&vs->stop, true);
+    pthread_cond_broadcast(&vs->nap_cond);
+    pthread_mutex_unlock(&vs->nap_lock);
+    if (vs->follower_running)
+        pthread_join(vs->follower, NULL);
+    vs->follower_running = false;
+    return 0;
 }
 
 void vm_service_free(struct xapi *x)
 {
-    xenops_free(x->xenops);
-    x->xenops = NULL;
+    struct vm_service *vs = x->vm;
+    if (!vs)
+        return;
+    hmap_free(vs->dirty);
+    pthread_mutex_destroy(&vs->nap_lock);
+    pthread_cond_destroy(&vs->nap_cond);
+    free(vs);
+    x->vm = NULL;
 }

@@ -1,20 +1,16 @@
 /*
- * xenops_client.c - xapi's client of xenopsd (docs/xenopsd-interface.md):
- * calls over RUNDIR/xenopsd.sock, and following a xenopsd task to its end.
- *
- * Calls come from many threads at once (every VM operation runs on its
- * caller's or its task's thread), and an ipc_client serves one thread at a
- * time, so each call borrows a connection from a small pool and gives it
- * back. An unreachable daemon is never hidden: the call answers
- * INTERNAL_ERROR naming it.
+ * xenops.c - xapi's client of xenopsd; see xenops.h.
  */
-#include "vm/vm.h"
+#include "core/xenops.h"
+#include "core/module.h"
+#include "db/db.h"
 #include "clock.h"
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
 #include "core/task.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,44 +22,36 @@
  * is looked at. */
 #define XENOPS_WAIT_MS 200
 
-struct xenops *xenops_new(const char *run_dir)
+static int xenops_start(struct xapi *x)
 {
     struct xenops *xo = xcalloc(1, sizeof(*xo));
-    size_t n = strlen(run_dir) + sizeof("/xenopsd.sock");
+    size_t n = strlen(x->run_dir) + sizeof("/xenopsd.sock");
     xo->path = xmalloc(n);
-    snprintf(xo->path, n, "%s/xenopsd.sock", run_dir);
+    snprintf(xo->path, n, "%s/xenopsd.sock", x->run_dir);
     pthread_mutex_init(&xo->lock, NULL);
-    pthread_mutex_init(&xo->nap_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&xo->nap_cond, &ca);
-    pthread_condattr_destroy(&ca);
     atomic_init(&xo->resync, true);
-    atomic_init(&xo->stop, false);
-    return xo;
+    x->xenops = xo;
+    return 0;
 }
 
-void xenops_request_stop(struct xenops *xo)
+static void xenops_free(struct xapi *x)
 {
-    pthread_mutex_lock(&xo->nap_lock);
-    atomic_store(&xo->stop, true);
-    pthread_cond_broadcast(&xo->nap_cond);
-    pthread_mutex_unlock(&xo->nap_lock);
-}
-
-void xenops_free(struct xenops *xo)
-{
+    struct xenops *xo = x->xenops;
     if (!xo)
         return;
     for (size_t i = 0; i < xo->n_idle; i++)
         ipc_client_free(xo->idle[i]);
     pthread_mutex_destroy(&xo->lock);
-    pthread_mutex_destroy(&xo->nap_lock);
-    pthread_cond_destroy(&xo->nap_cond);
     free(xo->path);
     free(xo);
+    x->xenops = NULL;
 }
+
+const struct xapi_module xenops_module = {
+    .name = "xenops",
+    .start = xenops_start,
+    .free = xenops_free,
+};
 
 static struct ipc_client *xenops_borrow(struct xenops *xo)
 {
@@ -96,29 +84,15 @@ bool xenops_take_resync(struct xapi *x)
     return atomic_exchange(&x->xenops->resync, false);
 }
 
-bool xenops_stopping(struct xapi *x)
-{
-    return atomic_load(&x->xenops->stop);
-}
-
-void xenops_nap(struct xapi *x, int ms)
-{
-    struct xenops *xo = x->xenops;
-    int64_t until_ms = clock_now_ms() + ms; /* nap_cond waits on the same clock */
-    struct timespec until = {until_ms / 1000, (long)(until_ms % 1000) * 1000000L};
-    pthread_mutex_lock(&xo->nap_lock);
-    while (!atomic_load(&xo->stop) &&
-           pthread_cond_timedwait(&xo->nap_cond, &xo->nap_lock, &until) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&xo->nap_lock);
-}
-
 struct rpc_reply xenops_call(struct xapi *x, struct arena *a, const char *method,
                              struct val *params)
 {
     struct xenops *xo = x->xenops;
+    /* Nobody waits on xenopsd holding the database: writers would stall
+     * behind a call that may take minutes. */
+    assert(!db_locked_by_me(x->db));
     if (!xo)
-        return rpc_reply_error(a, "INTERNAL_ERROR", "xenopsd's client is not started", NULL);
+        return rpc_reply_error(a, API_ERR_INTERNAL_ERROR, "xenopsd's client is not started", NULL);
     struct ipc_client *cl = xenops_borrow(xo);
     struct rpc_reply r = {0};
     const char *err = NULL;
@@ -129,7 +103,7 @@ struct rpc_reply xenops_call(struct xapi *x, struct arena *a, const char *method
     xenops_want_resync(x);
     log_warn(NULL, "xenopsd %s: unreachable at %s: %s", method, xo->path, err ? err : "?");
     return rpc_reply_error(
-        a, "INTERNAL_ERROR",
+        a, API_ERR_INTERNAL_ERROR,
         arena_printf(a, "xenopsd is unreachable at %s: %s", xo->path, err ? err : "no answer"),
         NULL);
 }
@@ -162,7 +136,8 @@ static struct rpc_reply xenops_task_error(struct arena *a, const struct val *err
             val_array_push(a, e, val_string(a, val_str(item) ? val_str(item) : ""));
     }
     if (!e->u.arr.n)
-        return rpc_reply_error(a, "INTERNAL_ERROR", "a xenopsd task failed without an error", NULL);
+        return rpc_reply_error(a, API_ERR_INTERNAL_ERROR, "a xenopsd task failed without an error",
+                               NULL);
     return (struct rpc_reply){.error = e};
 }
 
@@ -192,7 +167,7 @@ struct rpc_reply xenops_task_wait(struct xapi_call *c, const char *task)
         if (r.error || !state) {
             struct rpc_reply fail =
                 r.error ? xenops_task_error(c->a, r.error)
-                        : rpc_reply_error(c->a, "INTERNAL_ERROR",
+                        : rpc_reply_error(c->a, API_ERR_INTERNAL_ERROR,
                                           "xenopsd's TASK.stat answered no state", NULL);
             arena_free(scratch);
             return fail;
@@ -229,7 +204,7 @@ struct rpc_reply xenops_run(struct xapi_call *c, const char *method, struct val 
         return r;
     const char *task = val_str(r.value);
     if (!task)
-        return rpc_reply_error(c->a, "INTERNAL_ERROR",
+        return rpc_reply_error(c->a, API_ERR_INTERNAL_ERROR,
                                arena_printf(c->a, "xenopsd's %s answered no task", method), NULL);
     return xenops_task_wait(c, task);
 }
