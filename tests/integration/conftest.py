@@ -31,6 +31,31 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer
 CMD_TIMEOUT = 60  # seconds, for any cxapi start/stop/status invocation
 
 
+def ok(r):
+    """The value of a XenAPI reply that must have succeeded."""
+    assert isinstance(r, dict), r
+    assert r.get("Status") == "Success", r
+    return r["Value"]
+
+
+def failure(r):
+    """The error [code, params...] of a XenAPI reply that must have failed."""
+    assert isinstance(r, dict), r
+    assert r.get("Status") == "Failure", r
+    assert isinstance(r.get("ErrorDescription"), list), r
+    return r["ErrorDescription"]
+
+
+def wait_for(pred, timeout=10, step=0.05):
+    """pred() until it is true or timeout seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

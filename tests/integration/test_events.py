@@ -13,6 +13,8 @@ import xmlrpc.client
 
 import pytest
 
+from conftest import failure, ok
+
 TOKEN_RE = re.compile(r"^\d{20},\d{20}$")
 CLIENT_TIMEOUT = 30  # seconds, socket timeout of every client connection
 
@@ -36,16 +38,6 @@ def proxy(host):
 
 def call(host, method, *args):
     return getattr(proxy(host), method)(*args)
-
-
-def ok(r):
-    assert r["Status"] == "Success", r
-    return r["Value"]
-
-
-def failure(r):
-    assert r["Status"] == "Failure", r
-    return r["ErrorDescription"]
 
 
 def ev_from(host, s, classes, token, timeout):

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from conftest import ok
+
 TEMPLATES = [
     "Other install media",
     "Debian Bookworm 12",
@@ -23,12 +25,6 @@ CHAIN = ["read-only", "vm-operator", "vm-admin", "vm-power-admin", "pool-operato
 ROLES = CHAIN + ["client-cert"]
 COUNTED = ["host", "pool", "VM", "VM_metrics", "console", "host_metrics", "host_cpu", "network",
            "role"]
-
-
-def ok(r):
-    assert isinstance(r, dict), r
-    assert r.get("Status") == "Success", r
-    return r["Value"]
 
 
 class Api:

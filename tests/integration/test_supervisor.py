@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 
 def parse_status(out):
     """Returns {daemon: {"pid": int, "state": str, "restarts": int|None}} from `cxapi status`."""
@@ -53,18 +55,6 @@ def pid_alive(pid):
             return f.read().split(") ", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / step) + 2):
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    return pred()
 
 
 def read_host_conf(host):

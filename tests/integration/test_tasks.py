@@ -20,19 +20,9 @@ import xmlrpc.client
 
 import pytest
 
-from conftest import CMD_TIMEOUT, CXAPI, make_host, teardown_host
+from conftest import CMD_TIMEOUT, CXAPI, failure, make_host, ok, teardown_host
 
 FINAL = ("success", "failure", "cancelled")
-
-
-def ok(r):
-    assert r["Status"] == "Success", r
-    return r["Value"]
-
-
-def err(r):
-    assert r["Status"] == "Failure", r
-    return r["ErrorDescription"]
 
 
 def wait_task(p, s, task, timeout=15):
@@ -138,7 +128,7 @@ def test_async_void_result_is_empty(host):
     assert wait_task(p, s, task) == "success"
     rec = ok(p.task.get_record(s, task))
     assert rec["result"] == "" and rec["error_info"] == []
-    assert err(p.session.get_this_host(victim, victim))[0] == "SESSION_INVALID"
+    assert failure(p.session.get_this_host(victim, victim))[0] == "SESSION_INVALID"
     ok(p.task.destroy(s, task))
 
 
@@ -152,7 +142,7 @@ def test_async_message_borrowing_an_implementation(host):
     assert wait_task(p, s, task) == "success"
     rec = ok(p.task.get_record(s, task))
     assert rec["result"] == "" and rec["error_info"] == []
-    assert err(p.message.get_record(s, msg))[0] == "HANDLE_INVALID"
+    assert failure(p.message.get_record(s, msg))[0] == "HANDLE_INVALID"
     ok(p.task.destroy(s, task))
 
 
@@ -167,7 +157,7 @@ def test_async_failure_error_info(host):
     assert rec["result"] == ""
     assert float(rec["progress"]) == 1.0
     # A finished task cannot be cancelled.
-    e = err(p.task.cancel(s, task))
+    e = failure(p.task.cancel(s, task))
     assert e[0] == "OPERATION_NOT_ALLOWED" and len(e) == 2, e
     ok(p.task.destroy(s, task))
 
@@ -176,13 +166,13 @@ def test_async_checks_happen_before_the_task(host):
     p = host.proxy()
     s = host.login()
     before = len(ok(p.task.get_all(s)))
-    assert err(p.Async.task.get_all(s)) == ["MESSAGE_METHOD_UNKNOWN", "Async.task.get_all"]
-    assert err(p.Async.task.get_status(s, "OpaqueRef:NULL"))[0] == "MESSAGE_METHOD_UNKNOWN"
-    assert err(p.Async.VM.frobnicate(s))[0] == "MESSAGE_METHOD_UNKNOWN"
-    assert err(p.Async.session.logout("OpaqueRef:bogus"))[0] == "SESSION_INVALID"
-    assert err(p.Async.session.login_with_password("root", host.password))[0] == \
+    assert failure(p.Async.task.get_all(s)) == ["MESSAGE_METHOD_UNKNOWN", "Async.task.get_all"]
+    assert failure(p.Async.task.get_status(s, "OpaqueRef:NULL"))[0] == "MESSAGE_METHOD_UNKNOWN"
+    assert failure(p.Async.VM.frobnicate(s))[0] == "MESSAGE_METHOD_UNKNOWN"
+    assert failure(p.Async.session.logout("OpaqueRef:bogus"))[0] == "SESSION_INVALID"
+    assert failure(p.Async.session.login_with_password("root", host.password))[0] == \
         "MESSAGE_METHOD_UNKNOWN"  # no session, no Async. form
-    assert err(p.Async.task.create(s, "x"))[0] == "MESSAGE_PARAMETER_COUNT_MISMATCH"
+    assert failure(p.Async.task.create(s, "x"))[0] == "MESSAGE_PARAMETER_COUNT_MISMATCH"
     assert len(ok(p.task.get_all(s))) == before
 
 
@@ -244,7 +234,7 @@ def test_cancel_as_soon_as_a_task_appears(host):
             assert status == "cancelled", (t, status)
             assert ok(p.task.get_error_info(s, t)) == ["TASK_CANCELLED", t]
         else:
-            assert err(cancels[t])[0] == "OPERATION_NOT_ALLOWED"
+            assert failure(cancels[t])[0] == "OPERATION_NOT_ALLOWED"
             assert status == "success", (t, status)
             ok(p.message.destroy(s, created_message(p, s, t)))
         ok(p.task.destroy(s, t))
@@ -276,7 +266,7 @@ def test_task_create_and_setters(host):
     assert parse_value(rec["result"]) == "done"
     assert rec["allowed_operations"] == []
     assert str(rec["finished"]) > "1970"
-    assert err(p.task.set_status(s, task, "bogus"))[0] == "FIELD_TYPE_ERROR"
+    assert failure(p.task.set_status(s, task, "bogus"))[0] == "FIELD_TYPE_ERROR"
 
     ok(p.task.set_error_info(s, task, ["SR_FULL", "a", "b"]))
     assert ok(p.task.get_error_info(s, task)) == ["SR_FULL", "a", "b"]
@@ -284,10 +274,10 @@ def test_task_create_and_setters(host):
     assert ok(p.task.get_other_config(s, task)) == {"k": "v"}
 
     ok(p.task.destroy(s, task))
-    assert err(p.task.get_status(s, task)) == ["HANDLE_INVALID", "task", task]
-    assert err(p.task.destroy(s, task)) == ["HANDLE_INVALID", "task", task]
-    assert err(p.task.cancel(s, task)) == ["HANDLE_INVALID", "task", task]
-    assert err(p.task.set_progress(s, task, 0.1))[0] == "HANDLE_INVALID"
+    assert failure(p.task.get_status(s, task)) == ["HANDLE_INVALID", "task", task]
+    assert failure(p.task.destroy(s, task)) == ["HANDLE_INVALID", "task", task]
+    assert failure(p.task.cancel(s, task)) == ["HANDLE_INVALID", "task", task]
+    assert failure(p.task.set_progress(s, task, 0.1))[0] == "HANDLE_INVALID"
 
 
 def test_task_cancel_own_task(host):
@@ -299,7 +289,7 @@ def test_task_cancel_own_task(host):
     assert rec["status"] == "cancelled"
     assert rec["error_info"] == ["TASK_CANCELLED", task]
     assert rec["allowed_operations"] == []
-    e = err(p.task.cancel(s, task))
+    e = failure(p.task.cancel(s, task))
     assert e[0] == "OPERATION_NOT_ALLOWED", e
     ok(p.task.destroy(s, task))
 
@@ -307,7 +297,7 @@ def test_task_cancel_own_task(host):
 def test_task_unknown_explicit_stays_unknown(host):
     p = host.proxy()
     s = host.login()
-    assert err(p.task.frobnicate(s))[0] == "MESSAGE_METHOD_UNKNOWN"
+    assert failure(p.task.frobnicate(s))[0] == "MESSAGE_METHOD_UNKNOWN"
     names = p.system.listMethods()
     for m in ("task.create", "task.cancel", "Async.task.cancel", "task.get_status"):
         assert m in names, m
@@ -323,8 +313,8 @@ def test_pending_task_limit(host):
     try:
         for i in range(200 - len(existing)):
             created.append(ok(p.task.create(s, "limit-%d" % i, "")))
-        assert err(p.task.create(s, "one-too-many", "")) == ["TOO_MANY_PENDING_TASKS"]
-        assert err(p.Async.session.logout(s)) == ["TOO_MANY_PENDING_TASKS"]
+        assert failure(p.task.create(s, "one-too-many", "")) == ["TOO_MANY_PENDING_TASKS"]
+        assert failure(p.Async.session.logout(s)) == ["TOO_MANY_PENDING_TASKS"]
         assert ok(p.session.get_this_host(s, s))  # the Async. call did not run
         # A finished task frees a slot.
         ok(p.task.set_status(s, created[0], "success"))
@@ -408,7 +398,7 @@ def test_cancel_running_task(slow_host):
     rec = ok(p.task.get_record(s, task))
     assert rec["error_info"] == ["TASK_CANCELLED", task]
     assert rec["result"] == ""
-    assert err(p.task.cancel(s, task))[0] == "OPERATION_NOT_ALLOWED"
+    assert failure(p.task.cancel(s, task))[0] == "OPERATION_NOT_ALLOWED"
 
 
 def test_destroy_running_task(slow_host):

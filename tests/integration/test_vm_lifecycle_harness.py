@@ -25,6 +25,8 @@ import pytest
 from test_events import proxy as timed_proxy  # every call bounded in time
 from test_xenstored_harness import XsConn
 
+from conftest import wait_for
+
 NULL_REF = "OpaqueRef:NULL"
 TEMPLATE = "Debian Bookworm 12"
 
@@ -62,16 +64,6 @@ class Api:
                 return rec
             time.sleep(0.05)
         raise AssertionError("task %s still pending after %s s" % (task, timeout))
-
-
-def wait_for(pred, timeout=20, step=0.05):
-    """pred() until it is true or the time is up; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def template(api, name=TEMPLATE):

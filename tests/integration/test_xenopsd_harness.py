@@ -28,7 +28,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, SANITIZER_MARKERS, UnixHTTPConnection
+from conftest import BUILD, SANITIZER_MARKERS, UnixHTTPConnection, wait_for
 
 XENSTORED = os.path.join(BUILD, "xenstored", "xenstored")
 XENOPSD = os.path.join(BUILD, "xenopsd", "xenopsd")
@@ -46,16 +46,6 @@ class RpcError(Exception):
         super().__init__("%s %s" % (code, params))
         self.code = code
         self.params = params
-
-
-def wait_for(pred, timeout=10, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class XenopsdClient:

@@ -4,18 +4,7 @@ import xmlrpc.client
 
 import pytest
 
-
-def ok(r):
-    assert isinstance(r, dict), r
-    assert r.get("Status") == "Success", r
-    return r["Value"]
-
-
-def failure(r):
-    assert isinstance(r, dict), r
-    assert r.get("Status") == "Failure", r
-    assert isinstance(r.get("ErrorDescription"), list), r
-    return r["ErrorDescription"]
+from conftest import failure, ok
 
 
 def is_ref(v):
