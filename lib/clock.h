@@ -20,21 +20,6 @@ static inline int64_t clock_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ms milliseconds from now on clock, as the absolute time
- * pthread_cond_timedwait wants (on the condition's clock). */
-static inline struct timespec clock_timespec_after(clockid_t clock, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 /* Makes cond wait on CLOCK_MONOTONIC, the clock of every deadline here
  * (a condition variable's default is the wall clock). */
 static inline void clock_cond_init(pthread_cond_t *cond)

@@ -200,11 +200,7 @@ struct http_server *http_server_new(const struct http_server_opts *opts)
     s->opts = *opts;
     http_opts_defaults(&s->opts);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->idle, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&s->idle);
     s->conns.next = s->conns.prev = &s->conns;
     return s;
 }
@@ -341,8 +337,8 @@ void http_server_stop(struct http_server *s)
      * Then every connection is cut. */
     for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
         shutdown(c->fd, SHUT_RD);
-    struct timespec until = clock_timespec_after(CLOCK_MONOTONIC, HS_STOP_GRACE_MS);
-    while (s->active > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &until) != ETIMEDOUT)
+    int64_t until = clock_now_ms() + HS_STOP_GRACE_MS;
+    while (s->active > 0 && clock_cond_wait_until(&s->idle, &s->lock, until))
         ;
     for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
         shutdown(c->fd, SHUT_RDWR);

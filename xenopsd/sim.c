@@ -51,7 +51,7 @@ struct sim *sim_new(int64_t memory_total, int cpus)
 {
     struct sim *s = xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->changed, NULL);
+    clock_cond_init(&s->changed);
     s->memory_total = memory_total;
     s->cpus = cpus;
     s->next_domid = 1;
@@ -249,13 +249,9 @@ static enum xo_shutdown_reason sim_domain_wait_shutdown(void *b, int domid, int6
     struct sim_domain *d = sim_get(s, domid);
     if (d)
         d->waiters++;
-    while ((d = sim_get(s, domid)) && d->shutdown == XO_SR_NONE && !atomic_load(cancel)) {
-        int64_t left = deadline_ms - clock_now_ms();
-        if (left <= 0)
-            break;
-        struct timespec ts = clock_timespec_after(CLOCK_REALTIME, left);
-        pthread_cond_timedwait(&s->changed, &s->lock, &ts);
-    }
+    while ((d = sim_get(s, domid)) && d->shutdown == XO_SR_NONE && !atomic_load(cancel) &&
+           clock_now_ms() < deadline_ms)
+        clock_cond_wait_until(&s->changed, &s->lock, deadline_ms);
     /* A domain destroyed meanwhile is as good as powered off. */
     enum xo_shutdown_reason r = d ? d->shutdown : XO_SR_POWEROFF;
     if (d)

@@ -39,11 +39,7 @@ struct xo_tasks *xo_tasks_new(struct xo_updates *updates, size_t max_finished)
 {
     struct xo_tasks *t = xcalloc(1, sizeof(*t));
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->changed, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&t->changed);
     t->by_id = hmap_new();
     t->updates = updates;
     t->max_finished = max_finished ? max_finished : 1;
@@ -204,7 +200,6 @@ struct val *xo_task_stat(struct xo_tasks *t, const char *id, struct arena *a)
 struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms, struct arena *a)
 {
     int64_t deadline = clock_now_ms() + timeout_ms;
-    struct timespec ts = clock_timespec_after(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&t->lock);
     struct xo_task *k = hmap_get(t->by_id, id);
     double seen = k ? k->progress : 0.0;
@@ -212,7 +207,7 @@ struct val *xo_task_wait(struct xo_tasks *t, const char *id, int64_t timeout_ms,
      * may have been destroyed */
     while (k && k->state == XO_TASK_PENDING && k->progress == seen && !t->stopping &&
            clock_now_ms() < deadline) {
-        pthread_cond_timedwait(&t->changed, &t->lock, &ts);
+        clock_cond_wait_until(&t->changed, &t->lock, deadline);
         k = hmap_get(t->by_id, id);
     }
     pthread_mutex_unlock(&t->lock);

@@ -36,11 +36,7 @@ struct xo_updates *xo_updates_new(size_t cap)
 {
     struct xo_updates *u = xcalloc(1, sizeof(*u));
     pthread_mutex_init(&u->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&u->posted, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&u->posted);
     u->by_key = hmap_new();
     u->cap = cap ? cap : 1;
     struct timespec ts;
@@ -149,13 +145,8 @@ struct val *xo_updates_get(struct xo_updates *u, int64_t last, int64_t timeout_m
     /* A token from the future belongs to an earlier run: start over. */
     if (last < u->floor - 1 || last > u->gen)
         last = 0;
-    while (!u->stopping && (!u->tail || u->tail->gen <= last)) {
-        int64_t left = deadline - clock_now_ms();
-        if (left <= 0)
-            break;
-        struct timespec ts = clock_timespec_after(CLOCK_MONOTONIC, left);
-        pthread_cond_timedwait(&u->posted, &u->lock, &ts);
-    }
+    while (!u->stopping && (!u->tail || u->tail->gen <= last) && clock_now_ms() < deadline)
+        clock_cond_wait_until(&u->posted, &u->lock, deadline);
     struct val *reply = xo_updates_collect(u, last, a);
     pthread_mutex_unlock(&u->lock);
     return reply;

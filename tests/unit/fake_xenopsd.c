@@ -3,6 +3,7 @@
  * fake_xenopsd.h).
  */
 #include "fake_xenopsd.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -303,12 +304,9 @@ static struct rpc_reply m_updates_get(struct arena *a, const struct val *params,
 {
     struct fake *f = ctx;
     int64_t last = params->u.arr.items[0]->u.i, timeout = params->u.arr.items[1]->u.i;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout;
+    int64_t until = clock_now_ms() + timeout * 1000;
     pthread_mutex_lock(&f->lock);
-    while (f->gen <= last && timeout > 0 &&
-           pthread_cond_timedwait(&f->changed, &f->lock, &until) == 0)
+    while (f->gen <= last && timeout > 0 && clock_cond_wait_until(&f->changed, &f->lock, until))
         ;
     struct val *ups = val_array(a);
     for (int64_t i = last; i < f->gen; i++) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "clock.h"
 #include "db/db.h"
 #include "fake_xenopsd.h"
 #include "core/xapi.h"
@@ -106,7 +107,7 @@ static void fixture_init(struct fixture *fx, bool with_fake)
     snprintf(fx->run, sizeof(fx->run), "%s/run", fx->dir);
     assert_int_equal(mkdir(fx->run, 0755), 0);
     pthread_mutex_init(&fx->fake.lock, NULL);
-    pthread_cond_init(&fx->fake.changed, NULL);
+    clock_cond_init(&fx->fake.changed);
     fx->fake.memory_free = 8 * GiB;
     if (with_fake)
         fake_start(fx);

@@ -353,9 +353,7 @@ uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
     while (atomic_load(&db->generation) <= gen) {
         if (deadline_ms <= clock_now_ms())
             break;
-        /* wait_cond runs on CLOCK_MONOTONIC, the deadline's clock. */
-        struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000};
-        pthread_cond_timedwait(&db->wait_cond, &db->wait_lock, &ts);
+        clock_cond_wait_until(&db->wait_cond, &db->wait_lock, deadline_ms);
     }
     pthread_mutex_unlock(&db->wait_lock);
     return atomic_load(&db->generation);
@@ -869,11 +867,7 @@ struct db *db_open(const char *path, char *err, size_t errlen)
     struct db *db = xcalloc(1, sizeof(*db));
     pthread_rwlock_init(&db->lock, NULL);
     pthread_mutex_init(&db->wait_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&db->wait_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&db->wait_cond);
     db->by_ref = hmap_new();
     db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
     for (int i = 0; i < api_n_classes; i++) {
