@@ -6,6 +6,7 @@
  */
 #include "http_internal.h"
 #include "clock.h"
+#include "list.h"
 #include "mem.h"
 
 #include <arpa/inet.h>
@@ -40,8 +41,10 @@ struct hs_conn_slot {
     int fd;
     _Atomic int64_t idle_since; /* see http_conn_serve */
     bool evicted;               /* shut down to make room (under the lock) */
-    struct hs_conn_slot *next, *prev;
+    struct list_node node;      /* in http_server.conns */
 };
+
+#define HS_SLOT(n) LIST_ENTRY(n, struct hs_conn_slot, node)
 
 struct http_server {
     struct http_server_opts opts;
@@ -51,9 +54,8 @@ struct http_server {
     atomic_bool stopping;
     bool started;
     pthread_mutex_t lock;
-    pthread_cond_t idle;
-    int active;
-    struct hs_conn_slot conns; /* list head of open connections, for stop */
+    pthread_cond_t idle; /* conns became empty */
+    struct list conns;   /* the open connections, under lock */
 };
 
 /* --- the server --- */
@@ -73,9 +75,8 @@ static void *hs_conn_thread(void *arg)
     pthread_mutex_lock(&s->lock); /* closed under the lock: stop may be shutting it down */
     if (close_it)
         close(c->slot.fd);
-    c->slot.prev->next = c->slot.next;
-    c->slot.next->prev = c->slot.prev;
-    if (--s->active == 0)
+    list_remove(&s->conns, &c->slot.node);
+    if (list_empty(&s->conns))
         pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
     free(c);
@@ -116,7 +117,8 @@ static bool hs_evict_idle(struct http_server *s)
 {
     struct hs_conn_slot *oldest = NULL;
     int64_t since = 0;
-    for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next) {
+    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n)) {
+        struct hs_conn_slot *c = HS_SLOT(n);
         int64_t t = atomic_load(&c->idle_since);
         if (t > 0 && !c->evicted && (!oldest || t < since)) {
             oldest = c;
@@ -135,8 +137,8 @@ static bool hs_evict_idle(struct http_server *s)
 static int hs_evicted(const struct http_server *s)
 {
     int n = 0;
-    for (const struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
-        n += c->evicted;
+    for (const struct list_node *c = list_first(&s->conns); c; c = list_next(&s->conns, c))
+        n += HS_SLOT(c)->evicted;
     return n;
 }
 
@@ -161,8 +163,8 @@ static void *hs_accept_thread(void *arg)
             break; /* the listener was shut down */
         }
         pthread_mutex_lock(&s->lock);
-        int max = s->opts.max_connections;
-        bool full = s->active >= max && s->active - hs_evicted(s) >= max;
+        int max = s->opts.max_connections, active = (int)list_length(&s->conns);
+        bool full = active >= max && active - hs_evicted(s) >= max;
         if (atomic_load(&s->stopping) || (full && !hs_evict_idle(s))) {
             pthread_mutex_unlock(&s->lock);
             hs_refuse(fd);
@@ -173,16 +175,10 @@ static void *hs_accept_thread(void *arg)
         c->slot.fd = fd;
         c->is_unix = l->is_unix;
         hs_peer_text(&ss, c->peer, sizeof(c->peer));
-        c->slot.next = s->conns.next;
-        c->slot.prev = &s->conns;
-        s->conns.next->prev = &c->slot;
-        s->conns.next = &c->slot;
-        s->active++;
+        list_push_front(&s->conns, &c->slot.node);
         pthread_t t;
         if (pthread_create(&t, &attr, hs_conn_thread, c) != 0) {
-            c->slot.prev->next = c->slot.next;
-            c->slot.next->prev = c->slot.prev;
-            s->active--;
+            list_remove(&s->conns, &c->slot.node);
             pthread_mutex_unlock(&s->lock);
             hs_refuse(fd);
             free(c);
@@ -201,7 +197,7 @@ struct http_server *http_server_new(const struct http_server_opts *opts)
     http_opts_defaults(&s->opts);
     pthread_mutex_init(&s->lock, NULL);
     clock_cond_init(&s->idle);
-    s->conns.next = s->conns.prev = &s->conns;
+    list_init(&s->conns);
     return s;
 }
 
@@ -335,14 +331,14 @@ void http_server_stop(struct http_server *s)
     /* Idle connections read the end of their input and close; a handler
      * still writing its reply finishes it, for up to HS_STOP_GRACE_MS.
      * Then every connection is cut. */
-    for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
-        shutdown(c->fd, SHUT_RD);
+    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
+        shutdown(HS_SLOT(n)->fd, SHUT_RD);
     int64_t until = clock_now_ms() + HS_STOP_GRACE_MS;
-    while (s->active > 0 && clock_cond_wait_until(&s->idle, &s->lock, until))
+    while (!list_empty(&s->conns) && clock_cond_wait_until(&s->idle, &s->lock, until))
         ;
-    for (struct hs_conn_slot *c = s->conns.next; c != &s->conns; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
-    while (s->active > 0)
+    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
+        shutdown(HS_SLOT(n)->fd, SHUT_RDWR);
+    while (!list_empty(&s->conns))
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
 }

@@ -96,6 +96,21 @@ static inline struct list_node *list_prev(const struct list *l, const struct lis
     return n->prev == &l->head ? NULL : n->prev;
 }
 
+/* Moves every node of src, in order, to the end of dst; src is left
+ * empty. O(1). */
+static inline void list_splice_back(struct list *dst, struct list *src)
+{
+    if (!src->n)
+        return;
+    struct list_node *first = src->head.next, *last = src->head.prev;
+    first->prev = dst->head.prev;
+    dst->head.prev->next = first;
+    last->next = &dst->head;
+    dst->head.prev = last;
+    dst->n += src->n;
+    list_init(src);
+}
+
 /* Unlinks and returns the first node, or NULL when l is empty. */
 static inline struct list_node *list_pop_front(struct list *l)
 {

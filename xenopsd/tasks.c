@@ -6,6 +6,7 @@
 #include "tasks.h"
 #include "clock.h"
 #include "hmap.h"
+#include "list.h"
 #include "lifecycle.h"
 #include "mem.h"
 
@@ -22,7 +23,7 @@ struct xo_task {
     double progress;
     struct val *result, *error; /* flattened: one free() each */
     atomic_bool cancel;
-    struct xo_task *prev, *next; /* in the finished list */
+    struct list_node node; /* in the finished list, once finished */
 };
 
 struct xo_tasks {
@@ -30,8 +31,8 @@ struct xo_tasks {
     pthread_cond_t changed; /* a task made progress or finished; CLOCK_MONOTONIC */
     bool stopping;
     struct hmap *by_id;
-    struct xo_task *oldest, *newest; /* finished ones */
-    size_t finished, max_finished;
+    struct list finished; /* oldest first */
+    size_t max_finished;
     struct xo_updates *updates;
 };
 
@@ -41,6 +42,7 @@ struct xo_tasks *xo_tasks_new(struct xo_updates *updates, size_t max_finished)
     pthread_mutex_init(&t->lock, NULL);
     clock_cond_init(&t->changed);
     t->by_id = hmap_new();
+    list_init(&t->finished);
     t->updates = updates;
     t->max_finished = max_finished ? max_finished : 1;
     return t;
@@ -93,34 +95,13 @@ void xo_task_progress(struct xo_tasks *t, struct xo_task *k, double progress)
     xo_updates_post(t->updates, "Task", k->id);
 }
 
-static void xo_tasks_unlink(struct xo_tasks *t, struct xo_task *k)
-{
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        t->oldest = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    else
-        t->newest = k->prev;
-    t->finished--;
-}
-
 /* Called with the lock held. */
 static void xo_tasks_finished(struct xo_tasks *t, struct xo_task *k)
 {
     k->progress = 1.0;
-    k->prev = t->newest;
-    k->next = NULL;
-    if (t->newest)
-        t->newest->next = k;
-    else
-        t->oldest = k;
-    t->newest = k;
-    t->finished++;
-    while (t->finished > t->max_finished) {
-        struct xo_task *old = t->oldest;
-        xo_tasks_unlink(t, old);
+    list_push_back(&t->finished, &k->node);
+    while (list_length(&t->finished) > t->max_finished) {
+        struct xo_task *old = LIST_ENTRY(list_pop_front(&t->finished), struct xo_task, node);
         hmap_del(t->by_id, old->id);
         xo_task_free(old);
     }
@@ -245,7 +226,7 @@ int xo_task_destroy(struct xo_tasks *t, const char *id, struct arena *a, struct 
     } else if (k->state == XO_TASK_PENDING) {
         rc = xo_fail(a, err, "OPERATION_NOT_ALLOWED", "the task is still pending", NULL);
     } else {
-        xo_tasks_unlink(t, k);
+        list_remove(&t->finished, &k->node);
         hmap_del(t->by_id, id);
         xo_task_free(k);
     }

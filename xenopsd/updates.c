@@ -7,6 +7,7 @@
 #include "updates.h"
 #include "clock.h"
 #include "hmap.h"
+#include "list.h"
 #include "mem.h"
 
 #include <pthread.h>
@@ -18,15 +19,17 @@
 struct xo_update {
     char *kind, *id;
     int64_t gen;
-    struct xo_update *prev, *next;
+    struct list_node node; /* in xo_updates.entries */
 };
+
+#define XO_UPDATE(n) LIST_ENTRY(n, struct xo_update, node)
 
 struct xo_updates {
     pthread_mutex_t lock;
     pthread_cond_t posted;
     struct hmap *by_key;
-    struct xo_update *head, *tail; /* oldest, newest */
-    size_t count, cap;
+    struct list entries; /* oldest first */
+    size_t cap;
     int64_t gen;   /* of the newest entry */
     int64_t floor; /* a token below this may have missed evicted entries */
     bool stopping;
@@ -38,6 +41,7 @@ struct xo_updates *xo_updates_new(size_t cap)
     pthread_mutex_init(&u->lock, NULL);
     clock_cond_init(&u->posted);
     u->by_key = hmap_new();
+    list_init(&u->entries);
     u->cap = cap ? cap : 1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -50,37 +54,12 @@ void xo_updates_free(struct xo_updates *u)
 {
     if (!u)
         return;
-    for (struct xo_update *e = u->head, *next; e; e = next) {
-        next = e->next;
-        free(e);
-    }
+    for (struct list_node *n; (n = list_pop_front(&u->entries));)
+        free(XO_UPDATE(n));
     hmap_free(u->by_key);
     pthread_cond_destroy(&u->posted);
     pthread_mutex_destroy(&u->lock);
     free(u);
-}
-
-static void xo_updates_unlink(struct xo_updates *u, struct xo_update *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        u->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        u->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void xo_updates_append(struct xo_updates *u, struct xo_update *e)
-{
-    e->prev = u->tail;
-    if (u->tail)
-        u->tail->next = e;
-    else
-        u->head = e;
-    u->tail = e;
 }
 
 void xo_updates_post(struct xo_updates *u, const char *kind, const char *id)
@@ -90,7 +69,7 @@ void xo_updates_post(struct xo_updates *u, const char *kind, const char *id)
     pthread_mutex_lock(&u->lock);
     struct xo_update *e = hmap_get(u->by_key, key);
     if (e) {
-        xo_updates_unlink(u, e);
+        list_remove(&u->entries, &e->node);
     } else {
         /* One block: the entry, then kind and id. */
         size_t kl = strlen(kind) + 1, il = strlen(id) + 1;
@@ -100,17 +79,14 @@ void xo_updates_post(struct xo_updates *u, const char *kind, const char *id)
         memcpy(e->kind, kind, kl);
         memcpy(e->id, id, il);
         hmap_put(u->by_key, key, e);
-        u->count++;
     }
     e->gen = ++u->gen;
-    xo_updates_append(u, e);
-    while (u->count > u->cap) {
-        struct xo_update *old = u->head;
+    list_push_back(&u->entries, &e->node);
+    while (list_length(&u->entries) > u->cap) {
+        struct xo_update *old = XO_UPDATE(list_pop_front(&u->entries));
         snprintf(key, sizeof(key), "%s/%s", old->kind, old->id);
         hmap_del(u->by_key, key);
-        xo_updates_unlink(u, old);
         u->floor = old->gen + 1;
-        u->count--;
         free(old);
     }
     pthread_cond_broadcast(&u->posted);
@@ -119,14 +95,14 @@ void xo_updates_post(struct xo_updates *u, const char *kind, const char *id)
 
 static struct val *xo_updates_collect(struct xo_updates *u, int64_t last, struct arena *a)
 {
-    size_t n = 0;
-    struct xo_update *first = u->tail;
-    for (struct xo_update *e = u->tail; e && e->gen > last; e = e->prev) {
-        first = e;
-        n++;
-    }
+    /* Back from the newest to the first after last, then forward. */
+    struct list_node *first = NULL;
+    for (struct list_node *n = list_last(&u->entries); n && XO_UPDATE(n)->gen > last;
+         n = list_prev(&u->entries, n))
+        first = n;
     struct val *list = val_array(a);
-    for (struct xo_update *e = n ? first : NULL; e; e = e->next) {
+    for (struct list_node *n = first; n; n = list_next(&u->entries, n)) {
+        const struct xo_update *e = XO_UPDATE(n);
         struct val *item = val_struct_sized(a, 2);
         val_struct_add_static(a, item, "kind", val_string(a, e->kind));
         val_struct_add_static(a, item, "id", val_string(a, e->id));
@@ -145,7 +121,7 @@ struct val *xo_updates_get(struct xo_updates *u, int64_t last, int64_t timeout_m
     /* A token from the future belongs to an earlier run: start over. */
     if (last < u->floor - 1 || last > u->gen)
         last = 0;
-    while (!u->stopping && (!u->tail || u->tail->gen <= last) && clock_now_ms() < deadline)
+    while (!u->stopping && (list_empty(&u->entries) || u->gen <= last) && clock_now_ms() < deadline)
         clock_cond_wait_until(&u->posted, &u->lock, deadline);
     struct val *reply = xo_updates_collect(u, last, a);
     pthread_mutex_unlock(&u->lock);

@@ -27,6 +27,7 @@ struct xsd *xsd_new(const char *run_dir)
 {
     struct xsd *x = xcalloc(1, sizeof(*x));
     x->store = store_new();
+    list_init(&x->conns);
     x->watches = watch_table_new();
     x->sink = (struct store_sink){.changed = watch_changed, .ctx = x};
     quota_defaults(&x->quota_domu, &x->quota_dom0);
@@ -42,8 +43,8 @@ void xsd_free(struct xsd *x)
 {
     if (!x)
         return;
-    while (x->conns)
-        xsd_conn_free(x, x->conns);
+    while (!list_empty(&x->conns))
+        xsd_conn_free(x, XSD_CONN_OF(list_first(&x->conns)));
     for (size_t i = 0; i < STORE_DOMS; i++) {
         if (x->domains[i])
             xsd_listener_close(x, x->domains[i]->listener);
@@ -70,11 +71,7 @@ struct xsd_conn *xsd_conn_new(struct xsd *x, int fd, uint16_t dom, bool privileg
     c->dom = dom;
     c->privileged = privileged;
     c->readonly = readonly;
-    c->next = x->conns;
-    if (x->conns)
-        x->conns->prev = c;
-    x->conns = c;
-    x->nconns++;
+    list_push_front(&x->conns, &c->node);
     return c;
 }
 
@@ -83,13 +80,7 @@ void xsd_conn_free(struct xsd *x, struct xsd_conn *c)
     xsd_conn_reset(x, c);
     if (c->closing)
         x->ndoomed--;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        x->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    x->nconns--;
+    list_remove(&x->conns, &c->node);
     if (c->fd >= 0)
         close(c->fd);
     buf_free(&c->out);

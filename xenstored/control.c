@@ -81,7 +81,8 @@ static int control_set_domain(struct xsd_req *r, const char **argv, int argc)
 
 static int control_memreport(struct xsd_req *r, const char **argv, int argc)
 {
-    buf_printf(&r->reply, "nodes %zu\nconnections %zu\n", r->x->store->nnodes, r->x->nconns);
+    buf_printf(&r->reply, "nodes %zu\nconnections %zu\n", r->x->store->nnodes,
+               list_length(&r->x->conns));
     buf_append(&r->reply, "", 1);
     return 0;
 }

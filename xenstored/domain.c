@@ -60,9 +60,11 @@ int ops_introduce(struct xsd_req *r)
 /* The domain's connections end with it, as its ring would. */
 static void domain_drop_conns(struct xsd *x, uint16_t dom)
 {
-    for (struct xsd_conn *c = x->conns; c; c = c->next)
+    for (struct list_node *n = list_first(&x->conns); n; n = list_next(&x->conns, n)) {
+        struct xsd_conn *c = XSD_CONN_OF(n);
         if (!c->privileged && c->dom == dom)
             xsd_conn_doom(x, c, "its domain was released");
+    }
 }
 
 int ops_release(struct xsd_req *r)

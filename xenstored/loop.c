@@ -93,8 +93,8 @@ static void loop_accept(struct xsd *x, struct xsd_listener *l)
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (x->nconns >= x->max_conns) {
-            log_warn(NULL, "refusing a connection: %zu already open", x->nconns);
+        if (list_length(&x->conns) >= x->max_conns) {
+            log_warn(NULL, "refusing a connection: %zu already open", list_length(&x->conns));
             close(fd);
             continue;
         }
@@ -186,10 +186,10 @@ static void loop_flush(struct xsd *x)
 
 static void loop_reap(struct xsd *x)
 {
-    for (struct xsd_conn *c = x->conns, *next; c && x->ndoomed; c = next) {
-        next = c->next;
-        if (c->closing)
-            xsd_conn_free(x, c);
+    for (struct list_node *n = list_first(&x->conns), *next; n && x->ndoomed; n = next) {
+        next = list_next(&x->conns, n);
+        if (XSD_CONN_OF(n)->closing)
+            xsd_conn_free(x, XSD_CONN_OF(n));
     }
 }
 

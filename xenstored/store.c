@@ -34,6 +34,7 @@ static struct store_node *store_node_new(const char *name, size_t len)
     memcpy(n->name, name, len);
     n->namelen = (uint16_t)len;
     n->hash = store_hash(name, len);
+    list_init(&n->kids);
     return n;
 }
 
@@ -58,14 +59,14 @@ static void store_index_build(struct store_node *parent, uint32_t cap)
 {
     free(parent->index);
     parent->index = store_kids_new(cap);
-    for (struct store_node *c = parent->first; c; c = c->next)
+    for (struct store_node *c = store_first_kid(parent); c; c = store_next_kid(parent, c))
         store_kids_put(parent->index, c);
 }
 
 static void store_index_add(struct store_node *parent, struct store_node *n)
 {
     if (!parent->index) {
-        if (parent->nkids > STORE_INDEX_MIN)
+        if (list_length(&parent->kids) > STORE_INDEX_MIN)
             store_index_build(parent, 32);
         return;
     }
@@ -105,7 +106,7 @@ struct store_node *store_child(const struct store_node *n, const char *name, siz
 {
     uint32_t h = store_hash(name, len);
     if (!n->index) {
-        for (struct store_node *c = n->first; c; c = c->next)
+        for (struct store_node *c = store_first_kid(n); c; c = store_next_kid(n, c))
             if (store_name_is(c, name, len, h))
                 return c;
         return NULL;
@@ -139,16 +140,16 @@ static void store_node_free(struct store *s, struct store_node *n)
 }
 
 /* Iterative, so that no depth of tree can exhaust the stack: each node's
- * children are spliced into the sibling chain right after it. */
+ * children join a list of those still to free, then the node goes. top
+ * is on no list. */
 static void store_free_subtree(struct store *s, struct store_node *top)
 {
-    top->next = NULL;
-    for (struct store_node *n = top, *next; n; n = next) {
-        if (n->first) {
-            n->last->next = n->next;
-            n->next = n->first;
-        }
-        next = n->next;
+    struct list todo;
+    list_init(&todo);
+    list_push_back(&todo, &top->sibling);
+    for (struct list_node *x; (x = list_pop_front(&todo));) {
+        struct store_node *n = LIST_ENTRY(x, struct store_node, sibling);
+        list_splice_back(&todo, &n->kids);
         store_node_free(s, n);
     }
 }
@@ -207,13 +208,7 @@ struct store_node *store_create(struct store *s, struct store_node *parent, cons
     store_put_value(n, value, vlen);
     n->perms = perms_ref(perms);
     n->gen = n->cgen = ++s->gen;
-    n->prev = parent->last;
-    if (parent->last)
-        parent->last->next = n;
-    else
-        parent->first = n;
-    parent->last = n;
-    parent->nkids++;
+    list_push_back(&parent->kids, &n->sibling);
     parent->cgen = s->gen;
     store_index_add(parent, n);
     s->owned[perms->e[0].dom]++;
@@ -242,8 +237,8 @@ static void store_drop_below(struct store *s, struct store_node *n, struct buf *
                              const struct store_sink *sink)
 {
     size_t len = path->len;
-    for (struct store_node *c = n->first, *next; c; c = next) {
-        next = c->next;
+    for (struct store_node *c = store_first_kid(n), *next; c; c = next) {
+        next = store_next_kid(n, c);
         path->len = len;
         buf_putc(path, '/');
         buf_append(path, c->name, c->namelen);
@@ -260,16 +255,8 @@ void store_remove(struct store *s, struct store_node *parent, struct store_node 
                   const char *path, const struct store_sink *sink)
 {
     assert(n != s->root);
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        parent->first = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        parent->last = n->prev;
+    list_remove(&parent->kids, &n->sibling);
     store_index_del(parent, n);
-    parent->nkids--;
     parent->cgen = ++s->gen;
     if (sink) {
         sink->changed(sink->ctx, path, n->perms, false);
@@ -277,7 +264,7 @@ void store_remove(struct store *s, struct store_node *parent, struct store_node 
         buf_puts(&p, path);
         store_drop_below(s, n, &p, sink);
         buf_free(&p);
-        n->first = n->last = NULL;
+        list_init(&n->kids); /* freed below it already */
     }
     store_free_subtree(s, n);
 }
@@ -291,15 +278,15 @@ static int store_check_node(const struct store_node *n, const struct store *s, s
     owned[n->perms->e[0].dom]++;
     if ((n->vlen == 0) != (n->value == NULL) || n->gen > s->gen || n->cgen > s->gen)
         return -1;
-    for (const struct store_node *c = n->first; c; prev = c, c = c->next) {
+    for (const struct store_node *c = store_first_kid(n); c; prev = c, c = store_next_kid(n, c)) {
         kids++;
-        if (c->prev != prev || store_child(n, c->name, c->namelen) != c ||
-            c->hash != store_hash(c->name, c->namelen))
+        if (c->sibling.prev != (prev ? &prev->sibling : &n->kids.head) ||
+            store_child(n, c->name, c->namelen) != c || c->hash != store_hash(c->name, c->namelen))
             return -1;
         if (store_check_node(c, s, count, owned) < 0)
             return -1;
     }
-    if (kids != n->nkids || n->last != prev)
+    if (kids != list_length(&n->kids) || list_last(&n->kids) != (prev ? &prev->sibling : NULL))
         return -1;
     return n->index && n->index->count != kids ? -1 : 0;
 }

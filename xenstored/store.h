@@ -20,24 +20,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "perms.h"
 
 /* About 90 bytes plus the name, and the value in its own block: a million
  * nodes of short names and values stay well under 250 MiB. */
 struct store_node {
-    struct store_node *next, *prev;  /* siblings, in creation order */
-    struct store_node *first, *last; /* children */
-    struct store_kids *index;        /* children by name, once there are many */
-    struct node_perms *perms;        /* shared, never NULL */
-    char *value;                     /* NULL when empty; may hold NULs */
-    uint64_t gen;                    /* last change of value or perms (or creation) */
-    uint64_t cgen;                   /* last change of the set of children */
-    uint32_t nkids;
+    struct list_node sibling; /* in the parent's kids */
+    struct list kids;         /* children, in creation order */
+    struct store_kids *index; /* children by name, once there are many */
+    struct node_perms *perms; /* shared, never NULL */
+    char *value;              /* NULL when empty; may hold NULs */
+    uint64_t gen;             /* last change of value or perms (or creation) */
+    uint64_t cgen;            /* last change of the set of children */
     uint32_t vlen;
     uint32_t hash; /* of the name, for the parent's index */
     uint16_t namelen;
     char name[]; /* NUL-terminated; "" for the root */
 };
+
+/* The children of n, in creation order:
+ * for (c = store_first_kid(n); c; c = store_next_kid(n, c)) */
+static inline struct store_node *store_first_kid(const struct store_node *n)
+{
+    struct list_node *c = list_first(&n->kids);
+    return c ? LIST_ENTRY(c, struct store_node, sibling) : NULL;
+}
+
+static inline struct store_node *store_next_kid(const struct store_node *n,
+                                                const struct store_node *c)
+{
+    struct list_node *next = list_next(&n->kids, &c->sibling);
+    return next ? LIST_ENTRY(next, struct store_node, sibling) : NULL;
+}
 
 #define STORE_DOMS 65536
 

@@ -224,7 +224,7 @@ static int txn_list_live(struct txn *t, struct txe *e, const char *path, const s
 {
     txe_saw_kids(t, e, n->cgen);
     struct buf child = BUF_INIT;
-    for (const struct store_node *c = n->first; c; c = c->next) {
+    for (const struct store_node *c = store_first_kid(n); c; c = store_next_kid(n, c)) {
         if (e->kids) {
             buf_reset(&child);
             buf_printf(&child, "%s/%s", path[1] ? path : "", c->name);
@@ -325,7 +325,7 @@ int txn_set(struct txn *t, struct store *s, const char *path, const char *value,
 static int txn_observe_subtree(struct txn *t, const struct store_node *n, struct buf *path)
 {
     size_t len = path->len;
-    for (const struct store_node *c = n->first; c; c = c->next) {
+    for (const struct store_node *c = store_first_kid(n); c; c = store_next_kid(n, c)) {
         path->len = len;
         if (len > 1)
             buf_putc(path, '/');

@@ -28,7 +28,7 @@ int view_list(struct view *v, const char *path, struct buf *names)
     if (v->tx)
         return txn_list(v->tx, v->store, path, names);
     const struct store_node *n = store_lookup(v->store, path);
-    for (const struct store_node *c = n ? n->first : NULL; c; c = c->next)
+    for (const struct store_node *c = n ? store_first_kid(n) : NULL; c; c = store_next_kid(n, c))
         buf_append(names, c->name, (size_t)c->namelen + 1);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "buf.h"
 #include "perms.h"
 #include "quota.h"
@@ -57,9 +58,11 @@ struct xsd_conn {
     uint32_t ntxns;
     struct watch *watches; /* this connection's, linked through next_conn */
     uint32_t nwatches;
-    struct xsd_conn *next, *prev;
+    struct list_node node; /* in xsd.conns */
     struct xsd_conn *next_dirty;
 };
+
+#define XSD_CONN_OF(n) LIST_ENTRY(n, struct xsd_conn, node)
 
 /* Per domain: whether it is introduced, and its use of the quotas that
  * Xen counts per domain (its nodes are counted by the store). */
@@ -78,8 +81,8 @@ struct xsd {
     struct xsd_domain *domains[STORE_DOMS];
     struct xsd_quota quota_domu; /* unprivileged domains, per domain as Xen */
     struct xsd_quota quota_dom0; /* safety bounds per privileged connection */
-    struct xsd_conn *conns;
-    size_t nconns, max_conns;
+    struct list conns;           /* every connection, newest first */
+    size_t max_conns;
     struct xsd_conn *dirty;
     uint32_t next_txid, next_conn_id;
     size_t ndoomed;

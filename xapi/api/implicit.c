@@ -86,7 +86,7 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
     }
     case API_GET_ALL:
         out = val_array(c->a);
-        for (o = db_first(db, m->cls); o; o = o->next)
+        for (o = db_first(db, m->cls); o; o = db_next(db, o))
             val_array_push(c->a, out, val_string(c->a, o->ref));
         break;
     default:
@@ -113,7 +113,7 @@ static struct rpc_reply implicit_get_all_records(struct xapi_call *c)
     struct db *db = c->x->db;
     struct val *out = val_struct(c->a);
     db_read_lock(db);
-    for (struct db_obj *o = db_first(db, c->m->cls); o; o = o->next) {
+    for (struct db_obj *o = db_first(db, c->m->cls); o; o = db_next(db, o)) {
         struct val *rec = xapi_record(c->a, o);
         if (!where || where_match(where, rec))
             val_struct_add(c->a, out, o->ref, rec);

@@ -358,7 +358,7 @@ static bool event_scan(struct db *db, struct event_scan *s)
     const struct event_subs *subs = s->subs;
     for (int c = 0; c < api_n_classes; c++) {
         if ((subs->all && api_classes[c].in_db) || subs->whole[c]) {
-            for (const struct db_obj *o = db_first(db, c); o; o = o->next)
+            for (const struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
                 event_scan_obj(s, o);
             continue;
         }

@@ -69,7 +69,7 @@ static struct rpc_reply message_since(struct xapi_call *c, const char *kind, con
     api_datetime_comparable(after, sizeof(after), since);
     struct val *out = val_struct(c->a);
     db_read_lock(c->x->db);
-    for (struct db_obj *o = db_first(c->x->db, API_C_message); o; o = o->next) {
+    for (struct db_obj *o = db_first(c->x->db, API_C_message); o; o = db_next(c->x->db, o)) {
         if (strcmp(api_datetime_comparable(when, sizeof(when),
                                            db_obj_field(o, API_F_message_timestamp)),
                    after) <= 0)

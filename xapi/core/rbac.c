@@ -65,7 +65,7 @@ static struct rpc_reply role_get_by_permission_name_label(struct xapi_call *c)
             m = &api_messages[i];
     struct val *out = val_array(c->a);
     db_read_lock(c->x->db);
-    for (const struct db_obj *r = db_first(c->x->db, API_C_role); r && m; r = r->next)
+    for (const struct db_obj *r = db_first(c->x->db, API_C_role); r && m; r = db_next(c->x->db, r))
         if (m->roles & rbac_role_bit(r))
             val_array_push(c->a, out, val_string(c->a, r->ref));
     db_read_unlock(c->x->db);

@@ -99,13 +99,13 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
     char idle[API_DATETIME_LEN];
     api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
     size_t same_origin = 0, same_user = 0;
-    for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = s->next) {
+    for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = db_next(c->x->db, s)) {
         same_origin += session_of_originator(s, originator);
         same_user += session_of_user(s, user);
     }
     /* Sessions are kept in creation order, so the first ones are the oldest. */
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
-        next = s->next;
+        next = db_next(c->x->db, s);
         bool origin = session_of_originator(s, originator);
         bool mine = session_of_user(s, user);
         bool expired = session_active_before(s, idle);
@@ -197,7 +197,7 @@ static struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
 {
     struct val *ids = val_array(c->a);
     db_read_lock(c->x->db);
-    for (struct db_obj *s = db_first(c->x->db, API_C_subject); s; s = s->next)
+    for (struct db_obj *s = db_first(c->x->db, API_C_subject); s; s = db_next(c->x->db, s))
         val_array_push(c->a, ids,
                        val_copy(c->a, db_obj_field(s, API_F_subject_subject_identifier)));
     db_read_unlock(c->x->db);
@@ -209,7 +209,7 @@ static struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
     const char *sid = xapi_arg_str(c, API_P_session_logout_subject_identifier_subject_identifier);
     struct db_txn *t = db_begin(c->x->db);
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
-        next = s->next;
+        next = db_next(c->x->db, s);
         const struct db_obj *subj = db_obj_follow(c->x->db, s, API_F_session_subject);
         if (subj && strcmp(db_obj_str(subj, API_F_subject_subject_identifier), sid) == 0)
             db_txn_destroy(t, s);

@@ -249,7 +249,8 @@ static void task_sweep(struct tasks *ts, int64_t now)
     char pending_cut[API_DATETIME_LEN], finished_cut[API_DATETIME_LEN];
     api_datetime_format(pending_cut, sizeof(pending_cut), now - ts->gc_pending_s);
     api_datetime_format(finished_cut, sizeof(finished_cut), now - ts->gc_finished_s);
-    for (struct db_obj *o = db_first(db, API_C_task); o && n_doomed + n_done < n; o = o->next) {
+    for (struct db_obj *o = db_first(db, API_C_task); o && n_doomed + n_done < n;
+         o = db_next(db, o)) {
         if (task_status_pending(db_obj_str(o, API_F_task_status))) {
             if (task_at_or_before(db_obj_field(o, API_F_task_created), pending_cut))
                 doomed[n_doomed++] = o;
@@ -312,7 +313,7 @@ static void *task_gc_main(void *arg)
 static size_t task_count_pending(struct db *db)
 {
     size_t n = 0;
-    for (struct db_obj *o = db_first(db, API_C_task); o; o = o->next)
+    for (struct db_obj *o = db_first(db, API_C_task); o; o = db_next(db, o))
         if (task_status_pending(db_obj_str(o, API_F_task_status)))
             n++;
     return n;

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "db/db_store.h"
 #include "hmap.h"
+#include "list.h"
 #include "json.h"
 #include "log.h"
 #include "mem.h"
@@ -43,8 +44,7 @@ struct db_namelist {
 };
 
 struct db_class {
-    struct db_obj *first, *last;
-    size_t count;
+    struct list objs; /* of struct db_obj, in creation order */
     struct hmap *by_uuid;
     struct hmap *by_name; /* name_label -> struct db_namelist */
 };
@@ -154,15 +154,7 @@ static void db_index_uuid(struct db *db, struct db_obj *o, bool add)
 
 static void db_link(struct db *db, struct db_obj *o)
 {
-    struct db_class *c = &db->classes[o->cls];
-    o->prev = c->last;
-    o->next = NULL;
-    if (c->last)
-        c->last->next = o;
-    else
-        c->first = o;
-    c->last = o;
-    c->count++;
+    list_push_back(&db->classes[o->cls].objs, &o->node);
     hmap_put(db->by_ref, o->ref, o);
     db_index_uuid(db, o, true);
     db_index_name(db, o, true);
@@ -170,16 +162,7 @@ static void db_link(struct db *db, struct db_obj *o)
 
 static void db_unlink(struct db *db, struct db_obj *o)
 {
-    struct db_class *c = &db->classes[o->cls];
-    if (o->prev)
-        o->prev->next = o->next;
-    else
-        c->first = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        c->last = o->prev;
-    c->count--;
+    list_remove(&db->classes[o->cls].objs, &o->node);
     hmap_del(db->by_ref, o->ref);
     db_index_uuid(db, o, false);
     db_index_name(db, o, false);
@@ -258,14 +241,25 @@ size_t db_get_by_name_label(struct db *db, int cls, const char *name, struct db_
     return l->n;
 }
 
+/* The object of a node of a class list, or NULL. */
+static struct db_obj *db_obj_of(struct list_node *n)
+{
+    return n ? LIST_ENTRY(n, struct db_obj, node) : NULL;
+}
+
 struct db_obj *db_first(struct db *db, int cls)
 {
-    return db->classes[cls].first;
+    return db_obj_of(list_first(&db->classes[cls].objs));
+}
+
+struct db_obj *db_next(struct db *db, const struct db_obj *o)
+{
+    return db_obj_of(list_next(&db->classes[o->cls].objs, &o->node));
 }
 
 size_t db_count(struct db *db, int cls)
 {
-    return db->classes[cls].count;
+    return list_length(&db->classes[cls].objs);
 }
 
 const struct val *db_obj_field(const struct db_obj *o, api_field_id f)
@@ -800,13 +794,13 @@ static void db_rebuild_relations(struct db *db)
 {
     struct arena *a = arena_new();
     for (int c = 0; c < api_n_classes; c++)
-        for (struct db_obj *o = db->classes[c].first; o; o = o->next)
+        for (struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
             db_gather_members(db, a, o);
     for (int c = 0; c < api_n_classes; c++) {
         for (int i = 0; i < api_classes[c].n_fields; i++) {
             if (!db_is_derived_set(&api_classes[c].fields[i]))
                 continue;
-            for (struct db_obj *o = db->classes[c].first; o; o = o->next)
+            for (struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
                 o->f[i] = val_flatten(o->f[i] ? o->f[i] : val_array(a));
         }
     }
@@ -822,7 +816,7 @@ static int db_rewrite_all(struct db *db)
     for (int c = 0; c < api_n_classes && rc == 0; c++) {
         if (!api_classes[c].persist)
             continue;
-        for (struct db_obj *o = db->classes[c].first; o && rc == 0; o = o->next)
+        for (struct db_obj *o = db_first(db, c); o && rc == 0; o = db_next(db, o))
             rc = db_write_obj(db, o, &json);
     }
     buf_free(&json);
@@ -835,9 +829,9 @@ static int db_rewrite_all(struct db *db)
 static void db_free(struct db *db)
 {
     for (int c = 0; db->classes && c < api_n_classes; c++) {
-        struct db_obj *o = db->classes[c].first;
+        struct db_obj *o = db_first(db, c);
         while (o) {
-            struct db_obj *next = o->next;
+            struct db_obj *next = db_next(db, o);
             db_obj_free(o);
             o = next;
         }
@@ -871,6 +865,7 @@ struct db *db_open(const char *path, char *err, size_t errlen)
     db->by_ref = hmap_new();
     db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
     for (int i = 0; i < api_n_classes; i++) {
+        list_init(&db->classes[i].objs);
         db->classes[i].by_uuid = hmap_new();
         db->classes[i].by_name = hmap_new();
     }

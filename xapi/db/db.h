@@ -27,6 +27,7 @@
 
 #include "api/api.h"
 #include "ids.h"
+#include "list.h"
 #include "value.h"
 
 struct db;
@@ -35,11 +36,11 @@ struct db_txn;
 struct db_obj {
     int cls;
     char ref[IDS_REF_LEN + 1];
-    struct val **f;             /* api_classes[cls].n_fields values */
-    uint64_t gen_created;       /* the generation that created it */
-    uint64_t gen_modified;      /* the last generation that changed it */
-    struct db_obj *prev, *next; /* in its class, in creation order */
-    bool dead;                  /* destroyed in the open transaction */
+    struct val **f;        /* api_classes[cls].n_fields values */
+    uint64_t gen_created;  /* the generation that created it */
+    uint64_t gen_modified; /* the last generation that changed it */
+    struct list_node node; /* in its class, in creation order */
+    bool dead;             /* destroyed in the open transaction */
     /* db.c's bookkeeping, so that a transaction's cost stays linear in
      * its changes: the last transaction that touched the object, and
      * whether that one created it. */
@@ -69,7 +70,10 @@ struct db_obj *db_get_by_uuid(struct db *db, int cls, const char *uuid);
  * many there are. */
 size_t db_get_by_name_label(struct db *db, int cls, const char *name, struct db_obj **out,
                             size_t max);
+/* The objects of a class in creation order:
+ * for (o = db_first(db, cls); o; o = db_next(db, o)) */
 struct db_obj *db_first(struct db *db, int cls);
+struct db_obj *db_next(struct db *db, const struct db_obj *o);
 /* Field f of o, which must be of o's class (asserted: the field id names
  * its class). The typed forms assert the field's type too: db_obj_str
  * reads strings, refs, enums and datetimes ("" rather than NULL). */

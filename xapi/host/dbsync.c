@@ -213,7 +213,7 @@ static void dbsync_host_cpus(struct xapi *x, struct arena *a, struct db_txn *t, 
 {
     struct db_obj **by_number = arena_zalloc(a, (size_t)f->n_cpus * sizeof(*by_number));
     for (struct db_obj *o = db_first(x->db, API_C_host_cpu), *next; o; o = next) {
-        next = o->next;
+        next = db_next(x->db, o);
         if (strcmp(db_obj_str(o, API_F_host_cpu_host), h->ref) != 0)
             continue;
         int64_t n = db_obj_int(o, API_F_host_cpu_number);
@@ -250,7 +250,7 @@ static struct db_obj *dbsync_find_dom0(struct xapi *x, struct db_obj *h)
     struct db_obj *vm = db_obj_follow(x->db, h, API_F_host_control_domain);
     if (vm)
         return vm;
-    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = o->next)
+    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = db_next(x->db, o))
         if (db_obj_bool(o, API_F_VM_is_control_domain) &&
             strcmp(db_obj_str(o, API_F_VM_resident_on), h->ref) == 0)
             return o;
@@ -358,7 +358,7 @@ static void dbsync_control_domain(struct xapi *x, struct arena *a, struct db_txn
  * one per pool, on bridge "xenapi". */
 static void dbsync_networks(struct xapi *x, struct arena *a, struct db_txn *t)
 {
-    for (struct db_obj *o = db_first(x->db, API_C_network); o; o = o->next) {
+    for (struct db_obj *o = db_first(x->db, API_C_network); o; o = db_next(x->db, o)) {
         const char *flag = val_str(val_struct_get(db_obj_field(o, API_F_network_other_config),
                                                   "is_host_internal_management_network"));
         if ((flag && strcmp(flag, "true") == 0) ||

@@ -396,7 +396,7 @@ static void vm_resync_missing(struct xapi *x, struct hmap *ids, uint64_t gen)
 {
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(x->db);
-    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = o->next) {
+    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = db_next(x->db, o)) {
         const char *uuid = db_obj_str(o, API_F_VM_uuid);
         if (db_obj_bool(o, API_F_VM_is_control_domain) || o->gen_modified > gen || vm_busy(o) ||
             hmap_get(ids, uuid) || !vm_is_live(o))
@@ -491,11 +491,11 @@ static void vm_refresh_all_allowed(struct xapi *x)
 {
     struct arena *a = arena_new();
     struct db_txn *t = db_begin(x->db);
-    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = o->next)
+    for (struct db_obj *o = db_first(x->db, API_C_VM); o; o = db_next(x->db, o))
         vm_refresh_allowed(t, a, o);
     static const int devices[] = {API_C_VBD, API_C_VIF};
     for (size_t k = 0; k < sizeof(devices) / sizeof(devices[0]); k++)
-        for (struct db_obj *o = db_first(x->db, devices[k]); o; o = o->next)
+        for (struct db_obj *o = db_first(x->db, devices[k]); o; o = db_next(x->db, o))
             vm_device_refresh(t, a, x->db, o);
     const char *err;
     if (db_commit(t, &err) < 0)
