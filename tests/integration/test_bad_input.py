@@ -147,7 +147,8 @@ def _answered_and_alive(host, path, body, content_type):
         s.close()
     assert data, "daemon gave no response (crashed?)"
     status, _, _ = parse_response(data)
-    assert status in (200, 500), data[:300]
+    # both parsers refuse values nested deeper than VAL_MAX_DEPTH
+    assert status == 500, data[:300]
     still_serving(host)
 
 
@@ -293,8 +294,7 @@ def test_slow_header_client_cut_off_others_served(host):
         slow.close()
     assert cut is not None, "slow client still connected after %.1fs" % elapsed
     kind, data = cut
-    if data:
-        assert data.startswith(b"HTTP/1.1 408"), data[:200]
+    assert kind == "reply" and data.startswith(b"HTTP/1.1 408"), (kind, data[:200])
     # header timeout is 2 s; allow generous slack for ASan builds
     assert elapsed < 8, "slow client cut off only after %.1fs" % elapsed
     assert served and max(served) < 2.0, served
@@ -433,9 +433,9 @@ def test_oversized_headers_rejected(host):
         data, closed = read_until_close(s)
     finally:
         s.close()
-    if data:
-        status, _, _ = parse_response(data)
-        assert status == 431, data[:300]
+    assert data, "no reply to oversized headers"
+    status, _, _ = parse_response(data)
+    assert status == 431, data[:300]
     still_serving(host)
 
 
@@ -447,9 +447,9 @@ def test_garbage_request_line(host):
     finally:
         s.close()
     assert closed
-    if data:
-        status, _, _ = parse_response(data)
-        assert 400 <= status < 500, data[:300]
+    assert data, "no reply to a garbage request line"
+    status, _, _ = parse_response(data)
+    assert status == 400, data[:300]
     still_serving(host)
 
 
