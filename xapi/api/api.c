@@ -27,15 +27,6 @@ int api_class_find(const char *name)
     return -1;
 }
 
-int api_field_find(int cls, const char *name)
-{
-    const struct api_class *c = &api_classes[cls];
-    for (int i = 0; i < c->n_fields; i++)
-        if (strcmp(c->fields[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 const struct api_field *api_field(api_field_id f)
 {
     assert(API_FIELD_CLASS(f) < api_n_classes);

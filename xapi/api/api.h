@@ -176,8 +176,6 @@ const struct api_message *api_message_find(const char *wire_name);
 /* The class with this name, compared case-insensitively as clients send
  * "vm" for VM, or -1. */
 int api_class_find(const char *name);
-/* A field of a class by name (as a client names it), or -1. */
-int api_field_find(int cls, const char *name);
 /* The description of a field. */
 const struct api_field *api_field(api_field_id f);
 /* The role's bit, or 0 for an unknown role. */

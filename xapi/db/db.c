@@ -1,6 +1,7 @@
 /*
  * db.c - the in-memory database, its indexes, transactions and relations;
- * loading and writing go through db_store.c. See db.h.
+ * writing goes through db_store.c, opening and loading are db_load.c's.
+ * See db.h.
  *
  * One writer at a time (the write lock is held from db_begin to commit or
  * abort), any number of readers otherwise. Every change in a transaction
@@ -15,6 +16,7 @@
  * the next start is above every token handed out before it.
  */
 #include "db/db.h"
+#include "db/db_internal.h"
 #include "api/api_value.h"
 #include "clock.h"
 #include "db/db_store.h"
@@ -31,67 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define DB_TOMBS 65536 /* deletions remembered for event.from */
-/* At a restart the generation jumps by this much: changes to objects that
- * are not written to disk (sessions, tasks) bump it without saving it,
- * and no token handed out before the restart may look current. */
-#define DB_RESTART_GAP 1000000
-
-struct db_namelist {
-    size_t n, cap;
-    struct db_obj **objs;
-};
-
-struct db_class {
-    struct list objs; /* of struct db_obj, in creation order */
-    struct hmap *by_uuid;
-    struct hmap *by_name; /* name_label -> struct db_namelist */
-};
-
-struct db_tomb {
-    int cls;
-    char ref[IDS_REF_LEN + 1];
-    uint64_t gen;
-};
-
-enum db_undo_kind { UNDO_CREATE, UNDO_SET, UNDO_DESTROY };
-
-struct db_undo {
-    enum db_undo_kind kind;
-    struct db_obj *o;
-    int field;
-    struct val *old;
-};
-
-struct db_txn {
-    struct db *db;
-    uint64_t seq; /* counts transactions, for db_obj.txn_seq */
-    struct db_undo *undo;
-    size_t n_undo, cap_undo;
-    struct db_obj **touched;
-    size_t n_touched, cap_touched;
-};
-
-struct db {
-    pthread_rwlock_t lock;
-    /* The thread between db_begin and its commit or abort, for the
-     * assertions of db_locked_by_me. */
-    _Atomic(pthread_t) writer;
-    atomic_bool writing;
-    pthread_mutex_t wait_lock;
-    pthread_cond_t wait_cond;
-    _Atomic uint64_t generation;
-    uint64_t gen_stored; /* the generation last made durable */
-    struct hmap *by_ref;
-    struct db_class *classes;
-    struct db_tomb *tombs; /* a ring */
-    size_t tomb_head, n_tombs;
-    uint64_t tomb_floor; /* deletions at or before this may be forgotten */
-    struct db_store *store;
-    struct db_txn txn;
-    char schema_version[64];
-};
 
 /* --- indexes --- */
 
@@ -152,7 +93,7 @@ static void db_index_uuid(struct db *db, struct db_obj *o, bool add)
         hmap_del(db->classes[o->cls].by_uuid, uuid);
 }
 
-static void db_link(struct db *db, struct db_obj *o)
+void db_link(struct db *db, struct db_obj *o)
 {
     list_push_back(&db->classes[o->cls].objs, &o->node);
     hmap_put(db->by_ref, o->ref, o);
@@ -168,7 +109,7 @@ static void db_unlink(struct db *db, struct db_obj *o)
     db_index_name(db, o, false);
 }
 
-static void db_obj_free(struct db_obj *o)
+void db_obj_free(struct db_obj *o)
 {
     for (int i = 0; i < api_classes[o->cls].n_fields; i++)
         free(o->f[i]);
@@ -262,71 +203,6 @@ size_t db_count(struct db *db, int cls)
     return list_length(&db->classes[cls].objs);
 }
 
-const struct val *db_obj_field(const struct db_obj *o, api_field_id f)
-{
-    assert(API_FIELD_CLASS(f) == o->cls);
-    assert(API_FIELD_INDEX(f) < api_classes[o->cls].n_fields);
-    return o->f[API_FIELD_INDEX(f)];
-}
-
-/* The field's kind is one of the two given (asserted). */
-static const struct val *db_obj_typed(const struct db_obj *o, api_field_id f, enum api_kind k1,
-                                      enum api_kind k2)
-{
-    const struct val *v = db_obj_field(o, f);
-    enum api_kind kind = api_field(f)->type->kind;
-    assert(kind == k1 || kind == k2);
-    (void)kind;
-    return v;
-}
-
-const char *db_obj_str(const struct db_obj *o, api_field_id f)
-{
-    enum api_kind kind = api_field(f)->type->kind;
-    assert(kind == API_STRING || kind == API_REF || kind == API_ENUM || kind == API_DATETIME);
-    (void)kind;
-    const char *s = val_str(db_obj_field(o, f));
-    return s ? s : "";
-}
-
-int64_t db_obj_int(const struct db_obj *o, api_field_id f)
-{
-    const struct val *v = db_obj_typed(o, f, API_INT, API_INT);
-    return v->type == VAL_INT ? v->u.i : 0;
-}
-
-bool db_obj_bool(const struct db_obj *o, api_field_id f)
-{
-    const struct val *v = db_obj_typed(o, f, API_BOOL, API_BOOL);
-    return v->type == VAL_BOOL && v->u.b;
-}
-
-double db_obj_float(const struct db_obj *o, api_field_id f)
-{
-    const struct val *v = db_obj_typed(o, f, API_FLOAT, API_INT);
-    return v->type == VAL_FLOAT ? v->u.f : v->type == VAL_INT ? (double)v->u.i : 0.0;
-}
-
-struct db_obj *db_obj_follow(struct db *db, const struct db_obj *o, api_field_id f)
-{
-    const struct api_type *t = api_field(f)->type;
-    assert(t->kind == API_REF && t->cls >= 0);
-    return db_get(db, t->cls, db_obj_str(o, f));
-}
-
-struct db_obj *db_obj_next(struct db *db, const struct db_obj *o, api_field_id f, size_t *i)
-{
-    const struct api_type *t = api_field(f)->type;
-    assert(t->kind == API_SET && t->elem->kind == API_REF && t->elem->cls >= 0);
-    const struct val *refs = db_obj_field(o, f);
-    while (*i < refs->u.arr.n) {
-        struct db_obj *d = db_get(db, t->elem->cls, val_str(refs->u.arr.items[(*i)++]));
-        if (d)
-            return d;
-    }
-    return NULL;
-}
-
 bool db_deleted_since(struct db *db, uint64_t gen,
                       void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx)
 {
@@ -400,14 +276,14 @@ void db_txn_touch(struct db_txn *t, struct db_obj *o)
 }
 
 /* A ref field whose target lists it in a set (VBD.VM, listed in VM.VBDs). */
-static bool db_is_relation_ref(const struct api_field *f)
+bool db_is_relation_ref(const struct api_field *f)
 {
     return f->type->kind == API_REF && f->inverse != API_NO_FIELD;
 }
 
 /* A set field derived from the ref fields pointing at its object: never
  * stored, rebuilt at load. */
-static bool db_is_derived_set(const struct api_field *f)
+bool db_is_derived_set(const struct api_field *f)
 {
     return f->type->kind == API_SET && f->inverse != API_NO_FIELD;
 }
@@ -471,19 +347,6 @@ static void db_relations(struct db_txn *t, struct db_obj *o, bool add)
         if (db_is_relation_ref(f))
             db_inverse_update(t, f, val_str(o->f[i]), o->ref, add);
     }
-}
-
-struct db_values db_values_new(struct arena *a, int cls)
-{
-    return (struct db_values){
-        cls, arena_zalloc(a, (size_t)api_classes[cls].n_fields * sizeof(struct val *))};
-}
-
-void db_values_set(struct db_values *vs, api_field_id f, const struct val *value)
-{
-    assert(API_FIELD_CLASS(f) == vs->cls);
-    assert(API_FIELD_INDEX(f) < api_classes[vs->cls].n_fields);
-    vs->v[API_FIELD_INDEX(f)] = value;
 }
 
 struct db_obj *db_txn_create(struct db_txn *t, int cls, const struct db_values *vs, const char *ref)
@@ -613,7 +476,7 @@ static void db_checkpoint_generation(struct db *db, uint64_t gen)
 }
 
 /* Writes o's row, or deletes it when o was destroyed; json is scratch. */
-static int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
+int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
 {
     if (o->dead) /* one created in the same transaction was never written */
         return o->txn_created ? 0 : db_store_delete(db->store, o->ref);
@@ -702,214 +565,4 @@ int db_commit(struct db_txn *t, const char **err)
     pthread_mutex_unlock(&db->wait_lock);
     db_write_unlock(db);
     return 0;
-}
-
-/* --- opening and loading --- */
-
-/* A signature of the schema's persistent shape: a database written under
- * another one is upgraded (missing fields get defaults, dropped and
- * runtime-only fields go) and rewritten at load. */
-static void db_schema_version(char *out, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (int c = 0; c < api_n_classes; c++) {
-        for (int i = 0; i < api_classes[c].n_fields; i++) {
-            const struct api_field *f = &api_classes[c].fields[i];
-            for (const char *p = f->name; *p; p++)
-                h = (h ^ (unsigned char)*p) * 16777619u;
-            for (const char *p = f->type->text; *p; p++)
-                h = (h ^ (unsigned char)*p) * 16777619u;
-            h = (h ^ (f->persist ? 'p' : 'r')) * 16777619u;
-        }
-    }
-    snprintf(out, len, "%s-%08x", api_release, h);
-}
-
-static int db_load_row(void *ctx, const char *cls_name, const char *ref, const char *json,
-                       size_t len)
-{
-    struct db *db = ctx;
-    int cls = api_class_find(cls_name);
-    if (cls < 0 || !api_classes[cls].persist) {
-        log_warn(NULL, "database: dropping %s %s: no such class in this schema", cls_name, ref);
-        return 0;
-    }
-    struct arena *a = arena_new();
-    struct val *rec;
-    const char *err = "not a JSON object";
-    if (json_parse(a, json, len, &rec, &err) < 0 || rec->type != VAL_STRUCT) {
-        log_error(NULL, "database: %s %s is unreadable, skipped: %s", cls_name, ref, err);
-        arena_free(a);
-        return 0;
-    }
-    const struct api_class *c = &api_classes[cls];
-    struct db_obj *o = xcalloc(1, sizeof(*o));
-    o->cls = cls;
-    snprintf(o->ref, sizeof(o->ref), "%s", ref);
-    o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
-    for (int i = 0; i < c->n_fields; i++) {
-        const struct api_field *f = &c->fields[i];
-        if (db_is_derived_set(f))
-            continue; /* left NULL for db_rebuild_relations */
-        /* A runtime-only field starts at its default whatever an older
-         * schema stored. */
-        struct val *stored = f->persist ? val_struct_get(rec, f->name) : NULL, *v = NULL;
-        if (stored && api_value_in(a, f->type, stored, &v, &err) < 0) {
-            log_warn(NULL, "database: %s %s field %s: %s; using the default", cls_name, ref,
-                     f->name, err);
-            v = NULL;
-        }
-        o->f[i] = val_flatten(v ? v : api_value_default(a, f));
-    }
-    arena_free(a);
-    o->gen_created = o->gen_modified = atomic_load(&db->generation);
-    db_link(db, o);
-    return 0;
-}
-
-/* Appends o to every derived set its relation refs point at, building the
- * sets in the load arena. */
-static void db_gather_members(struct db *db, struct arena *a, struct db_obj *o)
-{
-    const struct api_class *c = &api_classes[o->cls];
-    for (int i = 0; i < c->n_fields; i++) {
-        const struct api_field *f = &c->fields[i];
-        struct db_obj *target = db_is_relation_ref(f)
-                                    ? db_get(db, API_FIELD_CLASS(f->inverse), val_str(o->f[i]))
-                                    : NULL;
-        if (!target)
-            continue;
-        struct val **set = &target->f[API_FIELD_INDEX(f->inverse)];
-        if (!*set)
-            *set = val_array(a);
-        val_array_push(a, *set, val_string(a, o->ref));
-    }
-}
-
-/* Fills every derived set field (which db_load_row left NULL) from the ref
- * fields pointing at it, members in creation order. Loading is not a
- * change, so no transaction: each set is gathered whole and flattened
- * once, which keeps a restart linear however large one set is. */
-static void db_rebuild_relations(struct db *db)
-{
-    struct arena *a = arena_new();
-    for (int c = 0; c < api_n_classes; c++)
-        for (struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
-            db_gather_members(db, a, o);
-    for (int c = 0; c < api_n_classes; c++) {
-        for (int i = 0; i < api_classes[c].n_fields; i++) {
-            if (!db_is_derived_set(&api_classes[c].fields[i]))
-                continue;
-            for (struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
-                o->f[i] = val_flatten(o->f[i] ? o->f[i] : val_array(a));
-        }
-    }
-    arena_free(a);
-}
-
-static int db_rewrite_all(struct db *db)
-{
-    if (db_store_begin(db->store) < 0)
-        return -1;
-    struct buf json = BUF_INIT;
-    int rc = 0;
-    for (int c = 0; c < api_n_classes && rc == 0; c++) {
-        if (!api_classes[c].persist)
-            continue;
-        for (struct db_obj *o = db_first(db, c); o && rc == 0; o = db_next(db, o))
-            rc = db_write_obj(db, o, &json);
-    }
-    buf_free(&json);
-    if (rc == 0)
-        rc = db_store_meta_set(db->store, "schema_version", db->schema_version);
-    return db_store_end(db->store, rc);
-}
-
-/* Frees everything without touching the disk: also for a failed open. */
-static void db_free(struct db *db)
-{
-    for (int c = 0; db->classes && c < api_n_classes; c++) {
-        struct db_obj *o = db_first(db, c);
-        while (o) {
-            struct db_obj *next = db_next(db, o);
-            db_obj_free(o);
-            o = next;
-        }
-        const char *k;
-        void *v;
-        for (size_t it = 0; hmap_next(db->classes[c].by_name, &it, &k, &v);) {
-            free(((struct db_namelist *)v)->objs);
-            free(v);
-        }
-        hmap_free(db->classes[c].by_name);
-        hmap_free(db->classes[c].by_uuid);
-    }
-    free(db->classes);
-    hmap_free(db->by_ref);
-    free(db->tombs);
-    free(db->txn.undo);
-    free(db->txn.touched);
-    db_store_close(db->store);
-    pthread_rwlock_destroy(&db->lock);
-    pthread_mutex_destroy(&db->wait_lock);
-    pthread_cond_destroy(&db->wait_cond);
-    free(db);
-}
-
-struct db *db_open(const char *path, char *err, size_t errlen)
-{
-    struct db *db = xcalloc(1, sizeof(*db));
-    pthread_rwlock_init(&db->lock, NULL);
-    pthread_mutex_init(&db->wait_lock, NULL);
-    clock_cond_init(&db->wait_cond);
-    db->by_ref = hmap_new();
-    db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
-    for (int i = 0; i < api_n_classes; i++) {
-        list_init(&db->classes[i].objs);
-        db->classes[i].by_uuid = hmap_new();
-        db->classes[i].by_name = hmap_new();
-    }
-    db->tombs = xcalloc(DB_TOMBS, sizeof(*db->tombs));
-    db_schema_version(db->schema_version, sizeof(db->schema_version));
-    db->store = db_store_open(path, err, errlen);
-    if (!db->store) {
-        db_free(db);
-        return NULL;
-    }
-    char *version = db_store_meta_get(db->store, "schema_version");
-    uint64_t gen = 0;
-    if (db_store_generation(db->store, &gen))
-        gen += DB_RESTART_GAP;
-    atomic_store(&db->generation, gen);
-    db->tomb_floor = db->gen_stored = gen;
-    int rc = db_store_set_generation(db->store, gen);
-    if (rc == 0)
-        rc = db_store_load(db->store, db_load_row, db);
-    if (rc == 0) {
-        db_rebuild_relations(db);
-        if (!version || strcmp(version, db->schema_version) != 0) {
-            if (version)
-                log_info(NULL, "database: upgrading from schema %s to %s", version,
-                         db->schema_version);
-            rc = db_rewrite_all(db);
-        }
-    }
-    free(version);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot load %s: %s", path, db_store_error(db->store));
-        db_free(db);
-        return NULL;
-    }
-    return db;
-}
-
-void db_close(struct db *db)
-{
-    if (!db)
-        return;
-    /* A clean shutdown leaves the exact generation for the next start. */
-    uint64_t gen = atomic_load(&db->generation);
-    if (gen != db->gen_stored && db_store_set_generation(db->store, gen) < 0)
-        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
-    db_free(db);
 }
