@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ static void xo_ready_push(struct xenopsd *x, struct xo_vm *vm)
 /* Called with x->lock held; op takes a reference to vm. */
 static void xo_enqueue(struct xenopsd *x, struct xo_vm *vm, struct xo_op *op)
 {
+    assert(vm->refs > 0 && !vm->removed);
+    assert((vm->q_head == NULL) == (vm->q_tail == NULL));
     op->vm = vm;
     op->next = NULL;
     vm->refs++;
@@ -287,6 +290,9 @@ static struct xo_op *xo_take(struct xenopsd *x, struct xo_worker *w)
         if (x->stopping)
             return NULL;
         struct xo_vm *vm = x->ready_head;
+        /* A VM is on the ready list only while no operation of its runs:
+         * that is what keeps its operations in order. */
+        assert(vm->ready && !vm->busy);
         x->ready_head = vm->ready_next;
         if (!x->ready_head)
             x->ready_tail = NULL;
@@ -315,6 +321,7 @@ static void xo_run_one(struct xo_worker *w, struct xo_op *op)
         log_warn(op->vm->id, "operation %d failed: %s", (int)op->kind,
                  val_str(err->u.arr.items[0]));
     pthread_mutex_lock(&x->lock);
+    assert(op->vm->busy && w->current == op && !op->vm->ready);
     if (op->task && rc == 0)
         xo_task_complete(x->tasks, op->task, NULL);
     else if (op->task)

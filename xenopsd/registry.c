@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mem.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,8 +292,12 @@ struct xo_vm *xo_vm_get(struct xenopsd *x, const char *id)
 void xo_vm_put(struct xenopsd *x, struct xo_vm *vm)
 {
     pthread_mutex_lock(&x->lock);
+    assert(vm->refs > 0);
     bool last = --vm->refs == 0;
     pthread_mutex_unlock(&x->lock);
+    /* The last reference goes only once the VM has left the map and has
+     * no operation queued, running or waiting to run. */
+    assert(!last || (vm->removed && !vm->q_head && !vm->busy && !vm->ready));
     if (last)
         xo_vm_free(vm);
 }
