@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "log.h"
 #include "core/xapi.h"
+#include "xapi_harness.h"
 
 struct fixture {
     char dir[64];
@@ -70,28 +71,8 @@ static void make_read_only_session(struct fixture *fx)
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
-    strcpy(fx->dir, "/tmp/cx-dispatch-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    bool created;
-    struct host_identity id;
-    struct arena *ha = arena_new();
-    const char *err;
-    assert_int_equal(hostdir_init(ha, fx->dir, "secret", &id, &created, &err), 0);
-    arena_free(ha);
-    struct xapi_settings settings = {.state_dir = fx->dir,
-                                     .address = "127.0.0.1",
-                                     .max_rpc_size = 1 << 20,
-                                     .header_timeout_ms = 10000,
-                                     .idle_timeout_ms = 10000,
-                                     .io_timeout_ms = 10000,
-                                     .max_connections = 16};
-    fx->x = xapi_new(&settings);
-    assert_int_equal(xapi_start(fx->x), 0);
-    struct arena *a = arena_new();
-    struct rpc_reply r = call(fx, a, "session.login_with_password", "root", "secret", NULL);
-    assert_null(r.error);
-    strcpy(fx->root_session, val_str(r.value));
-    arena_free(a);
+    harness_host_init(fx->dir, sizeof(fx->dir), "/tmp/cx-dispatch-XXXXXX", "secret");
+    fx->x = harness_xapi_start(fx->dir, NULL, NULL, "secret", fx->root_session);
     make_read_only_session(fx);
     *state = fx;
     return 0;
@@ -100,11 +81,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    assert_int_equal(xapi_stop(fx->x), 0);
-    xapi_free(fx->x);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    assert_int_equal(system(cmd), 0);
+    harness_xapi_stop(fx->x);
+    harness_host_remove(fx->dir);
     free(fx);
     return 0;
 }

@@ -23,6 +23,7 @@
 #include "db/db.h"
 #include "fake_xenopsd.h"
 #include "core/xapi.h"
+#include "xapi_harness.h"
 
 /* --- fixture --- */
 
@@ -70,40 +71,20 @@ static const char *param(const struct rpc_reply *r, size_t i)
 #define S(s) val_string(a, s)
 #define B(b) val_bool(a, b)
 
-/* Starts xapi on the fixture's host and logs in as root. */
 static void xapi_up(struct fixture *fx)
 {
-    struct xapi_settings settings = {.state_dir = fx->dir,
-                                     .run_dir = fx->run,
-                                     .address = "127.0.0.1",
-                                     .max_rpc_size = 1 << 20,
-                                     .header_timeout_ms = 10000,
-                                     .idle_timeout_ms = 10000,
-                                     .io_timeout_ms = 10000,
-                                     .max_connections = 16};
-    fx->x = xapi_new(&settings);
-    assert_int_equal(xapi_start(fx->x), 0);
-    struct arena *a = arena_new();
-    struct rpc_call c = {.method = "session.login_with_password", .params = val_array(a)};
-    val_array_push(a, c.params, S("root"));
-    val_array_push(a, c.params, S("secret"));
-    struct rpc_reply r = xapi_dispatch(fx->x, a, &c, "test");
-    assert_null(r.error);
-    strcpy(fx->session, val_str(r.value));
-    arena_free(a);
+    fx->x = harness_xapi_start(fx->dir, fx->run, NULL, "secret", fx->session);
 }
 
 static void xapi_down(struct fixture *fx)
 {
-    assert_int_equal(xapi_stop(fx->x), 0);
-    xapi_free(fx->x);
+    harness_xapi_stop(fx->x);
     fx->x = NULL;
 }
 
 static void fixture_init(struct fixture *fx, bool with_fake)
 {
-    strcpy(fx->dir, "/tmp/cx-vm-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    harness_host_init(fx->dir, sizeof(fx->dir), "/tmp/cx-vm-XXXXXX", "secret");
     snprintf(fx->run, sizeof(fx->run), "%s/run", fx->dir);
     assert_int_equal(mkdir(fx->run, 0755), 0);
     pthread_mutex_init(&fx->fake.lock, NULL);
@@ -111,12 +92,6 @@ static void fixture_init(struct fixture *fx, bool with_fake)
     fx->fake.memory_free = 8 * GiB;
     if (with_fake)
         fake_start(fx);
-    bool created;
-    struct host_identity id;
-    struct arena *ha = arena_new();
-    const char *err;
-    assert_int_equal(hostdir_init(ha, fx->dir, "secret", &id, &created, &err), 0);
-    arena_free(ha);
     xapi_up(fx);
 }
 

@@ -20,6 +20,7 @@
 #include "core/module.h"
 #include "core/xapi.h"
 #include "db/db.h"
+#include "xapi_harness.h"
 
 struct host {
     char dir[64];
@@ -69,47 +70,23 @@ static struct rpc_reply call_bare(struct host *h, struct arena *a, const char *m
 
 static void host_start(struct host *h, const struct xapi_module *const *modules)
 {
-    struct xapi_settings s = {.state_dir = h->dir,
-                              .address = "127.0.0.1",
-                              .max_rpc_size = 1 << 20,
-                              .header_timeout_ms = 10000,
-                              .idle_timeout_ms = 10000,
-                              .io_timeout_ms = 10000,
-                              .max_connections = 16,
-                              .modules = modules};
-    h->x = xapi_new(&s);
-    assert_int_equal(xapi_start(h->x), 0);
-    struct arena *a = arena_new();
-    struct rpc_reply r = call_bare(h, a, "session.login_with_password", S("root"), S("pw"), NULL);
-    assert_null(r.error);
-    strcpy(h->session, val_str(r.value));
-    arena_free(a);
+    h->x = harness_xapi_start(h->dir, NULL, modules, "pw", h->session);
 }
 
 static void host_stop(struct host *h)
 {
-    assert_int_equal(xapi_stop(h->x), 0);
-    xapi_free(h->x);
+    harness_xapi_stop(h->x);
     h->x = NULL;
 }
 
 static void host_init(struct host *h)
 {
-    strcpy(h->dir, "/tmp/cx-life-XXXXXX");
-    assert_non_null(mkdtemp(h->dir));
-    struct arena *a = arena_new();
-    struct host_identity id;
-    bool created;
-    const char *err;
-    assert_int_equal(hostdir_init(a, h->dir, "pw", &id, &created, &err), 0);
-    arena_free(a);
+    harness_host_init(h->dir, sizeof(h->dir), "/tmp/cx-life-XXXXXX", "pw");
 }
 
 static void host_remove(struct host *h)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", h->dir);
-    assert_int_equal(system(cmd), 0);
+    harness_host_remove(h->dir);
 }
 
 /* A VM named name, made with the implicit create. */
