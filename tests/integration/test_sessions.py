@@ -2,14 +2,11 @@
 
 import xmlrpc.client
 
-
-def value(r):
-    assert r["Status"] == "Success", r
-    return r["Value"]
+from conftest import ok
 
 
 def login(s, password, originator):
-    return value(s.session.login_with_password("root", password, "1.0", originator))
+    return ok(s.session.login_with_password("root", password, "1.0", originator))
 
 
 def test_originator_limit_evicts_only_its_own(host):
@@ -17,14 +14,14 @@ def test_originator_limit_evicts_only_its_own(host):
     a = login(s, host.password, "client-A")
     b_sessions = [login(s, host.password, "client-B") for _ in range(505)]
     # B is held to 500 sessions, its oldest going first; A is untouched.
-    assert value(s.pool.get_all(a))
+    assert ok(s.pool.get_all(a))
     r = s.pool.get_all(b_sessions[0])
     assert r["ErrorDescription"][0] == "SESSION_INVALID"
-    assert value(s.pool.get_all(b_sessions[-1]))
+    assert ok(s.pool.get_all(b_sessions[-1]))
     live_b = [x for x in b_sessions if s.pool.get_all(x)["Status"] == "Success"]
     assert len(live_b) == 500
     for x in b_sessions[5:]:
-        value(s.session.logout(x))
+        ok(s.session.logout(x))
 
 
 def test_no_async_login(host):
@@ -36,7 +33,7 @@ def test_no_async_login(host):
     assert not [m for m in methods if m.startswith("Async.") and ".get" in m]
     assert "Async.session.login_with_password" not in methods
     assert "Async.message.create" in methods
-    value(s.session.logout(sid))
+    ok(s.session.logout(sid))
 
 
 def test_bad_filter_is_invalid_value_with_the_expression(host):
