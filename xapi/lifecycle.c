@@ -93,36 +93,31 @@ static int xapi_listen(struct xapi *x)
 
 static int xapi_open(struct xapi *x)
 {
-    char why[512];
     if (hostdir_mkdirs(x->run_dir, 0755) < 0) {
         log_error(NULL, "cannot create %s: %s", x->run_dir, strerror(errno));
         return -1;
     }
     struct arena *a = arena_new();
-    const char *bad_id;
-    int rc = hostdir_load(a, x->state_dir, &x->id, &bad_id);
+    const char *why;
+    int rc = hostdir_load(a, x->state_dir, &x->id, &why);
     if (rc < 0)
-        log_error(NULL, "cannot load the host identity: %s", bad_id);
-    arena_free(a);
-    if (rc < 0)
-        return -1;
-    struct buf path = BUF_INIT;
-    buf_printf(&path, "%s/xapi.db", x->state_dir);
-    x->db = db_open(path.data, why, sizeof(why));
-    buf_free(&path);
-    if (!x->db) {
-        log_error(NULL, "cannot open the database: %s", why);
-        return -1;
+        log_error(NULL, "cannot load the host identity: %s", why);
+    if (rc == 0) {
+        x->db = db_open(a, arena_printf(a, "%s/xapi.db", x->state_dir), &why);
+        if (!x->db) {
+            log_error(NULL, "cannot open the database: %s", why);
+            rc = -1;
+        }
     }
-    const char *bad;
-    if (xapi_modules_index(x, &bad) < 0) {
+    if (rc == 0 && xapi_modules_index(x, &why) < 0) {
         log_error(NULL,
                   "a module's table names %s wrongly (not an explicit message of the "
                   "schema, listed twice, or one hook too many)",
-                  bad);
-        return -1;
+                  why);
+        rc = -1;
     }
-    return 0;
+    arena_free(a);
+    return rc;
 }
 
 int xapi_start(struct xapi *x)

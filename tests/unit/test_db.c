@@ -34,10 +34,12 @@ static struct db *reopen(struct fixture *fx)
 {
     if (fx->db)
         db_close(fx->db);
-    char err[256];
-    fx->db = db_open(fx->path, err, sizeof(err));
+    struct arena *a = arena_new();
+    const char *err;
+    fx->db = db_open(a, fx->path, &err);
     if (!fx->db)
         fail_msg("db_open: %s", err);
+    arena_free(a);
     return fx->db;
 }
 
@@ -328,8 +330,10 @@ static void test_db_generation_survives_memory_only_commits(void **state)
     assert_true(db_generation(fx->db) > seen);
 
     snprintf(crashed, sizeof(crashed), "%s/crashed.db", fx->dir);
-    char open_err[256];
-    struct db *after_crash = db_open(crashed, open_err, sizeof(open_err));
+    const char *open_err;
+    struct arena *a = arena_new();
+    struct db *after_crash = db_open(a, crashed, &open_err);
+    arena_free(a);
     assert_non_null(after_crash);
     assert_true(db_generation(after_crash) > seen);
     db_close(after_crash);
@@ -356,14 +360,15 @@ static void test_db_runtime_only_fields_not_written(void **state)
     db_txn_set(t, o, API_F_VM_current_operations, ops);
     const char *err;
     assert_int_equal(db_commit(t, &err), 0);
-    char cmd[512], crashed[160], open_err[256];
+    char cmd[512], crashed[160];
+    const char *open_err;
     snprintf(cmd, sizeof(cmd),
              "cd %s && cp xapi.db crashed.db && { [ ! -e xapi.db-wal ] || cp xapi.db-wal "
              "crashed.db-wal; }",
              fx->dir);
     assert_int_equal(system(cmd), 0);
     snprintf(crashed, sizeof(crashed), "%s/crashed.db", fx->dir);
-    struct db *after_crash = db_open(crashed, open_err, sizeof(open_err));
+    struct db *after_crash = db_open(a, crashed, &open_err);
     assert_non_null(after_crash);
     const struct db_obj *c = db_get(after_crash, API_C_VM, ref);
     assert_non_null(c);

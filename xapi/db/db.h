@@ -50,8 +50,8 @@ struct db_obj {
 };
 
 /* Opens (creating if needed) the database file and loads it. Returns NULL
- * with err filled when the file cannot be opened or read. */
-struct db *db_open(const char *path, char *err, size_t errlen);
+ * with *err (in a) when the file cannot be opened or read. */
+struct db *db_open(struct arena *a, const char *path, const char **err);
 void db_close(struct db *db);
 
 /* --- reading: hold the read lock (or be inside a transaction) --- */

@@ -169,7 +169,7 @@ static void db_free(struct db *db)
     free(db);
 }
 
-struct db *db_open(const char *path, char *err, size_t errlen)
+struct db *db_open(struct arena *a, const char *path, const char **err)
 {
     struct db *db = xcalloc(1, sizeof(*db));
     pthread_rwlock_init(&db->lock, NULL);
@@ -184,7 +184,7 @@ struct db *db_open(const char *path, char *err, size_t errlen)
     }
     db->tombs = xcalloc(DB_TOMBS, sizeof(*db->tombs));
     db_schema_version(db->schema_version, sizeof(db->schema_version));
-    db->store = db_store_open(path, err, errlen);
+    db->store = db_store_open(a, path, err);
     if (!db->store) {
         db_free(db);
         return NULL;
@@ -209,7 +209,7 @@ struct db *db_open(const char *path, char *err, size_t errlen)
     }
     free(version);
     if (rc < 0) {
-        snprintf(err, errlen, "cannot load %s: %s", path, db_store_error(db->store));
+        *err = arena_printf(a, "cannot load %s: %s", path, db_store_error(db->store));
         db_free(db);
         return NULL;
     }

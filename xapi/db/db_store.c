@@ -44,12 +44,12 @@ static int db_store_prepare(struct db_store *s, sqlite3_stmt **st, const char *s
     return 0;
 }
 
-struct db_store *db_store_open(const char *path, char *err, size_t errlen)
+struct db_store *db_store_open(struct arena *a, const char *path, const char **err)
 {
     struct db_store *s = xcalloc(1, sizeof(*s));
     if (sqlite3_open_v2(path, &s->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(s->sql));
+        *err = arena_printf(a, "cannot open %s: %s", path, sqlite3_errmsg(s->sql));
         db_store_close(s);
         return NULL;
     }
@@ -68,7 +68,7 @@ struct db_store *db_store_open(const char *path, char *err, size_t errlen)
         db_store_prepare(s, &s->begin, "BEGIN IMMEDIATE") ||
         db_store_prepare(s, &s->commit, "COMMIT") ||
         db_store_prepare(s, &s->rollback, "ROLLBACK")) {
-        snprintf(err, errlen, "cannot set up %s: %s", path, s->error);
+        *err = arena_printf(a, "cannot set up %s: %s", path, s->error);
         db_store_close(s);
         return NULL;
     }

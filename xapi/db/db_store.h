@@ -11,9 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+
 struct db_store;
 
-struct db_store *db_store_open(const char *path, char *err, size_t errlen);
+/* Opens (creating if needed) the store at path; NULL with *err (in a). */
+struct db_store *db_store_open(struct arena *a, const char *path, const char **err);
 void db_store_close(struct db_store *s);
 
 /* Calls fn for every stored object; fn returning non-zero stops with that
