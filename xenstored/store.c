@@ -139,19 +139,17 @@ static void store_node_free(struct store *s, struct store_node *n)
     free(n);
 }
 
-/* Iterative, so that no depth of tree can exhaust the stack: each node's
- * children join a list of those still to free, then the node goes. top
- * is on no list. */
+/* Iterative, so that no depth of tree can exhaust the stack: top's list
+ * of children serves as the list of what is left to free, each node
+ * taken from it bringing its own children in before it goes. */
 static void store_free_subtree(struct store *s, struct store_node *top)
 {
-    struct list todo;
-    list_init(&todo);
-    list_push_back(&todo, &top->sibling);
-    for (struct list_node *x; (x = list_pop_front(&todo));) {
+    for (struct list_node *x; (x = list_pop_front(&top->kids));) {
         struct store_node *n = LIST_ENTRY(x, struct store_node, sibling);
-        list_splice_back(&todo, &n->kids);
+        list_splice_back(&top->kids, &n->kids);
         store_node_free(s, n);
     }
+    store_node_free(s, top);
 }
 
 void store_free(struct store *s)

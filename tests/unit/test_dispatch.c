@@ -44,7 +44,7 @@ static const char *error_code(const struct rpc_reply *r)
     return r->error ? val_str(r->error->u.arr.items[0]) : NULL;
 }
 
-/* A subject holding the read-only role (made at first boot), and a
+/* A subject holding the read-only role (made by the start-up sync), and a
  * session of that subject. */
 static void make_read_only_session(struct fixture *fx)
 {

@@ -1,6 +1,7 @@
-"""First boot: the objects a new host starts with (host facts, metrics and
-CPUs, the control domain, the internal network, roles, templates), and
-that restarting xapi refreshes them without duplicating anything."""
+"""The start-up sync (dbsync): the objects a new host starts with (host
+facts, metrics and CPUs, the control domain, the internal network, roles,
+templates), and that restarting xapi refreshes them without duplicating
+anything."""
 
 import os
 import uuid
