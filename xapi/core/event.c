@@ -51,7 +51,8 @@
 #define EVENT_NEXT_DELAY_MS 50
 /* The longest event.from timeout honoured: upstream's default of a day. */
 #define EVENT_MAX_TIMEOUT_S 86400.0
-/* Waits are cut into slices this long to notice xapi_event_shutdown. */
+/* Waits are cut into slices this long to notice that xapi stops
+ * (event_quiesce). */
 #define EVENT_WAIT_SLICE_MS 1000
 
 /* At most this many subscriptions in one call, and held by one session
