@@ -2,7 +2,7 @@
 """vm-bench.py -- VM lifecycle on the simulator (Python 3 stdlib only).
 
     bench/vm-bench.py BUILD_DIR [--vms 1000] [--cycles 200] [--clients 8]
-                      [--vm-memory MiB] [--boot-ms MS] [--keep]
+                      [--vm-memory MiB] [--boot-ms MS] [--max-pending N] [--keep]
 
 Starts its own host (BUILD_DIR/cxapi start, throwaway state dir, free
 127.0.0.1 port), with xenopsd's simulated host sized to hold --vms VMs of
@@ -17,7 +17,9 @@ Starts its own host (BUILD_DIR/cxapi start, throwaway state dir, free
 2. VM.create --vms VMs, then Async.VM.start of all of them from --clients
    threads (one connection each), awaited through event.from on "task"
    (a poll of task.get_status for any not seen finished): wall time from
-   the first Async call to the last task's success.
+   the first Async call to the last task's success. Together the clients
+   keep at most --max-pending tasks in flight: xapi refuses more than 200
+   pending tasks (TOO_MANY_PENDING_TASKS), as upstream does.
    Also the CPU seconds xapi, xenopsd and xenstored used meanwhile.
 3. VmRSS (and VmHWM) of xapi, xenopsd and xenstored with those VMs
    running (pids from RUNDIR/status).
@@ -175,10 +177,27 @@ def phase_mass_start(url, args, vms):
     wt.start()
     submit_done = [0.0]
 
+    # xapi keeps at most 200 tasks pending (TOO_MANY_PENDING_TASKS beyond,
+    # as upstream): each client keeps its share of them in flight, as a
+    # well-behaved client does.
+    limit = max(1, args.max_pending // k)
+
+    def in_flight(mine):
+        return sum(1 for t in mine if status.get(t) in (None, "pending"))
+
     def work(i):
         c = connect(url)
         mine = []
         for vm in vms[i]:
+            with cv:
+                waited = time.monotonic()
+                while in_flight(mine) >= limit:
+                    cv.wait(0.5)
+                    if time.monotonic() - waited > 5:  # an event coalesced away
+                        for t in mine:
+                            if status.get(t) in (None, "pending"):
+                                status[t] = c.api("task.get_status", t)
+                        waited = time.monotonic()
             mine.append(c.api("Async.VM.start", vm, False, False))
         with cv:
             tasks.extend(mine)
@@ -240,6 +259,8 @@ def main():
     ap.add_argument("--vm-memory", type=int, default=64, help="MiB per VM")
     ap.add_argument("--boot-ms", type=int, default=None,
                     help="xenopsd sim-boot-ms (default: xenopsd's, 200)")
+    ap.add_argument("--max-pending", type=int, default=192,
+                    help="tasks the clients keep in flight together (xapi allows 200)")
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="seconds to wait for the mass start")
     ap.add_argument("--keep", action="store_true", help="keep the state dir")
