@@ -37,7 +37,6 @@ struct xapi *xapi_new(const struct xapi_settings *s)
     x->settings.address = s->address ? xstrdup(s->address) : NULL;
     if (!s->modules)
         x->settings.modules = xapi_modules;
-    x->max_rpc_size = s->max_rpc_size;
     pthread_mutex_init(&x->id_lock, NULL);
     /* A host is the master of a pool of its own until pool/ says otherwise. */
     x->role.master = true;

@@ -82,12 +82,11 @@ struct xapi_settings {
 };
 
 struct xapi {
-    struct xapi_settings settings;
-    const char *state_dir;
-    const char *run_dir;
+    struct xapi_settings settings; /* its strings are x's own copies */
+    const char *state_dir;         /* settings.state_dir */
+    const char *run_dir;           /* settings.run_dir, or STATE/run */
     struct host_identity id;
     pthread_mutex_t id_lock; /* id.root_password changes (session.change_password) */
-    size_t max_rpc_size;     /* largest XML-RPC/JSON-RPC body accepted */
     struct db *db;           /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request; /* numbers requests for the logs */
@@ -177,7 +176,6 @@ void rbac_roles_sync(struct xapi_sync *s);
 struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn);
 
 /* The modules of core/ (module.h). */
-struct xapi_module;
 extern const struct xapi_module session_module, task_module, event_module, message_module,
     rbac_module, xenops_module;
 

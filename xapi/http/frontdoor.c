@@ -49,10 +49,10 @@ static void frontdoor_bad_request(struct http_req *req, const char *log_ctx, con
 static int frontdoor_read_body(struct xapi *x, struct http_req *req, struct buf *body,
                                const char *log_ctx)
 {
-    int rc = http_req_read_body_all(req, body, x->max_rpc_size);
+    int rc = http_req_read_body_all(req, body, x->settings.max_rpc_size);
     if (rc == -2) {
         log_info(log_ctx, "rejected request from %s: body larger than %zu bytes",
-                 http_req_peer(req), x->max_rpc_size);
+                 http_req_peer(req), x->settings.max_rpc_size);
         frontdoor_text(req, 413, "request body too large\n", true);
     } else if (rc < 0) {
         log_info(log_ctx, "request from %s: body not received", http_req_peer(req));
