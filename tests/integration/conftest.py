@@ -62,9 +62,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_cxapi(*args, timeout=CMD_TIMEOUT):
+def run_cxapi(*args, timeout=CMD_TIMEOUT, binary=CXAPI):
     """Runs build/cxapi ARGS; returns the CompletedProcess (never raises on rc)."""
-    return subprocess.run([CXAPI, *args], capture_output=True, text=True,
+    return subprocess.run([binary, *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -100,7 +100,8 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Host:
-    def __init__(self, state, port, password, run):
+    def __init__(self, state, port, password, run, binary=CXAPI):
+        self.binary = binary  # the cxapi command: the sanitizer build's unless told
         self.state = state
         self.port = port
         self.password = password
@@ -111,13 +112,13 @@ class Host:
     # --- lifecycle -------------------------------------------------------
     def start(self, extra=()):
         return run_cxapi("start", "--state", self.state, "--port", str(self.port),
-                         "--root-password", self.password, *extra)
+                         "--root-password", self.password, *extra, binary=self.binary)
 
     def stop(self):
-        return run_cxapi("stop", "--state", self.state)
+        return run_cxapi("stop", "--state", self.state, binary=self.binary)
 
     def status(self):
-        return run_cxapi("status", "--state", self.state)
+        return run_cxapi("status", "--state", self.state, binary=self.binary)
 
     # --- clients -------------------------------------------------------
     def proxy(self, path="/"):
@@ -168,14 +169,14 @@ class Host:
         return False
 
 
-def make_host(tmp_prefix="cxapi-it-"):
-    assert os.access(CXAPI, os.X_OK), "cxapi binary not found at %s (set CXAPI_BUILD)" % CXAPI
+def make_host(tmp_prefix="cxapi-it-", binary=CXAPI):
+    assert os.access(binary, os.X_OK), "cxapi binary not found at %s (set CXAPI_BUILD)" % binary
     base = tempfile.mkdtemp(prefix=tmp_prefix)
     state = os.path.join(base, "state")
     os.makedirs(state)
     with open(os.path.join(state, "xapi.conf"), "w") as f:
         f.write("http-header-timeout-ms=2000\n")
-    host = Host(state, free_port(), PASSWORD, os.path.join(state, "run"))
+    host = Host(state, free_port(), PASSWORD, os.path.join(state, "run"), binary)
     return base, host
 
 
