@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
     char *data;
@@ -23,10 +24,30 @@ struct buf {
         NULL, 0, 0                                                                                 \
     }
 
+/* Makes room for extra more bytes (and the terminator). */
 void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *data, size_t len);
+
+/* Appending is inline, the growing not: the encoders append a few bytes
+ * at a time, millions of times per large reply. */
+static inline void buf_append(struct buf *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap)
+        buf_reserve(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+    if (b->len + 2 > b->cap)
+        buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
 void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends i in decimal (the codecs' hot path: no printf). */

@@ -251,8 +251,9 @@ static void test_db_load_large_set(void **state)
     buf_puts(&q, "BEGIN;");
     for (int i = 0; i < N; i++) {
         ids_ref(refs[i]);
-        buf_printf(&q, "INSERT INTO objects VALUES ('%s', 'VBD', '{\"VM\":\"%s\"}');", refs[i],
-                   vm_ref);
+        buf_printf(
+            &q, "INSERT INTO objects (ref, class, data) VALUES ('%s', 'VBD', '{\"VM\":\"%s\"}');",
+            refs[i], vm_ref);
     }
     buf_puts(&q, "COMMIT;");
     sql_exec(fx, q.data);
@@ -296,7 +297,7 @@ static void test_db_skips_non_object_row(void **state)
 {
     struct fixture *fx = *state;
     make_vm(fx, "fine");
-    sql_exec(fx, "INSERT INTO objects VALUES ('OpaqueRef:bad', 'VM', '[]');");
+    sql_exec(fx, "INSERT INTO objects (ref, class, data) VALUES ('OpaqueRef:bad', 'VM', '[]');");
     reopen(fx);
     assert_int_equal(db_count(fx->db, API_C_VM), 1);
     assert_null(db_get_any(fx->db, "OpaqueRef:bad"));
@@ -387,6 +388,8 @@ static void test_db_runtime_only_fields_not_written(void **state)
     t = db_begin(fx->db);
     db_txn_set(t, o, API_F_VM_name_label, val_string(a, "refused"));
     assert_int_equal(db_commit(t, &err), -1);
+    /* the failed flush is undone in memory too */
+    assert_string_equal(db_obj_str(db_get(fx->db, API_C_VM, ref), API_F_VM_name_label), "durable");
     sql_exec(fx, "DROP TRIGGER no_write;");
     reopen(fx);
     assert_string_equal(db_obj_str(db_get(fx->db, API_C_VM, ref), API_F_VM_name_label), "durable");
@@ -426,6 +429,36 @@ static void test_db_upgrades_old_rows(void **state)
     reopen(fx);
 }
 
+/* A file of the earlier layout (rows keyed by ref, no id) is converted
+ * when opened: every row kept, in creation order, and new objects get
+ * rows of their own. */
+static void test_db_converts_ref_keyed_file(void **state)
+{
+    struct fixture *fx = *state;
+    char first[IDS_REF_LEN + 1], second[IDS_REF_LEN + 1];
+    strcpy(first, make_vm(fx, "first")->ref);
+    strcpy(second, make_vm(fx, "second")->ref);
+    sql_exec(fx, "CREATE TABLE old (ref TEXT PRIMARY KEY, class TEXT NOT NULL,"
+                 " data TEXT NOT NULL);"
+                 "INSERT INTO old SELECT ref, class, data FROM objects ORDER BY id;"
+                 "DROP TABLE objects; ALTER TABLE old RENAME TO objects;");
+    reopen(fx);
+    assert_int_equal(db_count(fx->db, API_C_VM), 2);
+    assert_ptr_equal(db_first(fx->db, API_C_VM), db_get(fx->db, API_C_VM, first));
+    assert_ptr_equal(db_next(fx->db, db_first(fx->db, API_C_VM)), db_get(fx->db, API_C_VM, second));
+    char third[IDS_REF_LEN + 1];
+    strcpy(third, make_vm(fx, "third")->ref);
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_destroy(t, db_get(fx->db, API_C_VM, first));
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    reopen(fx);
+    assert_int_equal(db_count(fx->db, API_C_VM), 2);
+    assert_null(db_get(fx->db, API_C_VM, first));
+    assert_non_null(db_get(fx->db, API_C_VM, second));
+    assert_non_null(db_get(fx->db, API_C_VM, third));
+}
+
 static void *writer(void *arg)
 {
     struct fixture *fx = arg;
@@ -457,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_deletions_and_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_runtime_only_fields_not_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_upgrades_old_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_converts_ref_keyed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_wait_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_load_large_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_large_transaction, setup, teardown),

@@ -3,8 +3,10 @@
  */
 #include "api/api_value.h"
 #include "json.h"
+#include "mem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -235,6 +237,27 @@ struct val *api_value_default(struct arena *a, const struct api_field *f)
             return out;
     }
     return api_value_empty(a, f->type);
+}
+
+static struct val ***api_defaults; /* per class, per field */
+static pthread_once_t api_defaults_once = PTHREAD_ONCE_INIT;
+
+static void api_defaults_init(void)
+{
+    struct arena *a = arena_new();
+    api_defaults = xcalloc((size_t)api_n_classes, sizeof(*api_defaults));
+    for (int c = 0; c < api_n_classes; c++) {
+        api_defaults[c] = xcalloc((size_t)api_classes[c].n_fields, sizeof(**api_defaults));
+        for (int i = 0; i < api_classes[c].n_fields; i++)
+            api_defaults[c][i] = val_flatten(api_value_default(a, &api_classes[c].fields[i]));
+    }
+    arena_free(a);
+}
+
+const struct val *api_field_default(int cls, int i)
+{
+    pthread_once(&api_defaults_once, api_defaults_init);
+    return api_defaults[cls][i];
 }
 
 const char *api_datetime_format(char *buf, size_t len, int64_t t)

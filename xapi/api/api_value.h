@@ -20,6 +20,10 @@ int api_value_in(struct arena *a, const struct api_type *t, const struct val *in
 struct val *api_value_empty(struct arena *a, const struct api_type *t);
 /* A field's default from the schema, or the empty value of its type. */
 struct val *api_value_default(struct arena *a, const struct api_field *f);
+/* Field i of class cls's default, flattened once for the whole process and
+ * shared by every object that holds it: immutable, never to be freed (the
+ * database frees a field's value only when it is not this one). */
+const struct val *api_field_default(int cls, int i);
 /* A datetime for a time_t, in the wire form 20261127T10:00:00Z. */
 struct val *api_value_datetime(struct arena *a, int64_t t);
 

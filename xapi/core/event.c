@@ -10,7 +10,10 @@
  * generation, adds the deletions after it, and answers one event per
  * object carrying its latest state (so changes coalesce, as upstream's
  * batches do). With nothing to report it waits on the database generation,
- * holding no lock, and looks again.
+ * holding no lock, and looks again. Readers see changes on their way to
+ * disk; an answer waits (db_sync) until what it reports is durable, and
+ * looks again if a failed flush undid it, so no client hears of a change
+ * that a crash could take back.
  *
  * Cost: a scan is O(objects in the subscribed classes) and is repeated
  * whenever the database changes while a caller waits, so a blocked
@@ -439,7 +442,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         struct val *out = NULL;
         const char *error = NULL;
         db_read_lock(db);
-        uint64_t gen = db_generation(db);
+        uint64_t gen = db_generation(db), rollbacks = db_rollbacks(db);
         if (!event_session_live(db, c->session))
             error = API_ERR_SESSION_INVALID;
         else if (from > gen || !event_scan(db, &s))
@@ -461,9 +464,11 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
                      token);
             return rpc_reply_error(c->a, error, NULL);
         }
-        if (out)
+        if (out && db_sync(db, gen, rollbacks))
             return rpc_reply_ok(out);
-        from = gen; /* nothing up to gen concerns this caller */
+        if (out)
+            continue; /* what was seen was undone: look again */
+        from = gen;   /* nothing up to gen concerns this caller */
         event_wait(c->x, gen, deadline);
     }
 }
@@ -589,6 +594,17 @@ static struct rpc_reply event_unregister(struct xapi_call *c)
     return rpc_reply_ok(val_nil(c->a));
 }
 
+/* Gives the range (from, gen] back to the session's next event.next, if
+ * no other call claimed past it meanwhile. */
+static void event_next_unclaim(struct xapi_call *c, uint64_t gen, uint64_t from)
+{
+    pthread_mutex_lock(&c->x->events->lock);
+    struct event_reg *r = hmap_get(c->x->events->regs, c->session);
+    if (r && r->last_gen == gen)
+        r->last_gen = from;
+    pthread_mutex_unlock(&c->x->events->lock);
+}
+
 /* Blocks until something the session's subscriptions select changed since
  * its last event.next (or its registration), then answers those changes,
  * one event per object. Concurrent calls on one session get disjoint
@@ -607,7 +623,7 @@ static struct rpc_reply event_next(struct xapi_call *c)
         struct val *out = NULL;
         const char *error = NULL;
         db_read_lock(db);
-        uint64_t gen = db_generation(db);
+        uint64_t gen = db_generation(db), rollbacks = db_rollbacks(db), from = 0;
         pthread_mutex_lock(&c->x->events->lock);
         struct event_reg *r = hmap_get(c->x->events->regs, c->session);
         if (!event_session_live(db, c->session)) {
@@ -618,7 +634,8 @@ static struct rpc_reply event_next(struct xapi_call *c)
             error = API_ERR_SESSION_NOT_REGISTERED;
         } else {
             /* Scanned under the registry lock: the subscriptions stay put. */
-            s = (struct event_scan){&r->subs, r->last_gen, NULL, 0, 0};
+            from = r->last_gen;
+            s = (struct event_scan){&r->subs, from, NULL, 0, 0};
             if (r->last_gen > gen || !event_scan(db, &s))
                 error = API_ERR_EVENTS_LOST;
             else if (s.n > 0)
@@ -632,8 +649,12 @@ static struct rpc_reply event_next(struct xapi_call *c)
             return rpc_reply_error(c->a, error, NULL);
         if (error)
             return rpc_reply_error(c->a, error, c->session, NULL);
-        if (out)
+        if (out && db_sync(db, gen, rollbacks))
             return rpc_reply_ok(out);
+        if (out) { /* what was seen was undone: claim the range back */
+            event_next_unclaim(c, gen, from);
+            continue;
+        }
         if (atomic_load(&c->x->events->stopping))
             return rpc_reply_ok(val_array(c->a));
         if (event_wait(c->x, gen, INT64_MAX) > gen)

@@ -20,8 +20,9 @@
  *                              taken inside a transaction (task.cancel)
  *   events->lock   event.c     event.next's registrations; taken under
  *                              the read lock
- *   db wait_lock   db/db.c     the generation waiters; taken by a commit
- *                              under the write lock
+ *   db sync_lock   db/db.c     the generations, the commit queue and
+ *                              their waiters; taken by a commit under the
+ *                              write lock (db_commit.c)
  *   leaves: id_lock (the root password), tasks->gc_lock, xenops->lock
  *   (idle connections), vm->nap_lock, the task pool's and the HTTP
  *   server's own (lib/), the logger's.

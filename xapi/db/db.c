@@ -1,19 +1,13 @@
 /*
  * db.c - the in-memory database, its indexes, transactions and relations;
- * writing goes through db_store.c, opening and loading are db_load.c's.
- * See db.h.
+ * committing (change-sets, group commit) is db_commit.c's, opening and
+ * loading db_load.c's. See db.h.
  *
  * One writer at a time (the write lock is held from db_begin to commit or
- * abort), any number of readers otherwise. Every change in a transaction
- * is logged with what it replaced, so an abort, or a failed disk write,
- * puts memory back exactly as it was.
- *
- * Generations only grow, across restarts too: db_open starts at the stored
- * generation plus DB_RESTART_GAP and stores that at once, and the stored
- * value never falls DB_RESTART_GAP / 2 behind the live one (commits to
- * persistent objects store it, in-memory-only commits store it when it
- * has fallen that far behind, db_close stores it). So even after a crash
- * the next start is above every token handed out before it.
+ * abort), any number of readers otherwise; the lock prefers writers, so a
+ * stream of readers cannot starve one. Every change in a transaction is
+ * logged with what it replaced, so an abort, or a failed flush, puts
+ * memory back exactly as it was.
  */
 #include "db/db.h"
 #include "db/db_internal.h"
@@ -109,10 +103,24 @@ static void db_unlink(struct db *db, struct db_obj *o)
     db_index_name(db, o, false);
 }
 
+struct val *db_value_own(int cls, int i, const struct val *v)
+{
+    const struct val *def = api_field_default(cls, i);
+    if (v == def || val_equal(v, def))
+        return (struct val *)def; /* shared, never freed: see db_value_free */
+    return val_flatten(v);
+}
+
+void db_value_free(int cls, int i, struct val *v)
+{
+    if (v != api_field_default(cls, i))
+        free(v);
+}
+
 void db_obj_free(struct db_obj *o)
 {
     for (int i = 0; i < api_classes[o->cls].n_fields; i++)
-        free(o->f[i]);
+        db_value_free(o->cls, i, o->f[i]);
     free(o->f);
     free(o);
 }
@@ -120,18 +128,26 @@ void db_obj_free(struct db_obj *o)
 /* --- reading --- */
 
 /* The read locks this thread holds, on any database: what
- * db_locked_by_me asserts on. Only the thread itself reads or writes it. */
+ * db_locked_by_me asserts on. Only the thread itself reads or writes it.
+ * The lock prefers writers, so a second read lock on the same database
+ * would wait behind a waiting writer that waits for the first: which
+ * database each is on is kept to assert that it never happens. */
+#define DB_MAX_READS 4
 static _Thread_local int db_reads_held;
+static _Thread_local const struct db *db_reading[DB_MAX_READS];
 
 void db_read_lock(struct db *db)
 {
+    for (int i = 0; i < db_reads_held; i++)
+        assert(db_reading[i] != db);
+    assert(db_reads_held < DB_MAX_READS);
     pthread_rwlock_rdlock(&db->lock);
-    db_reads_held++;
+    db_reading[db_reads_held++] = db;
 }
 
 void db_read_unlock(struct db *db)
 {
-    assert(db_reads_held > 0);
+    assert(db_reads_held > 0 && db_reading[db_reads_held - 1] == db);
     db_reads_held--;
     pthread_rwlock_unlock(&db->lock);
 }
@@ -142,8 +158,16 @@ bool db_locked_by_me(struct db *db)
            (atomic_load(&db->writing) && pthread_equal(atomic_load(&db->writer), pthread_self()));
 }
 
-/* Releases the write lock at the end of a transaction. */
-static void db_write_unlock(struct db *db)
+void db_write_lock(struct db *db)
+{
+    /* A thread that already holds the lock would wait for itself. */
+    assert(!db_locked_by_me(db));
+    pthread_rwlock_wrlock(&db->lock);
+    atomic_store(&db->writer, pthread_self());
+    atomic_store(&db->writing, true);
+}
+
+void db_write_unlock(struct db *db)
 {
     assert(atomic_load(&db->writing) && pthread_equal(atomic_load(&db->writer), pthread_self()));
     atomic_store(&db->writing, false);
@@ -153,6 +177,11 @@ static void db_write_unlock(struct db *db)
 uint64_t db_generation(struct db *db)
 {
     return atomic_load(&db->generation);
+}
+
+uint64_t db_rollbacks(struct db *db)
+{
+    return atomic_load(&db->rollbacks);
 }
 
 struct db_obj *db_get_any(struct db *db, const char *ref)
@@ -203,29 +232,32 @@ size_t db_count(struct db *db, int cls)
     return list_length(&db->classes[cls].objs);
 }
 
+/* Walks back from the newest deletion to the first after gen, then
+ * forward: O(deletions since gen), not O(those remembered). */
 bool db_deleted_since(struct db *db, uint64_t gen,
                       void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx)
 {
     if (gen < db->tomb_floor)
         return false;
-    size_t start = (db->tomb_head + DB_TOMBS - db->n_tombs) % DB_TOMBS;
-    for (size_t i = 0; i < db->n_tombs; i++) {
-        struct db_tomb *t = &db->tombs[(start + i) % DB_TOMBS];
-        if (t->gen > gen)
-            fn(ctx, t->cls, t->ref, t->gen);
+    size_t n = 0;
+    while (n < db->n_tombs && db->tombs[(db->tomb_head + DB_TOMBS - n - 1) % DB_TOMBS].gen > gen)
+        n++;
+    for (size_t i = n; i > 0; i--) {
+        struct db_tomb *t = &db->tombs[(db->tomb_head + DB_TOMBS - i) % DB_TOMBS];
+        fn(ctx, t->cls, t->ref, t->gen);
     }
     return true;
 }
 
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
 {
-    pthread_mutex_lock(&db->wait_lock);
+    pthread_mutex_lock(&db->sync_lock);
     while (atomic_load(&db->generation) <= gen) {
         if (deadline_ms <= clock_now_ms())
             break;
-        clock_cond_wait_until(&db->wait_cond, &db->wait_lock, deadline_ms);
+        clock_cond_wait_until(&db->applied_cond, &db->sync_lock, deadline_ms);
     }
-    pthread_mutex_unlock(&db->wait_lock);
+    pthread_mutex_unlock(&db->sync_lock);
     return atomic_load(&db->generation);
 }
 
@@ -258,11 +290,8 @@ static void db_log(struct db_txn *t, enum db_undo_kind kind, struct db_obj *o, i
 
 struct db_txn *db_begin(struct db *db)
 {
-    /* A thread that already holds the lock would wait for itself. */
-    assert(!db_locked_by_me(db));
-    pthread_rwlock_wrlock(&db->lock);
-    atomic_store(&db->writer, pthread_self());
-    atomic_store(&db->writing, true);
+    atomic_fetch_add(&db->writers, 1);
+    db_write_lock(db);
     db->txn.db = db;
     db->txn.seq++;
     db->txn.n_undo = 0;
@@ -288,10 +317,9 @@ bool db_is_derived_set(const struct api_field *f)
     return f->type->kind == API_SET && f->inverse != API_NO_FIELD;
 }
 
-/* Whether field i of o is written to disk. */
-static bool db_is_stored(const struct db_obj *o, int i)
+bool db_is_stored(int cls, int i)
 {
-    const struct api_field *f = &api_classes[o->cls].fields[i];
+    const struct api_field *f = &api_classes[cls].fields[i];
     return f->persist && !db_is_derived_set(f);
 }
 
@@ -317,7 +345,7 @@ static struct val *db_swap(struct db *db, struct db_obj *o, int field, struct va
 static void db_replace(struct db_txn *t, struct db_obj *o, int field, struct val *flat)
 {
     db_log(t, UNDO_SET, o, field, db_swap(t->db, o, field, flat));
-    if (db_is_stored(o, field))
+    if (db_is_stored(o->cls, field))
         o->txn_dirty = true;
 }
 
@@ -333,7 +361,7 @@ static void db_inverse_update(struct db_txn *t, const struct api_field *f, const
     bool changed;
     struct val *next = val_set_edit(a, o->f[set], val_string(a, ref), add, &changed);
     if (changed)
-        db_replace(t, o, set, val_flatten(next));
+        db_replace(t, o, set, db_value_own(o->cls, set, next));
     arena_free(a);
 }
 
@@ -360,18 +388,20 @@ struct db_obj *db_txn_create(struct db_txn *t, int cls, const struct db_values *
         snprintf(o->ref, sizeof(o->ref), "%s", ref);
     else
         ids_ref(o->ref);
+    if (c->persist)
+        o->row = ++t->db->last_row; /* one undone leaves a gap: harmless */
     o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
-    struct arena *a = arena_new();
     for (int i = 0; i < c->n_fields; i++) {
-        const struct val *v = values && values[i] ? values[i] : api_value_default(a, &c->fields[i]);
+        const struct val *v = values && values[i] ? values[i] : api_field_default(cls, i);
         if (i == c->uuid_field && !*val_str(v)) {
             char uuid[IDS_UUID_LEN + 1];
             ids_uuid(uuid);
-            v = val_string(a, uuid);
+            struct val text = {.type = VAL_STRING, .u.str = {uuid, strlen(uuid)}};
+            o->f[i] = val_flatten(&text);
+            continue;
         }
-        o->f[i] = val_flatten(v);
+        o->f[i] = db_value_own(cls, i, v);
     }
-    arena_free(a);
     db_link(t->db, o);
     db_log(t, UNDO_CREATE, o, -1, NULL);
     o->txn_created = true;
@@ -388,7 +418,7 @@ void db_txn_set(struct db_txn *t, struct db_obj *o, api_field_id id, const struc
     bool related = db_is_relation_ref(f);
     if (related)
         db_inverse_update(t, f, val_str(o->f[field]), o->ref, false);
-    db_replace(t, o, field, val_flatten(value));
+    db_replace(t, o, field, db_value_own(o->cls, field, value));
     if (related)
         db_inverse_update(t, f, val_str(o->f[field]), o->ref, true);
 }
@@ -410,159 +440,46 @@ void db_txn_destroy(struct db_txn *t, struct db_obj *o)
     o->txn_dirty = true;
 }
 
-static void db_undo_all(struct db_txn *t)
+void db_undo_entries(struct db *db, const struct db_undo *undo, size_t n, uint64_t stamp)
 {
-    struct db *db = t->db;
-    for (size_t i = t->n_undo; i-- > 0;) {
-        struct db_undo *u = &t->undo[i];
+    for (size_t i = n; i-- > 0;) {
+        const struct db_undo *u = &undo[i];
         switch (u->kind) {
         case UNDO_SET:
-            free(db_swap(db, u->o, u->field, u->old));
+            db_value_free(u->o->cls, u->field, db_swap(db, u->o, u->field, u->old));
             break;
         case UNDO_CREATE:
             db_unlink(db, u->o);
             db_obj_free(u->o);
-            break;
+            continue; /* nothing left to stamp */
         case UNDO_DESTROY:
             u->o->dead = false;
             db_link(db, u->o);
             break;
         }
+        if (stamp)
+            u->o->gen_modified = stamp;
+    }
+}
+
+void db_undo_release(const struct db_undo *undo, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (undo[i].kind == UNDO_SET)
+            db_value_free(undo[i].o->cls, undo[i].field, undo[i].old);
+        else if (undo[i].kind == UNDO_DESTROY)
+            db_obj_free(undo[i].o);
     }
 }
 
 void db_abort(struct db_txn *t)
 {
-    db_undo_all(t);
-    t->n_undo = t->n_touched = 0;
-    db_write_unlock(t->db);
-}
-
-/* The stored fields of o as JSON: set fields derived from relations are
- * rebuilt at load, and runtime-only ones start at their defaults, so both
- * are left out. */
-static void db_obj_json(const struct db_obj *o, struct buf *out)
-{
-    const struct api_class *c = &api_classes[o->cls];
-    buf_putc(out, '{');
-    bool first = true;
-    for (int i = 0; i < c->n_fields; i++) {
-        const struct api_field *f = &c->fields[i];
-        if (!db_is_stored(o, i))
-            continue;
-        if (!first)
-            buf_putc(out, ',');
-        first = false;
-        json_write_string(out, f->name, strlen(f->name));
-        buf_putc(out, ':');
-        json_write(out, o->f[i]);
-    }
-    buf_putc(out, '}');
-}
-
-/* After a commit with nothing to write: stores the generation when it
- * has fallen half the restart gap behind (see the top of the file). A
- * failure here costs no data, so the commit stands and the next one
- * retries. */
-static void db_checkpoint_generation(struct db *db, uint64_t gen)
-{
-    if (gen - db->gen_stored < DB_RESTART_GAP / 2)
-        return;
-    if (db_store_set_generation(db->store, gen) < 0) {
-        log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
-        return;
-    }
-    db->gen_stored = gen;
-}
-
-/* Writes o's row, or deletes it when o was destroyed; json is scratch. */
-int db_write_obj(struct db *db, const struct db_obj *o, struct buf *json)
-{
-    if (o->dead) /* one created in the same transaction was never written */
-        return o->txn_created ? 0 : db_store_delete(db->store, o->ref);
-    buf_reset(json);
-    db_obj_json(o, json);
-    return db_store_put(db->store, api_classes[o->cls].name, o->ref, json->data, json->len);
-}
-
-/* Whether the transaction changed what is on disk for o. */
-static bool db_needs_write(const struct db_obj *o)
-{
-    return o->txn_dirty && api_classes[o->cls].persist;
-}
-
-static int db_persist(struct db_txn *t, uint64_t gen)
-{
     struct db *db = t->db;
-    bool any = false;
-    for (size_t i = 0; i < t->n_touched && !any; i++)
-        any = db_needs_write(t->touched[i]);
-    if (!any) {
-        db_checkpoint_generation(db, gen);
-        return 0;
-    }
-    if (db_store_begin(db->store) < 0)
-        return -1;
-    struct buf json = BUF_INIT;
-    int rc = 0;
-    for (size_t i = 0; i < t->n_touched && rc == 0; i++)
-        if (db_needs_write(t->touched[i]))
-            rc = db_write_obj(db, t->touched[i], &json);
-    buf_free(&json);
-    if (rc == 0)
-        rc = db_store_set_generation(db->store, gen);
-    if (db_store_end(db->store, rc) < 0)
-        return -1;
-    db->gen_stored = gen;
-    return 0;
-}
-
-static void db_remember_deletion(struct db *db, const struct db_obj *o, uint64_t gen)
-{
-    struct db_tomb *t = &db->tombs[db->tomb_head];
-    if (db->n_tombs == DB_TOMBS)
-        db->tomb_floor = t->gen; /* overwriting the oldest */
-    else
-        db->n_tombs++;
-    t->cls = o->cls;
-    memcpy(t->ref, o->ref, sizeof(t->ref));
-    t->gen = gen;
-    db->tomb_head = (db->tomb_head + 1) % DB_TOMBS;
-}
-
-int db_commit(struct db_txn *t, const char **err)
-{
-    struct db *db = t->db;
-    if (t->n_touched == 0) {
-        db_write_unlock(db);
-        return 0;
-    }
-    uint64_t gen = atomic_load(&db->generation) + 1;
-    if (db_persist(t, gen) < 0) {
-        *err = db_store_error(db->store);
-        log_error(NULL, "database write failed, change undone: %s", *err);
-        db_abort(t);
-        return -1;
-    }
-    for (size_t i = 0; i < t->n_undo; i++)
-        if (t->undo[i].kind == UNDO_SET)
-            free(t->undo[i].old);
-    for (size_t i = 0; i < t->n_touched; i++) {
-        struct db_obj *o = t->touched[i];
-        o->gen_modified = gen;
-        if (o->txn_created)
-            o->gen_created = gen;
-        if (o->dead) {
-            if (!o->txn_created) /* created and destroyed here: nobody saw it */
-                db_remember_deletion(db, o, gen);
-            db_obj_free(o);
-        }
-    }
+    db_undo_entries(db, t->undo, t->n_undo, 0);
     t->n_undo = t->n_touched = 0;
-    pthread_mutex_lock(&db->wait_lock);
-    atomic_store(&db->generation, gen);
-    pthread_cond_broadcast(&db->wait_cond);
-    pthread_mutex_unlock(&db->wait_lock);
+    pthread_mutex_lock(&db->sync_lock); /* a flush may be waiting for it */
+    atomic_fetch_sub(&db->writers, 1);
+    pthread_cond_broadcast(&db->applied_cond);
+    pthread_mutex_unlock(&db->sync_lock);
     db_write_unlock(db);
-    return 0;
 }

@@ -5,13 +5,22 @@
  *
  * Field values are kept in canonical form (see api_value.h), one
  * val_flatten'd block each. Changes happen in transactions: db_begin takes
- * the write lock, the db_txn_* calls change memory and keep an undo log,
- * db_commit writes every object whose persistent fields changed to SQLite
- * in one transaction (and undoes everything if that fails), bumps the
- * generation, stamps the touched objects with it and wakes event waiters.
- * Readers hold the read lock while they look. Which classes and fields
- * persist is the schema overlay's to say (api_field.persist): runtime-only
- * fields are never written, and read back as their defaults.
+ * the write lock, the db_txn_* calls change memory and keep an undo log.
+ * db_commit gives the transaction the next generation, stamps the touched
+ * objects with it, turns it into a change-set (the persistent fields it
+ * changed, per object), queues that for the disk and releases the lock;
+ * it returns once the change-set is durable. Change-sets that queue while
+ * one is being written go to disk together, in one SQLite transaction and
+ * one fsync (group commit), so the disk is never waited on with the lock
+ * held and concurrent writers share the cost of a flush. Should a flush
+ * fail, every change not yet durable is undone in memory (newest first)
+ * and each of those commits fails: memory never holds what the disk lost.
+ * Readers hold the read lock while they look, see every applied change
+ * (durable or on its way), and never wait for the disk; a reader that
+ * must only answer durable state (event.from) waits with db_sync.
+ * Which classes and fields persist is the schema overlay's to say
+ * (api_field.persist): runtime-only fields are never written nor in a
+ * change-set, and read back as their defaults.
  *
  * Relations are kept on both sides: setting a ref field that has an
  * inverse (VBD.VM) updates the inverse set field (VM.VBDs) of the old and
@@ -39,6 +48,7 @@ struct db_obj {
     struct val **f;        /* api_classes[cls].n_fields values */
     uint64_t gen_created;  /* the generation that created it */
     uint64_t gen_modified; /* the last generation that changed it */
+    int64_t row;           /* its row on disk (persistent classes), or 0 */
     struct list_node node; /* in its class, in creation order */
     bool dead;             /* destroyed in the open transaction */
     /* db.c's bookkeeping, so that a transaction's cost stays linear in
@@ -46,7 +56,8 @@ struct db_obj {
      * whether that one created it. */
     uint64_t txn_seq;
     bool txn_created;
-    bool txn_dirty; /* and whether it changed what is on disk */
+    bool txn_dirty;      /* and whether it changed what is on disk */
+    uint32_t txn_change; /* its entry in that transaction's change-set */
 };
 
 /* Opens (creating if needed) the database file and loads it. Returns NULL
@@ -61,7 +72,15 @@ void db_read_unlock(struct db *db);
  * lock: for assertions (a call must not return, nor wait on another
  * daemon, with a lock held). */
 bool db_locked_by_me(struct db *db);
+/* The generation of the last change applied (seen by readers). */
 uint64_t db_generation(struct db *db);
+/* How many failed flushes have been undone so far: read it with the lock
+ * held, for db_sync. */
+uint64_t db_rollbacks(struct db *db);
+/* Waits (call without locks) until everything up to generation gen is
+ * durable. Returns false when a failed flush was undone since rollbacks
+ * was read: what was seen at gen may then never have been durable. */
+bool db_sync(struct db *db, uint64_t gen, uint64_t rollbacks);
 struct db_obj *db_get(struct db *db, int cls, const char *ref);
 /* An object of any class. */
 struct db_obj *db_get_any(struct db *db, const char *ref);
@@ -125,10 +144,50 @@ bool db_txn_update(struct db_txn *t, struct db_obj *o, api_field_id f, const str
 void db_txn_destroy(struct db_txn *t, struct db_obj *o);
 /* Marks o changed without a field change (an event for it). */
 void db_txn_touch(struct db_txn *t, struct db_obj *o);
-/* Commits. Returns 0, or -1 with *err when the disk write failed: then
- * nothing of the transaction remains. Releases the write lock. */
+/* Commits: releases the write lock, and returns 0 once the change is
+ * durable, or -1 with *err (valid until this thread's next commit) when
+ * the flush that carried it failed: then nothing of the transaction
+ * remains, nor of any transaction after it that was not yet durable. */
 int db_commit(struct db_txn *t, const char **err);
 /* Undoes the transaction and releases the write lock. */
 void db_abort(struct db_txn *t);
+
+/* --- change-sets --- */
+
+enum db_change_kind { DB_CHANGE_CREATE, DB_CHANGE_UPDATE, DB_CHANGE_DELETE };
+
+/* What one transaction did to one object of a persistent class. Only
+ * changes to persistent fields make one. */
+struct db_change {
+    int cls;
+    char ref[IDS_REF_LEN + 1];
+    int64_t row; /* the object's row in this host's file */
+    enum db_change_kind kind;
+    /* CREATE and UPDATE: every field's value as the transaction left the
+     * object (indexed by field), and the persistent fields it set (every
+     * one for a CREATE). */
+    const struct val *const *values;
+    const int *fields;
+    size_t n_fields;
+    /* CREATE and UPDATE: the object's persistent fields as JSON, as its
+     * row on disk holds them. */
+    const char *json;
+    size_t json_len;
+};
+
+struct db_changeset {
+    uint64_t gen; /* the transaction's generation */
+    const struct db_change *changes;
+    size_t n;
+};
+
+/* Called by the thread that flushes a batch, with its change-sets in
+ * generation order, after they are written to SQLite and before the
+ * SQLite commit: the place for the pool's replication to ride on the same
+ * batch. Non-zero (with *err) fails the batch as a disk failure would.
+ * Set it before the first commit. */
+typedef int (*db_batch_fn)(void *ctx, const struct db_changeset *const *sets, size_t n,
+                           const char **err);
+void db_set_batch_hook(struct db *db, db_batch_fn fn, void *ctx);
 
 #endif

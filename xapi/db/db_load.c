@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,12 @@ static void db_schema_version(char *out, size_t len)
     snprintf(out, len, "%s-%08x", api_release, h);
 }
 
-static int db_load_row(void *ctx, const char *cls_name, const char *ref, const char *json,
-                       size_t len)
+static int db_load_row(void *ctx, int64_t id, const char *cls_name, const char *ref,
+                       const char *json, size_t len)
 {
     struct db *db = ctx;
+    if (id > db->last_row) /* rows skipped below too: new ones never reuse theirs */
+        db->last_row = id;
     int cls = api_class_find(cls_name);
     if (cls < 0 || !api_classes[cls].persist) {
         log_warn(NULL, "database: dropping %s %s: no such class in this schema", cls_name, ref);
@@ -72,10 +75,11 @@ static int db_load_row(void *ctx, const char *cls_name, const char *ref, const c
                      f->name, err);
             v = NULL;
         }
-        o->f[i] = val_flatten(v ? v : api_value_default(a, f));
+        o->f[i] = v ? db_value_own(cls, i, v) : (struct val *)api_field_default(cls, i);
     }
     arena_free(a);
     o->gen_created = o->gen_modified = atomic_load(&db->generation);
+    o->row = id;
     db_link(db, o);
     return 0;
 }
@@ -114,7 +118,7 @@ static void db_rebuild_relations(struct db *db)
             if (!db_is_derived_set(&api_classes[c].fields[i]))
                 continue;
             for (struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
-                o->f[i] = val_flatten(o->f[i] ? o->f[i] : val_array(a));
+                o->f[i] = o->f[i] ? val_flatten(o->f[i]) : (struct val *)api_field_default(c, i);
         }
     }
     arena_free(a);
@@ -129,8 +133,11 @@ static int db_rewrite_all(struct db *db)
     for (int c = 0; c < api_n_classes && rc == 0; c++) {
         if (!api_classes[c].persist)
             continue;
-        for (struct db_obj *o = db_first(db, c); o && rc == 0; o = db_next(db, o))
-            rc = db_write_obj(db, o, &json);
+        for (struct db_obj *o = db_first(db, c); o && rc == 0; o = db_next(db, o)) {
+            buf_reset(&json);
+            db_values_json(c, (const struct val *const *)o->f, &json);
+            rc = db_store_put(db->store, o->row, api_classes[c].name, o->ref, json.data, json.len);
+        }
     }
     buf_free(&json);
     if (rc == 0)
@@ -164,17 +171,26 @@ static void db_free(struct db *db)
     free(db->txn.touched);
     db_store_close(db->store);
     pthread_rwlock_destroy(&db->lock);
-    pthread_mutex_destroy(&db->wait_lock);
-    pthread_cond_destroy(&db->wait_cond);
+    pthread_mutex_destroy(&db->sync_lock);
+    pthread_cond_destroy(&db->applied_cond);
+    pthread_cond_destroy(&db->durable_cond);
     free(db);
 }
 
 struct db *db_open(struct arena *a, const char *path, const char **err)
 {
     struct db *db = xcalloc(1, sizeof(*db));
-    pthread_rwlock_init(&db->lock, NULL);
-    pthread_mutex_init(&db->wait_lock, NULL);
-    clock_cond_init(&db->wait_cond);
+    /* Writers first: a steady stream of readers must not keep a writer
+     * (and every commit queued behind it) waiting. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&db->sync_lock, NULL);
+    clock_cond_init(&db->applied_cond);
+    clock_cond_init(&db->durable_cond);
+    list_init(&db->queue);
     db->by_ref = hmap_new();
     db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
     for (int i = 0; i < api_n_classes; i++) {
@@ -194,7 +210,8 @@ struct db *db_open(struct arena *a, const char *path, const char **err)
     if (db_store_generation(db->store, &gen))
         gen += DB_RESTART_GAP;
     atomic_store(&db->generation, gen);
-    db->tomb_floor = db->gen_stored = gen;
+    db->durable = db->tomb_floor = gen;
+    atomic_store(&db->gen_stored, gen);
     int rc = db_store_set_generation(db->store, gen);
     if (rc == 0)
         rc = db_store_load(db->store, db_load_row, db);
@@ -221,8 +238,12 @@ void db_close(struct db *db)
     if (!db)
         return;
     /* A clean shutdown leaves the exact generation for the next start. */
+    assert(list_empty(&db->queue) && !db->flushing); /* every commit has returned */
+    if (db->flushes)
+        log_info(NULL, "database: %llu change-sets written in %llu flushes",
+                 (unsigned long long)db->flushed_sets, (unsigned long long)db->flushes);
     uint64_t gen = atomic_load(&db->generation);
-    if (gen != db->gen_stored && db_store_set_generation(db->store, gen) < 0)
+    if (gen != atomic_load(&db->gen_stored) && db_store_set_generation(db->store, gen) < 0)
         log_warn(NULL, "database: cannot store the generation: %s", db_store_error(db->store));
     db_free(db);
 }
