@@ -12,7 +12,7 @@ writes: creates VMs (VM.create, each committed to SQLite with fsync before
         the reply) until --vms VM records exist: the first --single-writes
         from one client, the rest from --clients concurrent clients, and
         prints writes/s for both. Then measures event latency: a watcher
-        thread long-polls event.from(session, ["pool"], token, 5.0) on its own
+        process long-polls event.from(session, ["pool"], token, 5.0) on its own
         connection while the main thread alternates
         pool.add_to_other_config / pool.remove_from_other_config on another
         connection; --samples writes, p50/p99 in ms.
@@ -29,7 +29,9 @@ the host cannot be reached or VM creation fails.
 
 import argparse
 import http.client
+import multiprocessing
 import os
+import queue
 import sys
 import threading
 import time
@@ -139,123 +141,170 @@ def phase_writes(args, c):
 
 # ---------------------------------------------------------------- (b) events
 
+def now_ms():
+    """CLOCK_MONOTONIC in ms: one clock for every process of the bench."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC) * 1000.0
+
+
+def idle_watchers_main(url, password, n, ready, stop):
+    """A process of n watchers of the VM class, each on its own connection,
+    long-polling event.from while the latency is measured: they see
+    nothing (only the pool changes), so they measure what waiting watchers
+    cost xapi. A process of their own, so that their Python does not share
+    a lock with the writer's or the measured watcher's."""
+    errors = []
+
+    def watch(client):
+        try:
+            # A token for now, without the whole VM class: from the pool.
+            token = client.api("event.from", ["pool"], "", 0.0)["token"]
+            ready.release()
+            while not stop.is_set():
+                token = client.api("event.from", ["VM"], token, 60.0)["token"]
+        except Exception as e:  # counted below
+            errors.append(e)
+            ready.release()
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=watch, args=(Client(url, password, "api-bench"),),
+                                daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sys.exit(1 if errors else 0)
+
+
+def watcher_main(url, password, pool, token, out, stop):
+    """The measured watcher, in a process of its own: sends (arrival time,
+    value of LAT_KEY) for every pool event; ("error", text) if it fails.
+    The time is taken when the reply's last byte is read, before Python
+    parses it."""
+    client = Client(url, password, "api-bench")
+    session = client.session
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    try:
+        while not stop.is_set():
+            body = xmlrpc.client.dumps((session, ["pool"], token, 5.0), "event.from")
+            conn.request("POST", "/", body, {"Content-Type": "text/xml"})
+            reply = conn.getresponse().read()
+            t = now_ms()
+            r = xmlrpc.client.loads(reply)[0][0]
+            if r.get("Status") != "Success":
+                raise ApiError("event.from", r.get("ErrorDescription"))
+            r = r["Value"]
+            token = r["token"]
+            for ev in r["events"]:
+                if ev.get("class") == "pool" and ev.get("ref") == pool:
+                    snap = ev.get("snapshot") or {}
+                    out.put((t, (snap.get("other_config") or {}).get(LAT_KEY)))
+    except Exception as e:
+        out.put(("error", str(e)))
+    finally:
+        conn.close()
+        client.close()
+
+
 def phase_events(args, c):
+    name = "events" if args.watchers <= 1 else "events_w%d" % args.watchers
     pool = c.api("pool.get_all")[0]
-    watcher = Client(args.url, args.password, "api-bench")
     # Register: the first event.from (empty token) returns every pool object.
     try:
-        first = watcher.api("event.from", ["pool"], "", 0.0)
+        token = c.api("event.from", ["pool"], "", 0.0)["token"]
     except ApiError as e:
         if e.code == "MESSAGE_METHOD_UNKNOWN":
             say("event latency: not available (event.from not implemented)")
-            result(phase="events", available=0, reason="not_implemented")
+            result(phase=name, available=0, reason="not_implemented")
         else:
             say("event latency: not available (%s)" % e)
-            result(phase="events", available=0, reason="error")
-        watcher.close()
+            result(phase=name, available=0, reason="error")
         return
-    token = first["token"]
     # Start from a clean key: a leftover would make add_to_other_config fail.
     oc = c.api("pool.get_other_config", pool)
     if LAT_KEY in oc:
         c.api("pool.remove_from_other_config", pool, LAT_KEY)
 
-    seen = []  # (perf_counter at arrival, value of LAT_KEY or None)
-    cond = threading.Condition()
-    stop = threading.Event()
-    werr = []
+    mp = multiprocessing.get_context("fork")
+    stop = mp.Event()
+    idle = None
+    if args.watchers > 1:
+        ready = mp.Semaphore(0)
+        idle = mp.Process(target=idle_watchers_main,
+                          args=(args.url, args.password, args.watchers - 1, ready, stop))
+        idle.start()
+        for _ in range(args.watchers - 1):
+            ready.acquire(timeout=60)
+    seen = mp.Queue()
+    watcher = mp.Process(target=watcher_main,
+                         args=(args.url, args.password, pool, token, seen, stop))
+    watcher.start()
+    time.sleep(0.3)  # let the watchers block in event.from
 
-    def watch():
-        nonlocal token
-        try:
-            while not stop.is_set():
-                r = watcher.api("event.from", ["pool"], token, 5.0)
-                now = time.perf_counter()
-                token = r["token"]
-                with cond:
-                    for ev in r["events"]:
-                        if ev.get("class") == "pool" and ev.get("ref") == pool:
-                            snap = ev.get("snapshot") or {}
-                            seen.append((now, (snap.get("other_config") or {}).get(LAT_KEY)))
-                    cond.notify_all()
-        except Exception as e:
-            werr.append(e)
-            with cond:
-                cond.notify_all()
-
-    th = threading.Thread(target=watch, daemon=True)
-    th.start()
-    time.sleep(0.2)  # let the watcher block in event.from
-
-    from_send, from_reply, lost = [], [], 0
-    idx = 0
+    from_send, from_reply, lost, error = [], [], 0, None
     present = False
     t_begin = time.perf_counter()
     for i in range(args.samples):
-        if werr:
-            break
         if present:
             want = None
-            t0 = time.perf_counter()
+            t0 = now_ms()
             c.api("pool.remove_from_other_config", pool, LAT_KEY)
         else:
             want = str(i)
-            t0 = time.perf_counter()
+            t0 = now_ms()
             c.api("pool.add_to_other_config", pool, LAT_KEY, want)
-        t1 = time.perf_counter()
+        t1 = now_ms()
         present = not present
-        deadline = t1 + 10.0
         got = None
-        with cond:
-            while got is None and not werr:
-                while idx < len(seen):
-                    when, val = seen[idx]
-                    idx += 1
-                    if val == want:
-                        got = when
-                        break
-                if got is not None:
-                    break
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
-                cond.wait(left)
+        while got is None and error is None:
+            try:
+                when, val = seen.get(timeout=10.0)
+            except queue.Empty:
+                break
+            if when == "error":
+                error = val
+            elif val == want:
+                got = when
+        if error is not None:
+            break
         if got is None:
             lost += 1
             continue
-        from_send.append((got - t0) * 1000.0)
-        from_reply.append((got - t1) * 1000.0)
+        from_send.append(got - t0)
+        from_reply.append(got - t1)
     elapsed = time.perf_counter() - t_begin
 
     stop.set()
-    try:  # wake the watcher and leave other_config clean
+    try:  # wake the watchers and leave other_config clean
         if present:
             c.api("pool.remove_from_other_config", pool, LAT_KEY)
         else:
             c.api("pool.add_to_other_config", pool, LAT_KEY, "stop")
             c.api("pool.remove_from_other_config", pool, LAT_KEY)
+        if idle:  # a VM event ends the idle ones' calls
+            c.api("event.inject", "VM", c.api("VM.get_all")[0])
     except Exception:
         pass
-    th.join(7.0)
-    watcher.close()
+    watcher.join(10.0)
+    if idle:
+        idle.join(30.0)
+        if idle.exitcode != 0 and error is None:
+            error = "idle watchers failed (exit %s)" % idle.exitcode
+    vms = vm_count(c)
 
-    if werr and not from_send:
-        e = werr[0]
-        if isinstance(e, ApiError) and e.code == "MESSAGE_METHOD_UNKNOWN":
-            say("event latency: not available (event.from not implemented)")
-            result(phase="events", available=0, reason="not_implemented")
-        else:
-            say("event latency: not available (watcher failed: %s)" % e)
-            result(phase="events", available=0, reason="error")
+    if error is not None and not from_send:
+        say("event latency: not available (watcher failed: %s)" % error)
+        result(phase=name, available=0, reason="error")
         return
     from_send.sort()
     from_reply.sort()
     n = len(from_send)
-    say("event latency (%d samples, %d lost, %.1f s): from send p50 %.2f ms p99 %.2f ms max %.2f ms;"
-        " from reply p50 %.2f ms p99 %.2f ms"
-        % (n, lost, elapsed, pct(from_send, 50), pct(from_send, 99), from_send[-1] if n else 0,
-           pct(from_reply, 50), pct(from_reply, 99)))
-    result(phase="events", available=1, samples=n, lost=lost,
+    say("event latency (%d samples, %d lost, %.1f s, %d watchers, %d VMs): from send p50 %.2f ms"
+        " p99 %.2f ms max %.2f ms; from reply p50 %.2f ms p99 %.2f ms"
+        % (n, lost, elapsed, args.watchers, vms, pct(from_send, 50), pct(from_send, 99),
+           from_send[-1] if n else 0, pct(from_reply, 50), pct(from_reply, 99)))
+    result(phase=name, available=1, samples=n, lost=lost, watchers=args.watchers, vms=vms,
            send_p50_ms="%.3f" % pct(from_send, 50), send_p99_ms="%.3f" % pct(from_send, 99),
            send_max_ms="%.3f" % (from_send[-1] if n else 0),
            reply_p50_ms="%.3f" % pct(from_reply, 50), reply_p99_ms="%.3f" % pct(from_reply, 99))
@@ -306,6 +355,8 @@ def main():
                     help="writes: how many of them one client creates (at most half)")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--samples", type=int, default=200, help="event latency samples")
+    ap.add_argument("--watchers", type=int, default=1,
+                    help="events: watchers in all (the others watch the VM class)")
     ap.add_argument("--rss-vms", type=int, default=10000, help="rss: VM records to reach")
     ap.add_argument("phase", nargs="+", choices=["writes", "events", "rss", "rss0"])
     args = ap.parse_args()

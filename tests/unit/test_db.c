@@ -481,6 +481,74 @@ static void test_db_wait_wakes(void **state)
     pthread_join(th, NULL);
 }
 
+/* Each class lists its objects by last change: walking back from the
+ * last stops at the first not changed since, whatever the class's size;
+ * an aborted destroy leaves the list as it was. */
+static void test_db_changed_index(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_obj *a = make_vm(fx, "a"), *b = make_vm(fx, "b");
+    uint64_t g = db_generation(fx->db);
+    struct db_obj *c = make_vm(fx, "c");
+    struct arena *ar = arena_new();
+    struct db_txn *t = db_begin(fx->db);
+    db_txn_set(t, a, API_F_VM_name_label, val_string(ar, "a2"));
+    const char *err;
+    assert_int_equal(db_commit(t, &err), 0);
+    t = db_begin(fx->db);
+    db_txn_destroy(t, b);
+    db_abort(t);
+    const struct db_obj *seen[4];
+    size_t n = 0;
+    for (struct db_obj *o = db_changed_last(fx->db, API_C_VM); o && o->gen_modified > g;
+         o = db_changed_prev(fx->db, o))
+        seen[n++] = o;
+    assert_int_equal(n, 2);
+    assert_ptr_equal(seen[0], a);
+    assert_ptr_equal(seen[1], c);
+    assert_ptr_equal(db_changed_prev(fx->db, c), b);
+    arena_free(ar);
+}
+
+/* A waiter for some classes is not answered by commits to others: it
+ * waits out its deadline while only sessions change, and a VM change
+ * ends its wait. */
+static void *session_writer(void *arg)
+{
+    struct fixture *fx = arg;
+    for (int i = 0; i < 20; i++) {
+        struct db_txn *t = db_begin(fx->db);
+        db_txn_create(t, API_C_session, NULL, NULL);
+        const char *err;
+        db_commit(t, &err);
+        usleep(5000);
+    }
+    return NULL;
+}
+
+static void test_db_wait_for_classes(void **state)
+{
+    struct fixture *fx = *state;
+    struct db_classes vms = {0};
+    db_classes_add(&vms, API_C_VM);
+    uint64_t g = db_generation(fx->db);
+    pthread_t th;
+    pthread_create(&th, NULL, session_writer, fx);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t start = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_false(db_wait_for(fx->db, &vms, g, start + 150));
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_true(end - start >= 150); /* the session commits did not end it */
+    pthread_join(th, NULL);
+    assert_true(db_generation(fx->db) > g);
+    g = db_generation(fx->db);
+    pthread_create(&th, NULL, writer, fx); /* a VM, 100 ms from now */
+    assert_true(db_wait_for(fx->db, &vms, g, end + 30000));
+    pthread_join(th, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +560,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_upgrades_old_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_converts_ref_keyed_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_wait_wakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_changed_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_wait_for_classes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_load_large_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_large_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_skips_non_object_row, setup, teardown),

@@ -3,23 +3,23 @@
  * database.
  *
  * There is no queue of events. Every object carries the generation that
- * created it and the last one that changed it, and the database remembers
- * deletions for a while (db_deleted_since), so a generation is all a
- * client needs to hold: what changed since is found by looking. event.from
- * scans the subscribed classes for objects changed after the token's
- * generation, adds the deletions after it, and answers one event per
- * object carrying its latest state (so changes coalesce, as upstream's
- * batches do). With nothing to report it waits on the database generation,
- * holding no lock, and looks again. Readers see changes on their way to
- * disk; an answer waits (db_sync) until what it reports is durable, and
- * looks again if a failed flush undid it, so no client hears of a change
- * that a crash could take back.
+ * created it and the last one that changed it, each class lists its
+ * objects in the order they last changed (db_changed_last), and the
+ * database remembers deletions for a while (db_deleted_since), so a
+ * generation is all a client needs to hold: what changed since is found
+ * by walking back from the last change of each subscribed class to the
+ * token. The answer is one event per object carrying its latest state (so
+ * changes coalesce, as upstream's batches do). With nothing to report the
+ * call waits, holding no lock, for a commit that changes one of its
+ * classes (db_wait_for: commits to other classes do not wake it), and
+ * looks again. Readers see changes on their way to disk; an answer waits
+ * (db_sync) until what it reports is durable, and looks again if a failed
+ * flush undid it, so no client hears of a change that a crash could take
+ * back.
  *
- * Cost: a scan is O(objects in the subscribed classes) and is repeated
- * whenever the database changes while a caller waits, so a blocked
- * event.from on "*" costs a pass over the database per commit. Fine at
- * the sizes we run; an index of objects by gen_modified in db.c would make
- * it O(changes).
+ * Cost: a look is O(changes since the token + subscribed classes), not
+ * O(objects): a hundred watchers on a host of ten thousand objects cost
+ * nothing while nothing they watch changes.
  *
  * The legacy event.register/next API needs state per session: its
  * subscriptions and the generation its last event.next reached. It lives
@@ -120,20 +120,19 @@ static const char *event_timestamp(struct arena *a)
     return arena_strdup(a, text);
 }
 
-/* Waits until the generation exceeds gen, the deadline (monotonic ms)
- * passes or xapi shuts down; returns the generation. */
-static uint64_t event_wait(struct xapi *x, uint64_t gen, int64_t deadline)
+/* Waits until a commit after gen changes one of the classes, the
+ * deadline (monotonic ms) passes, xapi shuts down, or a wait slice ends
+ * (then the caller looks again: at the session, which may have ended,
+ * and at subscriptions added meanwhile); returns whether such a commit
+ * happened. */
+static bool event_wait(struct xapi *x, const struct db_classes *classes, uint64_t gen,
+                       int64_t deadline)
 {
-    struct db *db = x->db;
-    for (;;) {
-        int64_t now = clock_now_ms();
-        if (now >= deadline || atomic_load(&x->events->stopping))
-            return db_generation(db);
-        int64_t until = deadline - now > EVENT_WAIT_SLICE_MS ? now + EVENT_WAIT_SLICE_MS : deadline;
-        uint64_t g = db_wait(db, gen, until);
-        if (g > gen)
-            return g;
-    }
+    int64_t now = clock_now_ms();
+    if (now >= deadline || atomic_load(&x->events->stopping))
+        return false;
+    int64_t until = deadline - now > EVENT_WAIT_SLICE_MS ? now + EVENT_WAIT_SLICE_MS : deadline;
+    return db_wait_for(x->db, classes, gen, until);
 }
 
 /* --- tokens and subscriptions --- */
@@ -244,6 +243,16 @@ static bool event_subs_match(const struct event_subs *s, int cls, const char *re
     return s->all || s->whole[cls] || (s->refs[cls] && hmap_get(s->refs[cls], ref));
 }
 
+/* The classes a set of subscriptions looks at, for waiting on. */
+static void event_subs_classes(const struct event_subs *s, struct db_classes *out)
+{
+    *out = (struct db_classes){0};
+    for (int c = 0; c < api_n_classes; c++)
+        if ((s->all && api_classes[c].in_db) || s->whole[c] ||
+            (s->refs[c] && hmap_count(s->refs[c])))
+            db_classes_add(out, c);
+}
+
 /* "*", "vm", "VM" or "vm/OpaqueRef:..."; false for a class that is not in
  * the database. */
 static bool event_sub_parse(struct arena *a, const char *s, struct event_sub *out)
@@ -334,8 +343,6 @@ static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen
  * token is an "add" even if it changed again since. */
 static void event_scan_obj(struct event_scan *s, const struct db_obj *o)
 {
-    if (o->gen_modified <= s->from)
-        return;
     bool add = o->gen_created > s->from;
     event_scan_push(
         s, (struct event_item){add ? o->gen_created : o->gen_modified, o->cls, o->ref, o, add});
@@ -361,18 +368,13 @@ static bool event_scan(struct db *db, struct event_scan *s)
         return false;
     const struct event_subs *subs = s->subs;
     for (int c = 0; c < api_n_classes; c++) {
-        if ((subs->all && api_classes[c].in_db) || subs->whole[c]) {
-            for (const struct db_obj *o = db_first(db, c); o; o = db_next(db, o))
-                event_scan_obj(s, o);
+        bool whole = (subs->all && api_classes[c].in_db) || subs->whole[c];
+        if (!whole && !subs->refs[c])
             continue;
-        }
-        const char *ref;
-        void *unused;
-        for (size_t it = 0; subs->refs[c] && hmap_next(subs->refs[c], &it, &ref, &unused);) {
-            const struct db_obj *o = db_get(db, c, ref);
-            if (o)
+        for (const struct db_obj *o = db_changed_last(db, c); o && o->gen_modified > s->from;
+             o = db_changed_prev(db, o))
+            if (whole || hmap_get(subs->refs[c], o->ref))
                 event_scan_obj(s, o);
-        }
     }
     if (s->n > 1)
         qsort(s->items, s->n, sizeof(*s->items), event_item_cmp);
@@ -469,7 +471,9 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         if (out)
             continue; /* what was seen was undone: look again */
         from = gen;   /* nothing up to gen concerns this caller */
-        event_wait(c->x, gen, deadline);
+        struct db_classes classes;
+        event_subs_classes(subs, &classes);
+        event_wait(c->x, &classes, gen, deadline);
     }
 }
 
@@ -657,7 +661,15 @@ static struct rpc_reply event_next(struct xapi_call *c)
         }
         if (atomic_load(&c->x->events->stopping))
             return rpc_reply_ok(val_array(c->a));
-        if (event_wait(c->x, gen, INT64_MAX) > gen)
+        /* Subscriptions added while this waits are looked at within a
+         * wait slice. */
+        struct db_classes classes = {0};
+        pthread_mutex_lock(&c->x->events->lock);
+        r = hmap_get(c->x->events->regs, c->session);
+        if (r)
+            event_subs_classes(&r->subs, &classes);
+        pthread_mutex_unlock(&c->x->events->lock);
+        if (event_wait(c->x, &classes, gen, INT64_MAX))
             event_sleep_ms(EVENT_NEXT_DELAY_MS);
     }
 }

@@ -232,6 +232,36 @@ size_t db_count(struct db *db, int cls)
     return list_length(&db->classes[cls].objs);
 }
 
+static struct db_obj *db_obj_of_changed(struct list_node *n)
+{
+    return n ? LIST_ENTRY(n, struct db_obj, changed) : NULL;
+}
+
+struct db_obj *db_changed_last(struct db *db, int cls)
+{
+    return db_obj_of_changed(list_last(&db->classes[cls].changed));
+}
+
+struct db_obj *db_changed_prev(struct db *db, const struct db_obj *o)
+{
+    return db_obj_of_changed(list_prev(&db->classes[o->cls].changed, &o->changed));
+}
+
+/* Whether o is on its class's changed list (commits put it there). */
+static bool db_on_changed(const struct db_obj *o)
+{
+    return o->changed.prev != NULL;
+}
+
+void db_changed_now(struct db *db, struct db_obj *o)
+{
+    struct list *l = &db->classes[o->cls].changed;
+    if (db_on_changed(o))
+        list_remove(l, &o->changed);
+    if (!o->dead)
+        list_push_back(l, &o->changed);
+}
+
 /* Walks back from the newest deletion to the first after gen, then
  * forward: O(deletions since gen), not O(those remembered). */
 bool db_deleted_since(struct db *db, uint64_t gen,
@@ -249,15 +279,57 @@ bool db_deleted_since(struct db *db, uint64_t gen,
     return true;
 }
 
+/* Whether one of the classes (any, when NULL) changed after gen. Hold
+ * sync_lock. */
+static bool db_changed_since(struct db *db, const struct db_classes *classes, uint64_t gen)
+{
+    if (!classes)
+        return atomic_load(&db->generation) > gen;
+    for (int w = 0; w < DB_CLASS_WORDS; w++)
+        for (uint64_t bits = classes->bits[w]; bits; bits &= bits - 1)
+            if (db->classes[w * 64 + __builtin_ctzll(bits)].last_gen > gen)
+                return true;
+    return false;
+}
+
+static bool db_classes_meet(const struct db_classes *a, const struct db_classes *b)
+{
+    for (int w = 0; w < DB_CLASS_WORDS; w++)
+        if (a->bits[w] & b->bits[w])
+            return true;
+    return false;
+}
+
+void db_classes_changed(struct db *db, const struct db_classes *classes, uint64_t gen)
+{
+    for (int c = 0; c < api_n_classes; c++)
+        if (!classes || classes->bits[c / 64] & ((uint64_t)1 << (c % 64)))
+            db->classes[c].last_gen = gen;
+    for (struct list_node *n = list_first(&db->waiters); n; n = list_next(&db->waiters, n)) {
+        struct db_waiter *w = LIST_ENTRY(n, struct db_waiter, node);
+        if (!classes || !w->classes || db_classes_meet(classes, w->classes))
+            pthread_cond_signal(&w->cond);
+    }
+}
+
+bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen, int64_t deadline_ms)
+{
+    struct db_waiter w = {.classes = classes};
+    clock_cond_init(&w.cond);
+    pthread_mutex_lock(&db->sync_lock);
+    list_push_back(&db->waiters, &w.node);
+    bool changed;
+    while (!(changed = db_changed_since(db, classes, gen)) && deadline_ms > clock_now_ms())
+        clock_cond_wait_until(&w.cond, &db->sync_lock, deadline_ms);
+    list_remove(&db->waiters, &w.node);
+    pthread_mutex_unlock(&db->sync_lock);
+    pthread_cond_destroy(&w.cond);
+    return changed;
+}
+
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
 {
-    pthread_mutex_lock(&db->sync_lock);
-    while (atomic_load(&db->generation) <= gen) {
-        if (deadline_ms <= clock_now_ms())
-            break;
-        clock_cond_wait_until(&db->applied_cond, &db->sync_lock, deadline_ms);
-    }
-    pthread_mutex_unlock(&db->sync_lock);
+    db_wait_for(db, NULL, gen, deadline_ms);
     return atomic_load(&db->generation);
 }
 
@@ -267,6 +339,7 @@ static void db_touch(struct db_txn *t, struct db_obj *o)
 {
     if (o->txn_seq == t->seq)
         return;
+    db_classes_add(&t->classes, o->cls);
     o->txn_seq = t->seq;
     o->txn_created = false;
     o->txn_dirty = false;
@@ -294,6 +367,7 @@ struct db_txn *db_begin(struct db *db)
     db_write_lock(db);
     db->txn.db = db;
     db->txn.seq++;
+    memset(&db->txn.classes, 0, sizeof(db->txn.classes));
     db->txn.n_undo = 0;
     db->txn.n_touched = 0;
     return &db->txn;
@@ -450,6 +524,8 @@ void db_undo_entries(struct db *db, const struct db_undo *undo, size_t n, uint64
             break;
         case UNDO_CREATE:
             db_unlink(db, u->o);
+            if (db_on_changed(u->o)) /* committed, then undone */
+                list_remove(&db->classes[u->o->cls].changed, &u->o->changed);
             db_obj_free(u->o);
             continue; /* nothing left to stamp */
         case UNDO_DESTROY:
@@ -457,8 +533,12 @@ void db_undo_entries(struct db *db, const struct db_undo *undo, size_t n, uint64
             db_link(db, u->o);
             break;
         }
-        if (stamp)
+        /* An abort leaves gen_modified and the changed list as they were
+         * (only commits stamp); undoing a commit is a change of its own. */
+        if (stamp) {
             u->o->gen_modified = stamp;
+            db_changed_now(db, u->o);
+        }
     }
 }
 

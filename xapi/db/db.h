@@ -45,12 +45,13 @@ struct db_txn;
 struct db_obj {
     int cls;
     char ref[IDS_REF_LEN + 1];
-    struct val **f;        /* api_classes[cls].n_fields values */
-    uint64_t gen_created;  /* the generation that created it */
-    uint64_t gen_modified; /* the last generation that changed it */
-    int64_t row;           /* its row on disk (persistent classes), or 0 */
-    struct list_node node; /* in its class, in creation order */
-    bool dead;             /* destroyed in the open transaction */
+    struct val **f;           /* api_classes[cls].n_fields values */
+    uint64_t gen_created;     /* the generation that created it */
+    uint64_t gen_modified;    /* the last generation that changed it */
+    int64_t row;              /* its row on disk (persistent classes), or 0 */
+    struct list_node node;    /* in its class, in creation order */
+    struct list_node changed; /* in its class, by gen_modified (db.c's) */
+    bool dead;                /* destroyed in the open transaction */
     /* db.c's bookkeeping, so that a transaction's cost stays linear in
      * its changes: the last transaction that touched the object, and
      * whether that one created it. */
@@ -108,15 +109,37 @@ struct db_obj *db_obj_follow(struct db *db, const struct db_obj *o, api_field_id
  * it; NULL at the end. for (size_t i = 0; (d = db_obj_next(...));) */
 struct db_obj *db_obj_next(struct db *db, const struct db_obj *o, api_field_id f, size_t *i);
 size_t db_count(struct db *db, int cls);
+/* The objects of cls from the last changed back, so that what changed
+ * after a generation costs in proportion to itself:
+ * for (o = db_changed_last(db, cls); o && o->gen_modified > gen;
+ *      o = db_changed_prev(db, o)) */
+struct db_obj *db_changed_last(struct db *db, int cls);
+struct db_obj *db_changed_prev(struct db *db, const struct db_obj *o);
 /* Deleted objects since a generation, for event.from: calls fn for each
  * (class, ref, generation) deleted after gen, in order. Returns false if
  * the history no longer reaches back to gen (events were lost). */
 bool db_deleted_since(struct db *db, uint64_t gen,
                       void (*fn)(void *ctx, int cls, const char *ref, uint64_t gen), void *ctx);
 
+/* A set of classes. */
+#define DB_CLASS_WORDS ((API_N_CLASSES + 63) / 64)
+struct db_classes {
+    uint64_t bits[DB_CLASS_WORDS];
+};
+static inline void db_classes_add(struct db_classes *s, int cls)
+{
+    s->bits[cls / 64] |= (uint64_t)1 << (cls % 64);
+}
+
 /* Waits until the generation exceeds gen or the deadline (CLOCK_MONOTONIC
  * milliseconds) passes; returns the generation. Call without locks. */
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms);
+/* Waits until a commit after gen changes (creates, modifies, touches or
+ * destroys) an object of one of the classes (any, when NULL), or the
+ * deadline passes; returns whether one did. A commit wakes only the
+ * waiters it concerns. */
+bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen,
+                 int64_t deadline_ms);
 
 /* --- writing --- */
 

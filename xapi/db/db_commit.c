@@ -190,6 +190,7 @@ static void db_stamp(struct db_txn *t, uint64_t gen)
     for (size_t i = 0; i < t->n_touched; i++) {
         struct db_obj *o = t->touched[i];
         o->gen_modified = gen;
+        db_changed_now(t->db, o);
         if (o->txn_created)
             o->gen_created = gen;
         if (o->dead && !o->txn_created)
@@ -305,6 +306,7 @@ static void db_rollback(struct db *db, struct list *batch, const char *err)
     atomic_store(&db->generation, stamp);
     db->durable = stamp;
     atomic_fetch_add(&db->rollbacks, 1);
+    db_classes_changed(db, NULL, stamp);
     pthread_cond_broadcast(&db->applied_cond);
     pthread_mutex_unlock(&db->sync_lock);
     db_write_unlock(db);
@@ -430,6 +432,7 @@ int db_commit(struct db_txn *t, const char **err)
     pthread_mutex_lock(&db->sync_lock);
     atomic_store(&db->generation, gen);
     atomic_fetch_sub(&db->writers, 1);
+    db_classes_changed(db, &t->classes, gen);
     if (p)
         list_push_back(&db->queue, &p->node);
     else /* nothing before it and nothing to write: durable now */

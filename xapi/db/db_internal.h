@@ -29,7 +29,9 @@ struct db_namelist {
 };
 
 struct db_class {
-    struct list objs; /* of struct db_obj, in creation order */
+    struct list objs;    /* of struct db_obj, in creation order */
+    struct list changed; /* the same, by gen_modified, last changed last */
+    uint64_t last_gen;   /* the last commit that changed one; under sync_lock */
     struct hmap *by_uuid;
     struct hmap *by_name; /* name_label -> struct db_namelist */
 };
@@ -66,9 +68,18 @@ struct db_pending {
     char error[200];
 };
 
+/* A thread in db_wait_for: woken by the commits that change one of its
+ * classes (any, when classes is NULL). */
+struct db_waiter {
+    pthread_cond_t cond;
+    const struct db_classes *classes;
+    struct list_node node; /* in db.waiters */
+};
+
 struct db_txn {
     struct db *db;
-    uint64_t seq; /* counts transactions, for db_obj.txn_seq */
+    struct db_classes classes; /* of the objects touched */
+    uint64_t seq;              /* counts transactions, for db_obj.txn_seq */
     struct db_undo *undo;
     size_t n_undo, cap_undo;
     struct db_obj **touched;
@@ -91,7 +102,8 @@ struct db {
     _Atomic uint64_t generation;               /* applied */
     uint64_t durable;
     _Atomic uint64_t rollbacks;
-    struct list queue; /* of struct db_pending, in generation order */
+    struct list queue;   /* of struct db_pending, in generation order */
+    struct list waiters; /* of struct db_waiter */
     bool flushing;
     /* Threads between db_begin and the end of their commit's first half
      * (or abort): a flush about to start waits a moment for them. */
@@ -135,6 +147,11 @@ void db_write_unlock(struct db *db);
  * gen_modified of every object put back (an event for its restored
  * state). */
 void db_undo_entries(struct db *db, const struct db_undo *undo, size_t n, uint64_t stamp);
+/* Wakes the waiters for any of the classes (all, when NULL), having
+ * recorded gen as their last change. Hold sync_lock. */
+void db_classes_changed(struct db *db, const struct db_classes *classes, uint64_t gen);
+/* Makes o the class's last changed object. */
+void db_changed_now(struct db *db, struct db_obj *o);
 /* Frees what an undo log kept once its transaction is durable: the
  * values it replaced and the objects it destroyed. */
 void db_undo_release(const struct db_undo *undo, size_t n);

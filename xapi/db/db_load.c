@@ -81,6 +81,7 @@ static int db_load_row(void *ctx, int64_t id, const char *cls_name, const char *
     o->gen_created = o->gen_modified = atomic_load(&db->generation);
     o->row = id;
     db_link(db, o);
+    db_changed_now(db, o);
     return 0;
 }
 
@@ -193,8 +194,10 @@ struct db *db_open(struct arena *a, const char *path, const char **err)
     list_init(&db->queue);
     db->by_ref = hmap_new();
     db->classes = xcalloc((size_t)api_n_classes, sizeof(*db->classes));
+    list_init(&db->waiters);
     for (int i = 0; i < api_n_classes; i++) {
         list_init(&db->classes[i].objs);
+        list_init(&db->classes[i].changed);
         db->classes[i].by_uuid = hmap_new();
         db->classes[i].by_name = hmap_new();
     }
