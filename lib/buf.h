@@ -59,6 +59,8 @@ int buf_format_double(char *tmp, size_t size, double f);
 /* Drops the first n bytes, keeping the rest (for consumed input). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
+/* Drops everything after the first n bytes. */
+void buf_truncate(struct buf *b, size_t n);
 void buf_free(struct buf *b);
 /* Hands the malloc'd contents to the caller and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);

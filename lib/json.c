@@ -6,6 +6,7 @@
  * is what keeps the API server's reply path cheap.
  */
 #include "json.h"
+#include "valout.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -146,12 +147,11 @@ static void json_write_escape(struct buf *out, unsigned char c)
     buf_append(out, six, 6);
 }
 
-void json_write_string(struct buf *out, const char *s, size_t len)
+void json_write_escaped(struct buf *out, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *end = p + len;
-    buf_reserve(out, len + 2);
-    buf_putc(out, '"');
+    buf_reserve(out, len);
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && !json_escape_tab[*p])
@@ -161,6 +161,13 @@ void json_write_string(struct buf *out, const char *s, size_t len)
         if (p < end)
             json_write_escape(out, *p++);
     }
+}
+
+void json_write_string(struct buf *out, const char *s, size_t len)
+{
+    buf_reserve(out, len + 2);
+    buf_putc(out, '"');
+    json_write_escaped(out, s, len);
     buf_putc(out, '"');
 }
 
@@ -242,6 +249,12 @@ void json_write(struct buf *out, const struct val *v)
     case VAL_STRUCT:
         json_write_struct(out, v);
         return;
+    case VAL_STREAM: {
+        struct val_out o;
+        val_out_init(&o, VAL_WIRE_JSON, out);
+        val_out_value(&o, v);
+        return;
+    }
     }
     assert(!"json_write: unknown value type");
     buf_append(out, "null", 4);

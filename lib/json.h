@@ -24,5 +24,8 @@ int json_parse(struct arena *a, const char *text, size_t len, struct val **out, 
 void json_write(struct buf *out, const struct val *v);
 /* Writes a JSON string literal, escaping as needed. */
 void json_write_string(struct buf *out, const char *s, size_t len);
+/* The escaped text of a string, without the quotes (a string written in
+ * pieces). */
+void json_write_escaped(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
  * envelope never becomes a tree of its own on the hot reply path.
  */
 #include "jsonrpc.h"
+#include "valout.h"
 #include "json.h"
 
 #include <assert.h>
@@ -110,24 +111,12 @@ int jsonrpc_parse_call(struct arena *a, const char *body, size_t len, struct rpc
 }
 
 /* The XenAPI's void goes out as "", as the wire spec says. */
-static void jsonrpc_write_result(struct buf *out, const struct val *value)
+static void jsonrpc_out_result(struct val_out *o, const struct val *value)
 {
     if (!value || value->type == VAL_NIL)
-        buf_append(out, "\"\"", 2);
+        buf_append(o->buf, "\"\"", 2);
     else
-        json_write(out, value);
-}
-
-static void jsonrpc_write_body_v1(struct buf *out, const struct rpc_reply *reply)
-{
-    if (reply->error) {
-        buf_puts(out, "{\"result\":null,\"error\":");
-        json_write(out, reply->error);
-        return;
-    }
-    buf_puts(out, "{\"result\":");
-    jsonrpc_write_result(out, reply->value);
-    buf_puts(out, ",\"error\":null");
+        val_out_value(o, value);
 }
 
 static void jsonrpc_write_error_v2(struct buf *out, const struct val *error)
@@ -149,32 +138,48 @@ static void jsonrpc_write_error_v2(struct buf *out, const struct val *error)
     buf_puts(out, "]}");
 }
 
-static void jsonrpc_write_body_v2(struct buf *out, const struct rpc_reply *reply)
-{
-    if (reply->error) {
-        buf_puts(out, "{\"jsonrpc\":\"2.0\",\"error\":");
-        jsonrpc_write_error_v2(out, reply->error);
-        return;
-    }
-    buf_puts(out, "{\"jsonrpc\":\"2.0\",\"result\":");
-    jsonrpc_write_result(out, reply->value);
-}
-
 /* With no call (the request could not be read at all) or no version the
  * reply is 2.0, the form JSON-RPC itself prescribes for such errors. */
-void jsonrpc_write_reply(struct buf *out, const struct rpc_call *call,
-                         const struct rpc_reply *reply)
+void jsonrpc_out_reply(struct val_out *o, const struct rpc_call *call,
+                       const struct rpc_reply *reply)
 {
-    if (call && call->jsonrpc_version == 1)
-        jsonrpc_write_body_v1(out, reply);
-    else
-        jsonrpc_write_body_v2(out, reply);
+    struct buf *out = o->buf;
+    size_t start = out->len;
+    bool v1 = call && call->jsonrpc_version == 1;
+    if (reply->error && v1) {
+        buf_puts(out, "{\"result\":null,\"error\":");
+        json_write(out, reply->error);
+    } else if (reply->error) {
+        buf_puts(out, "{\"jsonrpc\":\"2.0\",\"error\":");
+        jsonrpc_write_error_v2(out, reply->error);
+    } else {
+        buf_puts(out, v1 ? "{\"result\":" : "{\"jsonrpc\":\"2.0\",\"result\":");
+        jsonrpc_out_result(o, reply->value);
+        if (o->error && !o->sent) {
+            struct rpc_reply failed = {.error = o->error};
+            buf_truncate(out, start);
+            o->error = NULL;
+            o->failed = false;
+            jsonrpc_out_reply(o, call, &failed);
+            return;
+        }
+        if (v1)
+            buf_puts(out, ",\"error\":null");
+    }
     buf_puts(out, ",\"id\":");
     if (call && call->id)
         json_write(out, call->id);
     else
         buf_append(out, "null", 4);
     buf_putc(out, '}');
+}
+
+void jsonrpc_write_reply(struct buf *out, const struct rpc_call *call,
+                         const struct rpc_reply *reply)
+{
+    struct val_out o;
+    val_out_init(&o, VAL_WIRE_JSON, out);
+    jsonrpc_out_reply(&o, call, reply);
 }
 
 void jsonrpc_write_call(struct buf *out, int version, const char *method, const struct val *params,

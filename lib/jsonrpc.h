@@ -26,6 +26,10 @@ int jsonrpc_parse_call(struct arena *a, const char *body, size_t len, struct rpc
 /* Writes the reply to call (its version and id). */
 void jsonrpc_write_reply(struct buf *out, const struct rpc_call *call,
                          const struct rpc_reply *reply);
+/* The same through a writer that may stream it (valout.h): when a
+ * producer fails before anything was sent, the reply becomes its error. */
+void jsonrpc_out_reply(struct val_out *o, const struct rpc_call *call,
+                       const struct rpc_reply *reply);
 
 /* Client side: writes a request with an integer id. */
 void jsonrpc_write_call(struct buf *out, int version, const char *method, const struct val *params,

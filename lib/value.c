@@ -1,8 +1,8 @@
 /* value.c - constructors and helpers for the wire-neutral value tree. */
 #include "value.h"
-
 #include "mem.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +70,14 @@ struct val *val_struct(struct arena *a)
     return val_new(a, VAL_STRUCT);
 }
 
+struct val *val_stream(struct arena *a, val_produce_fn produce, void *ctx)
+{
+    struct val *v = val_new(a, VAL_STREAM);
+    v->u.stream.produce = produce;
+    v->u.stream.ctx = ctx;
+    return v;
+}
+
 void val_array_push(struct arena *a, struct val *arr, struct val *item)
 {
     if (arr->u.arr.n == arr->u.arr.cap) {
@@ -79,6 +87,8 @@ void val_array_push(struct arena *a, struct val *arr, struct val *item)
         arr->u.arr.cap = cap;
     }
     arr->u.arr.items[arr->u.arr.n++] = item;
+    if (item && (item->type == VAL_STREAM || item->has_stream))
+        arr->has_stream = true;
 }
 
 struct val *val_struct_sized(struct arena *a, size_t n)
@@ -101,6 +111,8 @@ void val_struct_add_static(struct arena *a, struct val *st, const char *name, st
     struct val_member *m = &st->u.st.members[st->u.st.n++];
     m->name = name;
     m->value = value;
+    if (value && (value->type == VAL_STREAM || value->has_stream))
+        st->has_stream = true;
 }
 
 void val_struct_add(struct arena *a, struct val *st, const char *name, struct val *value)
@@ -164,6 +176,8 @@ bool val_equal(const struct val *a, const struct val *b)
                 return false;
         }
         return true;
+    case VAL_STREAM:
+        return a->u.stream.produce == b->u.stream.produce && a->u.stream.ctx == b->u.stream.ctx;
     }
     return false;
 }
@@ -187,8 +201,8 @@ struct val *val_set_edit(struct arena *a, const struct val *set, struct val *ite
 
 const char *val_type_name(enum val_type t)
 {
-    static const char *const names[] = {"nil",  "string",   "int",   "float",
-                                        "bool", "datetime", "array", "struct"};
+    static const char *const names[] = {"nil",      "string", "int",    "float", "bool",
+                                        "datetime", "array",  "struct", "stream"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
 
@@ -316,6 +330,7 @@ static struct val *val_flat_copy(char **p, const struct val *v)
 
 struct val *val_flatten(const struct val *v)
 {
+    assert(v->type != VAL_STREAM && !v->has_stream); /* streams live in replies only */
     char *block = xmalloc(val_flat_size(v));
     char *p = block;
     return val_flat_copy(&p, v);

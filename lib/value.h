@@ -31,9 +31,15 @@ enum val_type {
     VAL_DATETIME, /* text as on the XML-RPC wire, e.g. 20240131T12:00:00Z */
     VAL_ARRAY,
     VAL_STRUCT,
+    VAL_STREAM, /* written by a producer when it is encoded: lib/valout.h */
 };
 
 struct val;
+struct val_out;
+
+/* Writes a streamed value (exactly one) with the val_out calls. Returns 0,
+ * or -1 when it cannot (the writer then says why: valout.h). */
+typedef int (*val_produce_fn)(void *ctx, struct val_out *o);
 
 struct val_member {
     const char *name;
@@ -42,6 +48,9 @@ struct val_member {
 
 struct val {
     enum val_type type;
+    /* A container with a stream in it, at any depth (set as members and
+     * items are added: add a stream before adding its container). */
+    bool has_stream;
     union {
         struct {
             const char *ptr; /* NUL-terminated as well */
@@ -58,6 +67,10 @@ struct val {
             struct val_member *members;
             size_t n, cap;
         } st;
+        struct {
+            val_produce_fn produce;
+            void *ctx;
+        } stream;
     } u;
 };
 
@@ -70,6 +83,10 @@ struct val *val_bool(struct arena *a, bool b);
 struct val *val_datetime(struct arena *a, const char *text);
 struct val *val_array(struct arena *a);
 struct val *val_struct(struct arena *a);
+/* A value written by produce(ctx, ...) when it is encoded; ctx must live
+ * until then. Only replies hold streams: they are not copied, compared or
+ * stored. */
+struct val *val_stream(struct arena *a, val_produce_fn produce, void *ctx);
 
 void val_array_push(struct arena *a, struct val *arr, struct val *item);
 /* An empty struct with room for n members. */

@@ -6,6 +6,7 @@
  * text in runs, since this is the API server's hot path.
  */
 #include "xmlrpc.h"
+#include "valout.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -627,7 +628,7 @@ int xmlrpc_parse_value(struct arena *a, const char *text, size_t len, struct val
 #define XMLRPC_PUT(out, lit) buf_append((out), (lit), sizeof(lit) - 1)
 
 /* \r must go as a reference: parsers turn a literal one into \n. */
-static void xmlrpc_escape(struct buf *out, const char *s, size_t len)
+void xmlrpc_write_escaped(struct buf *out, const char *s, size_t len)
 {
     const char *run = s;
     const char *end = s + len;
@@ -660,7 +661,7 @@ static void xmlrpc_put_text_value(struct buf *out, const char *open, const char 
                                   const struct val *v)
 {
     buf_puts(out, open);
-    xmlrpc_escape(out, v->u.str.ptr, v->u.str.len);
+    xmlrpc_write_escaped(out, v->u.str.ptr, v->u.str.len);
     buf_puts(out, close);
 }
 
@@ -708,20 +709,26 @@ void xmlrpc_write_value(struct buf *out, const struct val *v)
         for (size_t i = 0; i < v->u.st.n; i++) {
             const struct val_member *m = &v->u.st.members[i];
             XMLRPC_PUT(out, "<member><name>");
-            xmlrpc_escape(out, m->name, strlen(m->name));
+            xmlrpc_write_escaped(out, m->name, strlen(m->name));
             XMLRPC_PUT(out, "</name>");
             xmlrpc_write_value(out, m->value);
             XMLRPC_PUT(out, "</member>");
         }
         XMLRPC_PUT(out, "</struct></value>");
         break;
+    case VAL_STREAM: {
+        struct val_out o;
+        val_out_init(&o, VAL_WIRE_XMLRPC, out);
+        val_out_value(&o, v);
+        break;
+    }
     }
 }
 
 void xmlrpc_write_call(struct buf *out, const char *method, const struct val *params)
 {
     XMLRPC_PUT(out, "<?xml version=\"1.0\"?><methodCall><methodName>");
-    xmlrpc_escape(out, method, strlen(method));
+    xmlrpc_write_escaped(out, method, strlen(method));
     XMLRPC_PUT(out, "</methodName><params>");
     size_t n = params && params->type == VAL_ARRAY ? params->u.arr.n : 0;
     for (size_t i = 0; i < n; i++) {
@@ -732,11 +739,13 @@ void xmlrpc_write_call(struct buf *out, const char *method, const struct val *pa
     XMLRPC_PUT(out, "</params></methodCall>");
 }
 
-void xmlrpc_write_reply(struct buf *out, const struct rpc_reply *reply)
+void xmlrpc_out_reply(struct val_out *o, const struct rpc_reply *reply)
 {
+    struct buf *out = o->buf;
+    size_t start = out->len;
     if (reply->bare && !reply->error) {
         XMLRPC_PUT(out, "<methodResponse><params><param>");
-        xmlrpc_write_value(out, reply->value);
+        val_out_value(o, reply->value);
         XMLRPC_PUT(out, "</param></params></methodResponse>");
         return;
     }
@@ -746,7 +755,22 @@ void xmlrpc_write_reply(struct buf *out, const struct rpc_reply *reply)
         xmlrpc_write_value(out, reply->error);
     } else {
         XMLRPC_PUT(out, "<value>Success</value></member><member><name>Value</name>");
-        xmlrpc_write_value(out, reply->value);
+        val_out_value(o, reply->value);
+        if (o->error && !o->sent) {
+            struct rpc_reply failed = {.error = o->error};
+            buf_truncate(out, start);
+            o->error = NULL;
+            o->failed = false;
+            xmlrpc_out_reply(o, &failed);
+            return;
+        }
     }
     XMLRPC_PUT(out, "</member></struct></value></param></params></methodResponse>");
+}
+
+void xmlrpc_write_reply(struct buf *out, const struct rpc_reply *reply)
+{
+    struct val_out o;
+    val_out_init(&o, VAL_WIRE_XMLRPC, out);
+    xmlrpc_out_reply(&o, reply);
 }

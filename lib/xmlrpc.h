@@ -42,5 +42,10 @@ int xmlrpc_parse_value(struct arena *a, const char *text, size_t len, struct val
 void xmlrpc_write_call(struct buf *out, const char *method, const struct val *params);
 void xmlrpc_write_reply(struct buf *out, const struct rpc_reply *reply);
 void xmlrpc_write_value(struct buf *out, const struct val *v);
+/* Text escaped for XML character data. */
+void xmlrpc_write_escaped(struct buf *out, const char *s, size_t len);
+/* The reply through a writer that may stream it (valout.h): when a
+ * producer fails before anything was sent, the reply becomes its error. */
+void xmlrpc_out_reply(struct val_out *o, const struct rpc_reply *reply);
 
 #endif

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "xapi_harness.h"
+#include "buf.h"
+#include "json.h"
 
 void harness_host_init(char *dir, size_t len, const char *templ, const char *password)
 {
@@ -62,4 +64,18 @@ void harness_host_remove(const char *dir)
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+struct val *harness_value(struct arena *a, struct val *v)
+{
+    if (!v || (v->type != VAL_STREAM && !v->has_stream))
+        return v;
+    struct buf text = BUF_INIT;
+    json_write(&text, v);
+    struct val *out;
+    const char *err;
+    if (json_parse(a, text.data, text.len, &out, &err) < 0)
+        fail_msg("a streamed value is not JSON: %s", err);
+    buf_free(&text);
+    return out;
 }

@@ -21,6 +21,10 @@ struct xapi *harness_xapi_start(const char *dir, const char *run_dir,
                                 char session[IDS_REF_LEN + 1]);
 /* Stops xapi (every thread must end) and frees it. */
 void harness_xapi_stop(struct xapi *x);
+/* v with its streams (replies written from the database as they go out)
+ * turned into plain values, through JSON: for tests that look inside a
+ * reply. */
+struct val *harness_value(struct arena *a, struct val *v);
 /* rm -rf dir. */
 void harness_host_remove(const char *dir);
 

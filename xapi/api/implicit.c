@@ -68,7 +68,7 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
         out = val_copy(c->a, db_obj_field(o, m->field));
         break;
     case API_GET_RECORD:
-        out = xapi_record(c->a, o);
+        out = xapi_record_stream(c, m->cls, o->ref);
         break;
     case API_GET_BY_UUID:
         if ((o = db_get_by_uuid(db, m->cls, val_str(implicit_arg(c, 0)))))
@@ -84,11 +84,14 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
             val_array_push(c->a, out, val_string(c->a, objs[i]->ref));
         break;
     }
-    case API_GET_ALL:
-        out = val_array(c->a);
+    case API_GET_ALL: {
+        size_t n = 0;
+        const char **refs = arena_alloc(c->a, (db_count(db, m->cls) + 1) * sizeof(*refs));
         for (o = db_first(db, m->cls); o; o = db_next(db, o))
-            val_array_push(c->a, out, val_string(c->a, o->ref));
+            refs[n++] = arena_strdup(c->a, o->ref);
+        out = xapi_refs_stream(c, refs, n);
         break;
+    }
     default:
         break;
     }
@@ -110,16 +113,25 @@ static struct rpc_reply implicit_get_all_records(struct xapi_call *c)
             return rpc_reply_error(c->a, API_ERR_INVALID_VALUE, "expr", expr, NULL);
         }
     }
+    /* The matching refs now; the records as the reply goes out. The
+     * expression is matched against a view of each object's values,
+     * borrowed under the lock, not copies. */
     struct db *db = c->x->db;
-    struct val *out = val_struct(c->a);
+    const struct api_class *cls = &api_classes[c->m->cls];
+    struct val *view = val_struct_sized(c->a, (size_t)cls->n_fields);
+    for (int i = 0; i < cls->n_fields; i++)
+        val_struct_add_static(c->a, view, cls->fields[i].name, NULL);
     db_read_lock(db);
+    size_t n = 0;
+    const char **refs = arena_alloc(c->a, (db_count(db, c->m->cls) + 1) * sizeof(*refs));
     for (struct db_obj *o = db_first(db, c->m->cls); o; o = db_next(db, o)) {
-        struct val *rec = xapi_record(c->a, o);
-        if (!where || where_match(where, rec))
-            val_struct_add(c->a, out, o->ref, rec);
+        for (int i = 0; where && i < cls->n_fields; i++)
+            view->u.st.members[i].value = o->f[i];
+        if (!where || where_match(where, view))
+            refs[n++] = arena_strdup(c->a, o->ref);
     }
     db_read_unlock(db);
-    return rpc_reply_ok(out);
+    return rpc_reply_ok(xapi_records_stream(c, c->m->cls, refs, n));
 }
 
 /* --- writes --- */

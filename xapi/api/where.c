@@ -423,6 +423,7 @@ static bool scalar_text(const struct val *v, struct text *t)
         return true;
     case VAL_ARRAY:
     case VAL_STRUCT:
+    case VAL_STREAM: /* never in a record */
         return false;
     }
     return true;

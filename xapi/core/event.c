@@ -38,6 +38,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "mem.h"
+#include "valout.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -382,23 +383,123 @@ static bool event_scan(struct db *db, struct event_scan *s)
 }
 
 /* The events of a scan as XenAPI event records. Hold the read lock. */
-static struct val *event_records(struct arena *a, const struct event_scan *s)
+/* An event of a reply on its way out: what the scan found, with the ref
+ * copied, as the object is read again when the event is written. */
+struct event_entry {
+    uint64_t id;
+    int cls;
+    const char *ref;
+    const char *op; /* "add", "mod" or "del" */
+};
+
+struct event_stream {
+    struct xapi *x;
+    const char *timestamp;
+    struct event_entry *entries;
+    size_t n;
+    uint64_t synced, rollbacks; /* durable up to synced, as of rollbacks */
+};
+
+/* Writes a member of a stream value from a scalar. */
+static void event_member(struct val_out *w, const char *name, const struct val *v)
 {
-    struct val *events = val_array(a);
-    const char *ts = event_timestamp(a);
-    for (size_t i = 0; i < s->n; i++) {
-        const struct event_item *it = &s->items[i];
-        struct val *ev = val_struct(a);
-        val_struct_add(a, ev, "id", val_int(a, (int64_t)it->id));
-        val_struct_add(a, ev, "timestamp", val_string(a, ts));
-        val_struct_add(a, ev, "class", val_string(a, api_classes[it->cls].lc_name));
-        val_struct_add(a, ev, "operation", val_string(a, !it->o ? "del" : it->add ? "add" : "mod"));
-        val_struct_add(a, ev, "ref", val_string(a, it->ref));
-        if (it->o)
-            val_struct_add(a, ev, "snapshot", xapi_record(a, it->o));
-        val_array_push(a, events, ev);
+    val_out_member(w, name);
+    val_out_value(w, v);
+    val_out_member_end(w);
+}
+
+/* Writes the head of e's event record (all but its snapshot). */
+static void event_head(struct val_out *w, const struct event_stream *s, const struct event_entry *e)
+{
+    struct val id = {.type = VAL_INT, .u.i = (int64_t)e->id};
+    struct val text = {.type = VAL_STRING};
+    val_out_struct_begin(w);
+    event_member(w, "id", &id);
+    const char *fields[][2] = {{"timestamp", s->timestamp},
+                               {"class", api_classes[e->cls].lc_name},
+                               {"operation", e->op},
+                               {"ref", e->ref}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        text.u.str.ptr = fields[i][1];
+        text.u.str.len = strlen(fields[i][1]);
+        event_member(w, fields[i][0], &text);
     }
-    return events;
+}
+
+/* Lets nothing out that is not durable: a snapshot written may be newer
+ * than the generation the scan synced (gen). False when a failed flush
+ * undid some of it. */
+static bool event_stream_sync(struct event_stream *s, uint64_t gen)
+{
+    if (gen <= s->synced)
+        return true;
+    s->synced = gen;
+    return db_sync(s->x->db, gen, s->rollbacks);
+}
+
+/* The events, each with the object's record as it is when written (an
+ * object deleted since the scan is left out: its deletion comes in a
+ * later call), chunk by chunk as stream.c writes records. */
+static int event_stream_produce(void *ctx, struct val_out *w)
+{
+    struct event_stream *s = ctx;
+    struct db *db = s->x->db;
+    struct xapi_record_pos pos = {.field = -1};
+    uint64_t newest = 0;
+    val_out_array_begin(w);
+    for (size_t i = 0; i < s->n;) {
+        bool broken = false;
+        db_read_lock(db);
+        while (i < s->n && !val_out_full(w) && !broken) {
+            const struct event_entry *e = &s->entries[i];
+            const struct db_obj *o = strcmp(e->op, "del") ? db_get(db, e->cls, e->ref) : NULL;
+            if (pos.field < 0 && strcmp(e->op, "del") && !o) {
+                i++;
+                continue;
+            }
+            if (pos.field < 0) {
+                val_out_item(w);
+                event_head(w, s, e);
+                if (o)
+                    val_out_member(w, "snapshot");
+            }
+            if (pos.field >= 0 && (!o || o->gen_modified != pos.gen)) {
+                broken = true; /* changed in the middle of a long string */
+                break;
+            }
+            if (o && !xapi_record_out(w, o, &pos))
+                break;
+            if (o) {
+                val_out_member_end(w);
+                if (o->gen_modified > newest)
+                    newest = o->gen_modified;
+            }
+            val_out_struct_end(w);
+            i++;
+        }
+        db_read_unlock(db);
+        if (broken || !event_stream_sync(s, newest) || val_out_flush(w) < 0)
+            return -1;
+    }
+    val_out_array_end(w);
+    return 0;
+}
+
+/* The events of a scan as a reply value. Hold the read lock. */
+static struct val *event_records(struct xapi_call *c, const struct event_scan *scan, uint64_t gen,
+                                 uint64_t rollbacks)
+{
+    struct event_stream *s = arena_alloc(c->a, sizeof(*s));
+    *s = (struct event_stream){c->x, event_timestamp(c->a), NULL, scan->n, gen, rollbacks};
+    s->entries = arena_alloc(c->a, (scan->n ? scan->n : 1) * sizeof(*s->entries));
+    for (size_t i = 0; i < scan->n; i++) {
+        const struct event_item *it = &scan->items[i];
+        s->entries[i] = (struct event_entry){it->id, it->cls, arena_strdup(c->a, it->ref),
+                                             !it->o    ? "del"
+                                             : it->add ? "add"
+                                                       : "mod"};
+    }
+    return val_stream(c->a, event_stream_produce, s);
 }
 
 /* How many objects each database class has, as upstream counts every
@@ -453,7 +554,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
             /* The token is the generation looked at: nothing the
              * subscriptions select changed up to it beyond these events. */
             out = val_struct(c->a);
-            val_struct_add(c->a, out, "events", event_records(c->a, &s));
+            val_struct_add(c->a, out, "events", event_records(c, &s, gen, rollbacks));
             val_struct_add(c->a, out, "valid_ref_counts", event_ref_counts(c->a, db));
             val_struct_add(c->a, out, "token", val_string(c->a, event_token(c->a, gen)));
         }
@@ -643,7 +744,7 @@ static struct rpc_reply event_next(struct xapi_call *c)
             if (r->last_gen > gen || !event_scan(db, &s))
                 error = API_ERR_EVENTS_LOST;
             else if (s.n > 0)
-                out = event_records(c->a, &s);
+                out = event_records(c, &s, gen, rollbacks);
             r->last_gen = gen; /* after EVENTS_LOST too: the client refetches */
         }
         pthread_mutex_unlock(&c->x->events->lock);

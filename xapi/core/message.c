@@ -67,8 +67,9 @@ static struct rpc_reply message_since(struct xapi_call *c, const char *kind, con
 {
     char after[API_DATETIME_LEN], when[API_DATETIME_LEN];
     api_datetime_comparable(after, sizeof(after), since);
-    struct val *out = val_struct(c->a);
     db_read_lock(c->x->db);
+    size_t n = 0;
+    const char **refs = arena_alloc(c->a, (db_count(c->x->db, API_C_message) + 1) * sizeof(*refs));
     for (struct db_obj *o = db_first(c->x->db, API_C_message); o; o = db_next(c->x->db, o)) {
         if (strcmp(api_datetime_comparable(when, sizeof(when),
                                            db_obj_field(o, API_F_message_timestamp)),
@@ -77,10 +78,10 @@ static struct rpc_reply message_since(struct xapi_call *c, const char *kind, con
         if (obj_uuid && (strcmp(db_obj_str(o, API_F_message_cls), kind) != 0 ||
                          strcmp(db_obj_str(o, API_F_message_obj_uuid), obj_uuid) != 0))
             continue;
-        val_struct_add(c->a, out, o->ref, xapi_record(c->a, o));
+        refs[n++] = arena_strdup(c->a, o->ref);
     }
     db_read_unlock(c->x->db);
-    return rpc_reply_ok(out);
+    return rpc_reply_ok(xapi_records_stream(c, API_C_message, refs, n));
 }
 
 static struct rpc_reply message_get(struct xapi_call *c)

@@ -161,6 +161,28 @@ struct rpc_reply xapi_implicit(struct xapi_call *c);
 /* The record of o, copied into a (hold the read lock). */
 struct val *xapi_record(struct arena *a, const struct db_obj *o);
 
+/* api/stream.c: replies written from the database as they go out. */
+/* Where the writing of a record stands. */
+struct xapi_record_pos {
+    int field;      /* the next field; -1 before the record is begun */
+    bool in_string; /* inside a long string field, written in pieces */
+    size_t offset;  /* how much of it is written */
+    uint64_t gen;   /* the object's gen_modified when the record was begun */
+};
+/* Writes o's record from pos (start with field -1) under the read lock:
+ * true once it is complete; false when the writer filled up inside a long
+ * string field (then let the lock go, flush, and call again with the
+ * object looked up afresh, if its gen_modified is still pos->gen). */
+bool xapi_record_out(struct val_out *w, const struct db_obj *o, struct xapi_record_pos *pos);
+/* A reply value: the record of ref. An object deleted before it is
+ * written makes the reply HANDLE_INVALID. */
+struct val *xapi_record_stream(struct xapi_call *c, int cls, const char *ref);
+/* A reply value: the map ref -> record of the objects of cls listed (refs
+ * in c's arena), leaving out those deleted before they are written. */
+struct val *xapi_records_stream(struct xapi_call *c, int cls, const char **refs, size_t n);
+/* A reply value: the refs as an array. */
+struct val *xapi_refs_stream(struct xapi_call *c, const char **refs, size_t n);
+
 /* session.c: whether ref is a live session; fills its roles. Updates
  * last_active. */
 bool session_check(struct xapi *x, const char *ref, api_roles_t *roles);

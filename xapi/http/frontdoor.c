@@ -4,18 +4,25 @@
  *
  * A body that is not a well-formed call gets an HTTP 500 naming the
  * problem and the connection is closed, as upstream xapi does; a call that
- * parses always gets a XenAPI reply, errors included.
+ * parses always gets a XenAPI reply, errors included. Replies larger than
+ * a chunk are streamed (chunked transfer encoding) as their producers
+ * write them from the database: see frontdoor_reply.
  */
 #include "core/xapi.h"
 #include "buf.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "valout.h"
 #include "xmlrpc.h"
 
 #include <stdio.h>
 #include <string.h>
 
 enum frontdoor_wire { WIRE_NONE, WIRE_XMLRPC, WIRE_JSONRPC };
+
+/* A streamed reply goes out in pieces of about this much: the memory a
+ * call in flight costs, whatever the size of its reply. */
+#define FRONTDOOR_REPLY_CHUNK (64 * 1024)
 
 static enum frontdoor_wire frontdoor_route(const char *path)
 {
@@ -61,6 +68,55 @@ static int frontdoor_read_body(struct xapi *x, struct http_req *req, struct buf 
     return rc;
 }
 
+/* A reply on its way out: started once its first chunk is sent. */
+struct frontdoor_out {
+    struct http_req *req;
+    const char *type;
+    bool started;
+};
+
+/* val_out's send: the first chunk starts a chunked reply. */
+static int frontdoor_send(void *ctx, const char *data, size_t len)
+{
+    struct frontdoor_out *f = ctx;
+    if (!f->started) {
+        if (http_reply_start(f->req, 200, f->type, -1) < 0)
+            return -1;
+        f->started = true;
+    }
+    return http_reply_write(f->req, data, len);
+}
+
+/* Encodes the reply into out, streaming it in chunks of
+ * FRONTDOOR_REPLY_CHUNK when its producers have more than that to write
+ * (get_all_records and the like): a reply that fits in one chunk goes out
+ * whole, with a Content-Length. A stream that breaks after its first
+ * chunk (the client gone) can only end the connection. */
+static void frontdoor_reply(struct http_req *req, enum frontdoor_wire wire,
+                            const struct rpc_call *call, const struct rpc_reply *reply,
+                            struct buf *out, const char *log_ctx)
+{
+    struct frontdoor_out f = {req, wire == WIRE_XMLRPC ? "text/xml" : "application/json", false};
+    struct val_out o;
+    val_out_init(&o, wire == WIRE_XMLRPC ? VAL_WIRE_XMLRPC : VAL_WIRE_JSON, out);
+    o.chunk = FRONTDOOR_REPLY_CHUNK;
+    o.send = frontdoor_send;
+    o.ctx = &f;
+    if (wire == WIRE_XMLRPC)
+        xmlrpc_out_reply(&o, reply);
+    else
+        jsonrpc_out_reply(&o, call, reply);
+    if (o.failed) {
+        log_info(log_ctx, "%s: the reply broke off after %s", call->method,
+                 f.started ? "its first chunk" : "nothing");
+        return;
+    }
+    if (!f.started)
+        http_reply(req, 200, f.type, out->data, out->len);
+    else if (val_out_finish(&o) == 0)
+        http_reply_end(req);
+}
+
 static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_wire wire,
                           const char *log_ctx)
 {
@@ -83,13 +139,7 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
         if (reply.error)
             log_info(log_ctx, "%s failed: %s", call.method, val_str(reply.error->u.arr.items[0]));
         buf_reset(&body);
-        if (wire == WIRE_XMLRPC) {
-            xmlrpc_write_reply(&body, &reply);
-            http_reply(req, 200, "text/xml", body.data, body.len);
-        } else {
-            jsonrpc_write_reply(&body, &call, &reply);
-            http_reply(req, 200, "application/json", body.data, body.len);
-        }
+        frontdoor_reply(req, wire, &call, &reply, &body, log_ctx);
     }
     arena_free(a);
     buf_free(&body);
