@@ -50,7 +50,7 @@ struct http_req {
     size_t in_off;
     http_parser parser;
     bool dead;                   /* the connection cannot carry another request */
-    _Atomic int64_t *idle_since; /* see http_conn_serve; NULL: not kept */
+    struct http_conn_slot *slot; /* the server's, or NULL */
     bool taken;
 
     /* request */
@@ -544,6 +544,11 @@ int http_req_take_socket(struct http_req *r, struct buf *pending)
     r->body.len = r->body_off = 0;
     r->in.len = r->in_off = 0;
     r->taken = true;
+    if (r->slot) { /* the server lets go of the number before the handler may close it */
+        pthread_mutex_lock(r->slot->lock);
+        r->slot->fd = -1;
+        pthread_mutex_unlock(r->slot->lock);
+    }
     fcntl(r->fd, F_SETFL, r->fd_flags); /* blocking again, as the caller expects */
     return r->fd;
 }
@@ -595,8 +600,8 @@ static int hs_read_headers(struct http_req *r, bool first)
                 started = true;
                 deadline = clock_now_ms() + r->opts->header_timeout_ms;
             }
-            if (r->idle_since)
-                atomic_store(r->idle_since, 0);
+            if (r->slot)
+                atomic_store(&r->slot->idle_since, 0);
             if (hs_parse(r) < 0) {
                 enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
                 hs_fail(r, r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431 : 400);
@@ -683,7 +688,7 @@ static void hs_linger(struct http_req *r)
 }
 
 bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char *peer, bool is_unix,
-                     _Atomic int64_t *idle_since)
+                     struct http_conn_slot *slot)
 {
     struct http_server_opts opts = *opts_in;
     http_opts_defaults(&opts);
@@ -691,7 +696,7 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
     r->fd = fd;
     r->is_unix = is_unix;
     r->opts = &opts;
-    r->idle_since = idle_since;
+    r->slot = slot;
     snprintf(r->peer, sizeof(r->peer), "%s", peer ? peer : "?");
     r->fd_flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, r->fd_flags | O_NONBLOCK);
@@ -703,11 +708,11 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
     while (!r->dead) {
         hs_reset(r);
         /* between two requests of a keep-alive, with nothing read yet */
-        if (idle_since && !first && r->in_off == r->in.len)
-            atomic_store(idle_since, clock_now_ms());
+        if (slot && !first && r->in_off == r->in.len)
+            atomic_store(&slot->idle_since, clock_now_ms());
         bool got = hs_read_headers(r, first);
-        if (idle_since)
-            atomic_store(idle_since, 0);
+        if (slot)
+            atomic_store(&slot->idle_since, 0);
         if (!got)
             break;
         first = false;

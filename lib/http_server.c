@@ -38,8 +38,7 @@ struct hs_listener {
 };
 
 struct hs_conn_slot {
-    int fd;
-    _Atomic int64_t idle_since; /* see http_conn_serve */
+    struct http_conn_slot conn; /* fd -1 once a handler took it */
     bool evicted;               /* shut down to make room (under the lock) */
     struct list_node node;      /* in http_server.conns */
 };
@@ -71,10 +70,10 @@ static void *hs_conn_thread(void *arg)
 {
     struct hs_conn_arg *c = arg;
     struct http_server *s = c->s;
-    bool close_it = http_conn_serve(&s->opts, c->slot.fd, c->peer, c->is_unix, &c->slot.idle_since);
+    bool close_it = http_conn_serve(&s->opts, c->slot.conn.fd, c->peer, c->is_unix, &c->slot.conn);
     pthread_mutex_lock(&s->lock); /* closed under the lock: stop may be shutting it down */
     if (close_it)
-        close(c->slot.fd);
+        close(c->slot.conn.fd);
     list_remove(&s->conns, &c->slot.node);
     if (list_empty(&s->conns))
         pthread_cond_broadcast(&s->idle);
@@ -119,8 +118,8 @@ static bool hs_evict_idle(struct http_server *s)
     int64_t since = 0;
     for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n)) {
         struct hs_conn_slot *c = HS_SLOT(n);
-        int64_t t = atomic_load(&c->idle_since);
-        if (t > 0 && !c->evicted && (!oldest || t < since)) {
+        int64_t t = atomic_load(&c->conn.idle_since);
+        if (t > 0 && c->conn.fd >= 0 && !c->evicted && (!oldest || t < since)) {
             oldest = c;
             since = t;
         }
@@ -128,7 +127,7 @@ static bool hs_evict_idle(struct http_server *s)
     if (!oldest)
         return false;
     oldest->evicted = true;
-    shutdown(oldest->fd, SHUT_RDWR);
+    shutdown(oldest->conn.fd, SHUT_RDWR);
     return true;
 }
 
@@ -172,7 +171,8 @@ static void *hs_accept_thread(void *arg)
         }
         struct hs_conn_arg *c = xcalloc(1, sizeof(*c));
         c->s = s;
-        c->slot.fd = fd;
+        c->slot.conn.fd = fd;
+        c->slot.conn.lock = &s->lock;
         c->is_unix = l->is_unix;
         hs_peer_text(&ss, c->peer, sizeof(c->peer));
         list_push_front(&s->conns, &c->slot.node);
@@ -332,12 +332,14 @@ void http_server_stop(struct http_server *s)
      * still writing its reply finishes it, for up to HS_STOP_GRACE_MS.
      * Then every connection is cut. */
     for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
-        shutdown(HS_SLOT(n)->fd, SHUT_RD);
+        if (HS_SLOT(n)->conn.fd >= 0)
+            shutdown(HS_SLOT(n)->conn.fd, SHUT_RD);
     int64_t until = clock_now_ms() + HS_STOP_GRACE_MS;
     while (!list_empty(&s->conns) && clock_cond_wait_until(&s->idle, &s->lock, until))
         ;
     for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
-        shutdown(HS_SLOT(n)->fd, SHUT_RDWR);
+        if (HS_SLOT(n)->conn.fd >= 0)
+            shutdown(HS_SLOT(n)->conn.fd, SHUT_RDWR);
     while (!list_empty(&s->conns))
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);

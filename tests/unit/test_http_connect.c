@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,13 +286,76 @@ static void test_connect_take_socket(void **state)
     srv_stop(&v);
 }
 
+/* A handler that takes its socket, closes it, and puts another socket
+ * (one end of a socketpair) at the same number, as the next open would.
+ * Then it watches that socket across the server's stop: the server must
+ * not shut it down, as it is no connection of the server's any more. */
+static struct {
+    int other[2];
+    int taken;
+    bool ready, hung_up;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} reuse = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void handle_take_and_reuse(struct http_req *r, void *ctx)
+{
+    struct buf pending = BUF_INIT;
+    int fd = http_req_take_socket(r, &pending);
+    buf_free(&pending);
+    close(fd);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, reuse.other), 0);
+    assert_int_equal(dup2(reuse.other[0], fd), fd);
+    pthread_mutex_lock(&reuse.lock);
+    reuse.taken = fd;
+    reuse.ready = true;
+    pthread_cond_broadcast(&reuse.cond);
+    pthread_mutex_unlock(&reuse.lock);
+    /* Past the server's grace and its final shutdown of connections. */
+    struct pollfd p = {.fd = reuse.other[1], .events = POLLIN};
+    int n = poll(&p, 1, 3500);
+    pthread_mutex_lock(&reuse.lock);
+    reuse.hung_up = n > 0; /* EOF: someone shut the pair down */
+    pthread_mutex_unlock(&reuse.lock);
+    close(fd);
+    close(reuse.other[0]);
+    close(reuse.other[1]);
+}
+
+static void *stop_server(void *arg)
+{
+    http_server_stop(arg);
+    return NULL;
+}
+
+static void test_stop_spares_a_reused_fd(void **state)
+{
+    const char *err = NULL;
+    struct http_server_opts o = {.handler = handle_take_and_reuse};
+    struct http_server *s = http_server_new(&o);
+    assert_int_equal(http_server_listen_tcp(s, "127.0.0.1", 0, &err), 0);
+    assert_int_equal(http_server_start(s), 0);
+    struct conn c = conn_tcp(http_server_port(s));
+    send_str(c.fd, "GET /take HTTP/1.1\r\nHost: x\r\n\r\n");
+    pthread_mutex_lock(&reuse.lock);
+    while (!reuse.ready)
+        pthread_cond_wait(&reuse.cond, &reuse.lock);
+    pthread_mutex_unlock(&reuse.lock);
+    pthread_t t;
+    pthread_create(&t, NULL, stop_server, s);
+    join_within(t);
+    assert_false(reuse.hung_up);
+    http_server_free(s);
+    conn_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_lifecycle),     cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_listen_all_addresses), cmocka_unit_test(test_unix_and_tcp_listeners),
         cmocka_unit_test(test_many_connections),     cmocka_unit_test(test_blocking_handler),
-        cmocka_unit_test(test_connect_take_socket),
+        cmocka_unit_test(test_connect_take_socket),  cmocka_unit_test(test_stop_spares_a_reused_fd),
     };
     return cmocka_run_group_tests(tests, NULL, http_harness_teardown);
 }
