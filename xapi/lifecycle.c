@@ -35,6 +35,14 @@ struct xapi *xapi_new(const struct xapi_settings *s)
     x->settings.state_dir = x->state_dir;
     x->settings.run_dir = x->run_dir;
     x->settings.address = s->address ? xstrdup(s->address) : NULL;
+    const char **product[] = {&x->settings.product.brand,
+                              &x->settings.product.version,
+                              &x->settings.product.version_text,
+                              &x->settings.product.platform_name,
+                              &x->settings.product.platform_version,
+                              &x->settings.product.build_number};
+    for (size_t i = 0; i < sizeof(product) / sizeof(product[0]); i++)
+        *product[i] = *product[i] ? xstrdup(*product[i]) : NULL;
     if (!s->modules)
         x->settings.modules = xapi_modules;
     pthread_mutex_init(&x->id_lock, NULL);
@@ -179,6 +187,14 @@ void xapi_free(struct xapi *x)
     db_close(x->db);
     pthread_mutex_destroy(&x->id_lock);
     free((char *)x->settings.address);
+    const char *product[] = {x->settings.product.brand,
+                             x->settings.product.version,
+                             x->settings.product.version_text,
+                             x->settings.product.platform_name,
+                             x->settings.product.platform_version,
+                             x->settings.product.build_number};
+    for (size_t i = 0; i < sizeof(product) / sizeof(product[0]); i++)
+        free((char *)product[i]);
     free((char *)x->state_dir);
     free((char *)x->run_dir);
     free(x);

@@ -8,7 +8,10 @@
  *   --port N (default 80)   --address ADDR (default every address)
  *   --foreground (log to stderr as well as STATE/log/xapi.log)
  *   max-rpc-size, http-header-timeout-ms, http-idle-timeout-ms,
- *   http-io-timeout-ms, max-connections, log-level
+ *   http-io-timeout-ms, max-connections, log-level;
+ *   what the host says it is (host.software_version): product-brand,
+ *   product-version, product-version-text, platform-name,
+ *   platform-version, build-number
  */
 #include "core/xapi.h"
 #include "daemon.h"
@@ -35,6 +38,12 @@ static int xapi_read_settings(struct daemon *d, struct xapi_settings *s)
         .idle_timeout_ms = (int)idle_ms,
         .io_timeout_ms = (int)io_ms,
         .max_connections = (int)max_conns,
+        .product = {.brand = config_get(cfg, "product-brand", NULL),
+                    .version = config_get(cfg, "product-version", NULL),
+                    .version_text = config_get(cfg, "product-version-text", NULL),
+                    .platform_name = config_get(cfg, "platform-name", NULL),
+                    .platform_version = config_get(cfg, "platform-version", NULL),
+                    .build_number = config_get(cfg, "build-number", NULL)},
     };
     return 0;
 }

@@ -60,8 +60,15 @@ def test_host_facts(api):
     assert rec["address"] == "127.0.0.1"
     assert int(rec["API_version_major"]) == 2
     sv = rec["software_version"]
-    for key in ("product_version", "xapi", "date", "platform_version", "hostname"):
+    for key in ("product_version", "product_version_text", "xapi", "xapi_build", "date",
+                "platform_name", "platform_version", "hostname", "build_number", "git_id",
+                "linux", "xencenter_min", "xencenter_max", "network_backend", "db_schema"):
         assert sv.get(key), (key, sv)
+    assert sv["product_brand"] == "cxapi"  # unless xapi.conf says otherwise
+    assert sv["linux"] == os.uname().release
+    assert sv["xencenter_min"] == "%s.%s" % (rec["API_version_major"], rec["API_version_minor"])
+    assert sv["git_id"] in sv["build_number"]
+    assert "xen" not in sv  # no hypervisor here to give a version
     assert rec["sched_policy"] == "credit"
     assert rec["capabilities"], rec["capabilities"]
     info = rec["cpu_info"]
@@ -219,3 +226,28 @@ def test_restart_duplicates_nothing(host, api):
     assert api2("VM.get_VCPUs_params", debian) == {"weight": "512"}
     assert len(api2("host.get_host_CPUs", h)) == os.cpu_count()
     assert float(api2("host.get_other_config", h)["agent_start_time"]) >= started
+
+
+def test_product_from_settings(host):
+    """What the host says it is comes from xapi.conf, as upstream's from its
+    inventory: a restart with other settings changes software_version."""
+    conf = os.path.join(host.state, "xapi.conf")
+    with open(conf) as f:
+        saved = f.read()
+    with open(conf, "a") as f:
+        f.write("product-brand=XCP-ng\nproduct-version=8.3.1\nbuild-number=release/8.3/77\n")
+    try:
+        assert host.stop().returncode == 0
+        assert host.start().returncode == 0
+        assert host.wait_api()
+        sv = Api(host)("host.get_software_version", this_host(Api(host)))
+        assert sv["product_brand"] == "XCP-ng"
+        assert sv["product_version"] == "8.3.1"
+        assert sv["build_number"] == "release/8.3/77"
+        assert sv["platform_name"] == "XCP"  # what was not set keeps its default
+    finally:
+        with open(conf, "w") as f:
+            f.write(saved)
+        assert host.stop().returncode == 0
+        assert host.start().returncode == 0
+        assert host.wait_api()

@@ -70,6 +70,12 @@ struct xapi_role {
 
 /* What one xapi is told at its start (main.c reads them from the
  * daemon's config). */
+/* What this host says it is (host.software_version), as upstream reads it
+ * from its inventory; NULL fields take the defaults of host/dbsync.c. */
+struct xapi_product {
+    const char *brand, *version, *version_text, *platform_name, *platform_version, *build_number;
+};
+
 struct xapi_settings {
     const char *state_dir; /* the host's state directory */
     const char *run_dir;   /* its sockets; NULL: STATE/run */
@@ -77,6 +83,7 @@ struct xapi_settings {
     int port;              /* 0: any free port (see http_server_port) */
     size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
     int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections;
+    struct xapi_product product;
     /* The modules, NULL-terminated; NULL: xapi_modules (module.h). Tests
      * add modules of their own. */
     const struct xapi_module *const *modules;

@@ -28,18 +28,20 @@
 #include "api/api_value.h"
 #include "core/module.h"
 #include "db/db.h"
+#include "build_info.h"
 #include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 
-#define CXAPI_VERSION "0.1.0"
 /* The XCP-ng release whose interface this host presents: clients such as
  * Xen Orchestra choose features by product_version. */
 #define DBSYNC_PRODUCT_VERSION "8.3.0"
+#define DBSYNC_PRODUCT_VERSION_TEXT "8.3"
 #define DBSYNC_PLATFORM_VERSION "3.4.0"
 #define DBSYNC_DOM0_PREFIX "Control domain on host: "
 
@@ -101,45 +103,70 @@ static const char *dbsync_build_date(struct arena *a)
     return arena_printf(a, "%.4s-%02d-%02d", d + 7, month, atoi(d + 4));
 }
 
-static struct val *dbsync_software_version(struct arena *a, const struct host_facts *f)
+/* What this host says it is: the product (as upstream reads from its
+ * inventory: here xapi.conf, defaulting to the XCP-ng release whose
+ * interface we present, as clients such as Xen Orchestra choose features
+ * by product_version), the build (version, git commit, date), the
+ * kernel it runs on, and the interface (API version, for XenCenter; the
+ * database schema). There is no "xen" key: no hypervisor here, and the
+ * key names its version. */
+static struct val *dbsync_software_version(struct arena *a, const struct xapi_product *p,
+                                           const struct host_facts *f)
 {
     /* xapi is the release's major.minor, xapi_build the whole of it. */
     const char *dot = strchr(api_release, '.');
     dot = dot ? strchr(dot + 1, '.') : NULL;
     const char *xapi_version =
         dot ? arena_strndup(a, api_release, (size_t)(dot - api_release)) : api_release;
+    const char *api_version = arena_printf(a, "%d.%d", api_version_major, api_version_minor);
+    struct utsname u;
+    const char *linux_release = uname(&u) == 0 ? arena_strdup(a, u.release) : "";
     const char *const version[] = {"product_brand",
-                                   "cxapi",
+                                   p->brand ? p->brand : "cxapi",
                                    "product_version",
-                                   DBSYNC_PRODUCT_VERSION,
+                                   p->version ? p->version : DBSYNC_PRODUCT_VERSION,
                                    "product_version_text",
-                                   "8.3",
+                                   p->version_text ? p->version_text : DBSYNC_PRODUCT_VERSION_TEXT,
                                    "product_version_text_short",
-                                   "8.3",
+                                   p->version_text ? p->version_text : DBSYNC_PRODUCT_VERSION_TEXT,
                                    "platform_name",
-                                   "XCP",
+                                   p->platform_name ? p->platform_name : "XCP",
                                    "platform_version",
-                                   DBSYNC_PLATFORM_VERSION,
+                                   p->platform_version ? p->platform_version
+                                                       : DBSYNC_PLATFORM_VERSION,
+                                   "build_number",
+                                   p->build_number ? p->build_number : CX_VERSION "-" CX_GIT_ID,
+                                   "git_id",
+                                   CX_GIT_ID,
+                                   "cxapi",
+                                   CX_VERSION,
                                    "xapi",
                                    xapi_version,
                                    "xapi_build",
                                    api_release,
-                                   "cxapi",
-                                   CXAPI_VERSION,
-                                   "build_number",
-                                   CXAPI_VERSION,
                                    "date",
                                    dbsync_build_date(a),
                                    "hostname",
                                    f->hostname,
+                                   "linux",
+                                   linux_release,
+                                   "xencenter_min",
+                                   api_version,
+                                   "xencenter_max",
+                                   api_version,
+                                   "network_backend",
+                                   "bridge",
+                                   "db_schema",
+                                   api_release,
                                    NULL};
     return val_struct_of_strings(a, version);
 }
 
-static void dbsync_host_facts(struct arena *a, struct db_txn *t, struct db_obj *h,
+static void dbsync_host_facts(struct xapi *x, struct arena *a, struct db_txn *t, struct db_obj *h,
                               const struct host_facts *f)
 {
-    db_txn_update(t, h, API_F_host_software_version, dbsync_software_version(a, f));
+    db_txn_update(t, h, API_F_host_software_version,
+                  dbsync_software_version(a, &x->settings.product, f));
     db_txn_update(t, h, API_F_host_hostname, val_string(a, f->hostname));
     db_txn_update(t, h, API_F_host_API_version_major, val_int(a, api_version_major));
     db_txn_update(t, h, API_F_host_API_version_minor, val_int(a, api_version_minor));
@@ -188,7 +215,7 @@ static struct db_obj *dbsync_host(struct xapi *x, struct arena *a, struct db_txn
         h = db_txn_create(t, API_C_host, &v, x->id.host_ref);
         log_info(NULL, "first start: created host %s", x->id.host_uuid);
     }
-    dbsync_host_facts(a, t, h, f);
+    dbsync_host_facts(x, a, t, h, f);
     return h;
 }
 
