@@ -110,6 +110,14 @@ static int xo_run(struct xenopsd *x, struct sim *sim, struct agent *agent,
     return server ? 0 : 1;
 }
 
+/* After a change that could not be saved: stop, as SIGTERM would, and
+ * exit non-zero, for the supervisor to restart xenopsd from its files. */
+static void xo_stop_diverged(struct xenopsd *x)
+{
+    (void)x;
+    kill(getpid(), SIGTERM);
+}
+
 static int xo_serve(const struct xo_settings *s, struct daemon *d)
 {
     struct xenopsd x = {0};
@@ -122,6 +130,7 @@ static int xo_serve(const struct xo_settings *s, struct daemon *d)
     x.vm_dir = vm_dir.data;
     x.xs_path = xs_path.data;
     x.suspend_ack_ms = s->suspend_ack_ms;
+    x.on_diverged = xo_stop_diverged;
     x.updates = xo_updates_new(XO_UPDATES_KEPT);
     x.tasks = xo_tasks_new(x.updates, XO_TASKS_KEPT);
     struct sim *sim = sim_new(s->sim_memory, (int)s->sim_cpus);
@@ -131,6 +140,8 @@ static int xo_serve(const struct xo_settings *s, struct daemon *d)
     x.backend = sim_backend(sim);
     x.guestinfo = xo_guestinfo_new(&x);
     int rc = hostdir_mkdirs(x.vm_dir, 0700) < 0 ? 1 : xo_run(&x, sim, agent, s, d);
+    if (atomic_load(&x.diverged))
+        rc = 1;
     xo_guestinfo_free(x.guestinfo);
     agent_free(agent);
     sim_free(sim);

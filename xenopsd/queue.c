@@ -136,6 +136,8 @@ static bool xo_queue_full(struct xenopsd *x, const struct xo_vm *vm)
 const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *tmpl,
                       struct arena *a, struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return NULL;
     struct xo_op *op = xmalloc(sizeof(*op));
     *op = *tmpl;
     op->vm = NULL;
@@ -165,6 +167,8 @@ const char *xo_submit(struct xenopsd *x, const char *vm_id, const struct xo_op *
 const char *xo_submit_device(struct xenopsd *x, enum xo_dev_kind kind, const char *dev_id,
                              const struct xo_op *op, struct arena *a, struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return NULL;
     pthread_mutex_lock(&x->lock);
     struct xo_dev *d = hmap_get(x->devs, dev_id);
     char vm_id[XO_ID_MAX] = "";

@@ -388,8 +388,30 @@ void xo_dev_tree(const struct xo_dev *d, struct arena *a, struct xstree_device *
 
 /* --- VMs ------------------------------------------------------------------ */
 
+void xo_diverged(struct xenopsd *x, const char *what)
+{
+    if (atomic_exchange(&x->diverged, true))
+        return;
+    log_error(NULL,
+              "%s: memory and disk now differ; refusing all work and stopping, to be "
+              "restarted from disk",
+              what);
+    if (x->on_diverged)
+        x->on_diverged(x);
+}
+
+int xo_refuse_diverged(struct xenopsd *x, struct arena *a, struct val **err)
+{
+    if (!atomic_load(&x->diverged))
+        return 0;
+    return xo_fail(a, err, "INTERNAL_ERROR", "xenopsd is restarting: a change could not be saved",
+                   NULL);
+}
+
 int xo_vm_add(struct xenopsd *x, const struct val *cfg, struct arena *a, struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return -1;
     struct xo_vm *fresh = xo_vm_from_config(cfg, a, err);
     if (!fresh)
         return -1;
@@ -416,10 +438,12 @@ int xo_vm_add(struct xenopsd *x, const struct val *cfg, struct arena *a, struct 
     pthread_mutex_unlock(&x->lock);
     xo_vm_free(fresh);
     int rc = xo_persist_vm(x, vm);
-    if (rc < 0)
+    if (rc < 0) {
         xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's metadata", NULL);
-    else
+        xo_diverged(x, "VM.add: cannot save the VM's metadata");
+    } else {
         xo_updates_post(x->updates, "VM", vm->id);
+    }
     xo_vm_put(x, vm);
     return rc;
 }
@@ -436,6 +460,8 @@ static bool xo_vm_has_tasks(const struct xo_vm *vm)
 
 int xo_vm_remove(struct xenopsd *x, const char *id, struct arena *a, struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return -1;
     struct xo_vm *vm = xo_vm_get(x, id);
     if (!vm)
         return xo_fail(a, err, "HANDLE_INVALID", "VM", id, NULL);
@@ -581,6 +607,8 @@ static int xo_dev_install(struct xenopsd *x, struct xo_vm *vm, struct xo_dev **f
 int xo_dev_add(struct xenopsd *x, enum xo_dev_kind kind, const struct val *cfg, struct arena *a,
                struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return -1;
     struct xo_dev *d = xo_dev_from_config(kind, cfg, a, err);
     if (!d)
         return -1;
@@ -597,10 +625,12 @@ int xo_dev_add(struct xenopsd *x, enum xo_dev_kind kind, const struct val *cfg, 
     if (rc < 0)
         return -1;
     rc = xo_persist_vm(x, vm);
-    if (rc < 0)
+    if (rc < 0) {
         xo_fail(a, err, "INTERNAL_ERROR", "cannot save the device's metadata", NULL);
-    else
+        xo_diverged(x, "device add: cannot save the device's metadata");
+    } else {
         xo_updates_post(x->updates, xo_dev_kind_name(kind), id);
+    }
     xo_vm_put(x, vm);
     return rc;
 }
@@ -608,6 +638,8 @@ int xo_dev_add(struct xenopsd *x, enum xo_dev_kind kind, const struct val *cfg, 
 int xo_dev_remove(struct xenopsd *x, enum xo_dev_kind kind, const char *id, struct arena *a,
                   struct val **err)
 {
+    if (xo_refuse_diverged(x, a, err) < 0)
+        return -1;
     pthread_mutex_lock(&x->lock);
     struct xo_dev *d = xo_dev_lookup(x, kind, id);
     struct xo_vm *vm = d ? hmap_get(x->vms, d->vm_id) : NULL;
@@ -628,8 +660,10 @@ int xo_dev_remove(struct xenopsd *x, enum xo_dev_kind kind, const char *id, stru
         return -1;
     xo_dev_free(d);
     rc = xo_persist_vm(x, vm);
-    if (rc < 0)
+    if (rc < 0) {
         xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's metadata", NULL);
+        xo_diverged(x, "device remove: cannot save the VM's metadata");
+    }
     xo_updates_post(x->updates, xo_dev_kind_name(kind), id);
     xo_vm_put(x, vm);
     return rc;

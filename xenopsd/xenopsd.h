@@ -14,6 +14,7 @@
 #define XO_XENOPSD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -120,9 +121,21 @@ struct xenopsd {
     bool stopping;
     int nworkers;
     struct xo_worker *workers;
+    /* A change stayed in memory that could not be saved (xo_diverged):
+     * no more work is taken, and on_diverged (main.c: stop, for the
+     * supervisor to restart xenopsd from what is on disk) runs once. */
+    atomic_bool diverged;
+    void (*on_diverged)(struct xenopsd *x);
 };
 
 /* registry.c: the VM and device maps, and the calls that answer at once. */
+/* Memory holds what the disk could not take (what says which save failed):
+ * from now on every call that would change anything is refused, and
+ * x->on_diverged runs, once. Memory must never quietly differ from the
+ * files a restart reads. */
+void xo_diverged(struct xenopsd *x, const char *what);
+/* 0, or -1 with INTERNAL_ERROR once xenopsd has diverged. */
+int xo_refuse_diverged(struct xenopsd *x, struct arena *a, struct val **err);
 void xo_init(struct xenopsd *x);
 void xo_destroy(struct xenopsd *x);
 /* The VM with id, with a reference taken; NULL if none. */

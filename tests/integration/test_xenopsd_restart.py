@@ -7,6 +7,7 @@ The supervisor's part is at the end: `cxapi start` runs xenopsd."""
 import os
 import random
 import time
+import uuid
 
 from test_xenopsd_harness import (  # noqa: F401 (xo is a fixture)
     HOST_MEMORY, MiB, Xenopsd, wait_for, xo)
@@ -188,3 +189,29 @@ def test_cxapi_start_runs_xenopsd(host):  # noqa: F811 (host is a fixture)
     assert st and st["power_state"] == "Running" and st["domid"] == d, st
     x.run("VM.shutdown", vm, None)
     x.call("VM.remove", vm)
+
+
+def test_unsaved_change_stops_xenopsd(xo):
+    """A change xenopsd cannot save is not kept in memory alone: the call
+    fails, xenopsd stops taking work and exits (its supervisor restarts
+    it), and the restart finds what the files say: the VM, without the
+    device whose save failed."""
+    vm = xo.new_vm(vbds=0, vifs=0)
+    vm_dir = os.path.join(xo.state, "xenopsd")
+    os.rename(vm_dir, vm_dir + ".away")
+    open(vm_dir, "w").close()  # a file where the directory was: no save succeeds
+    dev = str(uuid.uuid4())
+    try:
+        e = xo.error_of("VBD.add", {"id": dev, "vm": vm, "device": "xvda", "position": 0,
+                                    "mode": "RW", "type": "Disk", "backend": "/dev/sim/x"})
+        assert e[0] == "INTERNAL_ERROR", e
+        assert xo.proc.wait(30) == 1
+    finally:
+        os.remove(vm_dir)
+        os.rename(vm_dir + ".away", vm_dir)
+    xo.proc = None
+    with open(os.path.join(xo.state, "log", "xenopsd.log"), errors="replace") as f:
+        assert "memory and disk now differ" in f.read()
+    xo.start_xenopsd()
+    assert vm in xo.call("VM.list")
+    assert xo.error_of("VBD.stat", dev)[0] == "HANDLE_INVALID"
