@@ -205,10 +205,8 @@ static int op_commit(struct xenopsd *x, struct xo_vm *vm, enum xo_power power, i
         vm->guest_updated = 0;
     }
     pthread_mutex_unlock(&x->lock);
-    if (!saved) { /* the record is as it was; the domain may not be */
-        xo_diverged(x, "cannot save the VM's state");
+    if (!saved) /* the record is as it was; the caller undoes the domain */
         return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's state", NULL);
-    }
     xo_updates_post(x->updates, "VM", vm->id);
     for (size_t i = 0; i + 1 < changed->u.arr.n; i += 2)
         xo_updates_post(x->updates, val_str(changed->u.arr.items[i + 1]),
@@ -524,7 +522,6 @@ static int op_live(struct xo_worker *w, struct xo_op *op, struct arena *a, struc
         xo_vm_set_live(vm, old_vcpus, old_min, old_max);
         pthread_mutex_unlock(&x->lock);
         op_live_apply(w, &old, a, &ignored);
-        xo_diverged(x, "cannot save the VM's live settings");
         return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the VM's state", NULL);
     }
     xo_updates_post(x->updates, "VM", vm->id);
@@ -606,7 +603,6 @@ static int op_dev_commit(struct xenopsd *x, struct xo_op *op, bool plugged, stru
         pthread_mutex_lock(&x->lock);
         op_dev_set(x, op, !plugged);
         pthread_mutex_unlock(&x->lock);
-        xo_diverged(x, "cannot save the device's state");
         return xo_fail(a, err, "INTERNAL_ERROR", "cannot save the device's state", NULL);
     }
     xo_updates_post(x->updates, xo_dev_kind_name(op->dev_kind), op->dev_id);
