@@ -45,10 +45,13 @@ void xsd_free(struct xsd *x)
         return;
     while (!list_empty(&x->conns))
         xsd_conn_free(x, XSD_CONN_OF(list_first(&x->conns)));
-    for (size_t i = 0; i < STORE_DOMS; i++) {
-        if (x->domains[i])
-            xsd_listener_close(x, x->domains[i]->listener);
-        free(x->domains[i]);
+    for (size_t p = 0; p < STORE_DOMS / STORE_DOM_PAGE; p++) {
+        for (size_t i = 0; x->domain_page[p] && i < STORE_DOM_PAGE; i++) {
+            if (x->domain_page[p][i])
+                xsd_listener_close(x, x->domain_page[p][i]->listener);
+            free(x->domain_page[p][i]);
+        }
+        free(x->domain_page[p]);
     }
     xsd_listener_close(x, x->rw);
     xsd_listener_close(x, x->ro);
@@ -106,8 +109,9 @@ const struct xsd_quota *xsd_conn_quota(const struct xsd *x, const struct xsd_con
 struct perms_who xsd_conn_who(struct xsd *x, const struct xsd_conn *c)
 {
     struct perms_who who = {.dom = c->dom, .target = -1, .privileged = c->privileged};
-    if (!c->privileged && x->domains[c->dom])
-        who.target = x->domains[c->dom]->target;
+    const struct xsd_domain *d = c->privileged ? NULL : xsd_domain_find(x, c->dom);
+    if (d)
+        who.target = d->target;
     return who;
 }
 

@@ -35,9 +35,9 @@ static int control_print(struct xsd_req *r, const char **argv, int argc)
 
 static void control_usage(struct xsd_req *r, uint16_t dom)
 {
-    const struct xsd_domain *d = r->x->domains[dom];
-    buf_printf(&r->reply, "nodes %u\nwatches %u\ntransactions %u\n", r->x->store->owned[dom],
-               d ? d->watches : 0, d ? d->transactions : 0);
+    const struct xsd_domain *d = xsd_domain_find(r->x, dom);
+    buf_printf(&r->reply, "nodes %u\nwatches %u\ntransactions %u\n",
+               store_count(&r->x->store->owned, dom), d ? d->watches : 0, d ? d->transactions : 0);
 }
 
 /* quota: the unprivileged quotas; quota dom0: the privileged bounds;

@@ -17,12 +17,16 @@
 
 struct xsd_domain *xsd_domain(struct xsd *x, uint16_t dom)
 {
-    if (!x->domains[dom]) {
-        x->domains[dom] = xcalloc(1, sizeof(struct xsd_domain));
-        x->domains[dom]->id = dom;
-        x->domains[dom]->target = -1;
+    struct xsd_domain ***page = &x->domain_page[dom / STORE_DOM_PAGE];
+    if (!*page)
+        *page = xcalloc(STORE_DOM_PAGE, sizeof(**page));
+    struct xsd_domain **d = &(*page)[dom % STORE_DOM_PAGE];
+    if (!*d) {
+        *d = xcalloc(1, sizeof(struct xsd_domain));
+        (*d)->id = dom;
+        (*d)->target = -1;
     }
-    return x->domains[dom];
+    return *d;
 }
 
 static void domain_open_socket(struct xsd *x, struct xsd_domain *d)
@@ -73,7 +77,7 @@ int ops_release(struct xsd_req *r)
     int dom = arg ? ops_domid(arg) : -1;
     if (dom <= 0)
         return EINVAL;
-    struct xsd_domain *d = r->x->domains[dom];
+    struct xsd_domain *d = xsd_domain_find(r->x, dom);
     if (!d || !d->introduced)
         return ENOENT;
     d->introduced = false;
@@ -93,7 +97,8 @@ int ops_resume(struct xsd_req *r)
     int dom = arg ? ops_domid(arg) : -1;
     if (dom < 0)
         return EINVAL;
-    if (!r->x->domains[dom] || !r->x->domains[dom]->introduced)
+    const struct xsd_domain *d = xsd_domain_find(r->x, (uint16_t)dom);
+    if (!d || !d->introduced)
         return ENOENT;
     ops_ack(r);
     return 0;
@@ -108,9 +113,10 @@ int ops_set_target(struct xsd_req *r)
     int dom = ops_domid(argv[0]), target = ops_domid(argv[1]);
     if (dom < 0 || target < 0)
         return EINVAL;
-    if (!r->x->domains[dom] || !r->x->domains[dom]->introduced)
+    struct xsd_domain *d = xsd_domain_find(r->x, (uint16_t)dom);
+    if (!d || !d->introduced)
         return ENOENT;
-    r->x->domains[dom]->target = target;
+    d->target = target;
     ops_ack(r);
     return 0;
 }
@@ -132,7 +138,8 @@ int ops_is_domain_introduced(struct xsd_req *r)
     int dom = arg ? ops_domid(arg) : -1;
     if (dom < 0)
         return EINVAL;
-    bool in = dom == 0 || (r->x->domains[dom] && r->x->domains[dom]->introduced);
+    const struct xsd_domain *d = xsd_domain_find(r->x, (uint16_t)dom);
+    bool in = dom == 0 || (d && d->introduced);
     buf_append(&r->reply, in ? "T" : "F", 2);
     return 0;
 }

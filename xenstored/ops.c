@@ -175,7 +175,8 @@ static int ops_room_for(const struct xsd_req *r, uint32_t n)
 {
     if (r->c->privileged)
         return 0;
-    long long have = r->x->store->owned[r->c->dom] + (r->view.tx ? r->view.tx->created : 0);
+    long long have =
+        store_count(&r->x->store->owned, r->c->dom) + (r->view.tx ? r->view.tx->created : 0);
     return quota_over(r->q->nodes, have + n) ? ENOSPC : 0;
 }
 

@@ -118,6 +118,32 @@ struct store_node *store_child(const struct store_node *n, const char *name, siz
     return NULL;
 }
 
+void store_count_add(struct store_counts *c, uint32_t dom, int32_t delta)
+{
+    uint32_t **p = &c->page[dom / STORE_DOM_PAGE];
+    if (!*p)
+        *p = xcalloc(STORE_DOM_PAGE, sizeof(**p));
+    (*p)[dom % STORE_DOM_PAGE] += (uint32_t)delta;
+}
+
+bool store_counts_equal(const struct store_counts *a, const struct store_counts *b)
+{
+    for (uint32_t dom = 0; dom < STORE_DOMS; dom += STORE_DOM_PAGE) {
+        if (!a->page[dom / STORE_DOM_PAGE] && !b->page[dom / STORE_DOM_PAGE])
+            continue;
+        for (uint32_t d = dom; d < dom + STORE_DOM_PAGE; d++)
+            if (store_count(a, d) != store_count(b, d))
+                return false;
+    }
+    return true;
+}
+
+void store_counts_free(struct store_counts *c)
+{
+    for (size_t i = 0; i < STORE_DOMS / STORE_DOM_PAGE; i++)
+        free(c->page[i]);
+}
+
 struct store *store_new(void)
 {
     struct store *s = xcalloc(1, sizeof(*s));
@@ -125,13 +151,13 @@ struct store *store_new(void)
     s->root->perms = perms_new(1); /* "n0" */
     s->root->gen = s->root->cgen = ++s->gen;
     s->nnodes = 1;
-    s->owned[0] = 1;
+    store_count_add(&s->owned, 0, 1);
     return s;
 }
 
 static void store_node_free(struct store *s, struct store_node *n)
 {
-    s->owned[n->perms->e[0].dom]--;
+    store_count_add(&s->owned, n->perms->e[0].dom, -1);
     s->nnodes--;
     perms_unref(n->perms);
     free(n->index);
@@ -157,6 +183,7 @@ void store_free(struct store *s)
     if (!s)
         return;
     store_free_subtree(s, s->root);
+    store_counts_free(&s->owned);
     free(s);
 }
 
@@ -209,7 +236,7 @@ struct store_node *store_create(struct store *s, struct store_node *parent, cons
     list_push_back(&parent->kids, &n->sibling);
     parent->cgen = s->gen;
     store_index_add(parent, n);
-    s->owned[perms->e[0].dom]++;
+    store_count_add(&s->owned, perms->e[0].dom, 1);
     s->nnodes++;
     return n;
 }
@@ -222,8 +249,8 @@ void store_set_value(struct store *s, struct store_node *n, const char *value, u
 
 void store_set_perms(struct store *s, struct store_node *n, struct node_perms *perms)
 {
-    s->owned[n->perms->e[0].dom]--;
-    s->owned[perms->e[0].dom]++;
+    store_count_add(&s->owned, n->perms->e[0].dom, -1);
+    store_count_add(&s->owned, perms->e[0].dom, 1);
     perms_ref(perms);
     perms_unref(n->perms);
     n->perms = perms;
@@ -268,12 +295,12 @@ void store_remove(struct store *s, struct store_node *parent, struct store_node 
 }
 
 static int store_check_node(const struct store_node *n, const struct store *s, size_t *count,
-                            uint32_t *owned)
+                            struct store_counts *owned)
 {
     uint32_t kids = 0;
     const struct store_node *prev = NULL;
     (*count)++;
-    owned[n->perms->e[0].dom]++;
+    store_count_add(owned, n->perms->e[0].dom, 1);
     if ((n->vlen == 0) != (n->value == NULL) || n->gen > s->gen || n->cgen > s->gen)
         return -1;
     for (const struct store_node *c = store_first_kid(n); c; prev = c, c = store_next_kid(n, c)) {
@@ -291,11 +318,11 @@ static int store_check_node(const struct store_node *n, const struct store *s, s
 
 int store_check(const struct store *s)
 {
-    uint32_t *owned = xcalloc(STORE_DOMS, sizeof(*owned));
+    struct store_counts owned = {0};
     size_t count = 0;
-    int rc = store_check_node(s->root, s, &count, owned);
-    if (rc == 0 && (count != s->nnodes || memcmp(owned, s->owned, sizeof(s->owned)) != 0))
+    int rc = store_check_node(s->root, s, &count, &owned);
+    if (rc == 0 && (count != s->nnodes || !store_counts_equal(&owned, &s->owned)))
         rc = -1;
-    free(owned);
+    store_counts_free(&owned);
     return rc;
 }

@@ -55,12 +55,29 @@ static inline struct store_node *store_next_kid(const struct store_node *n,
 }
 
 #define STORE_DOMS 65536
+#define STORE_DOM_PAGE 256
+
+/* A count per domain id: a page of STORE_DOM_PAGE counts is made when a
+ * domain in it is first counted, so a store with a few domains costs a
+ * few KiB here, not a quarter MiB (a fresh one per fuzz input, too). */
+struct store_counts {
+    uint32_t *page[STORE_DOMS / STORE_DOM_PAGE];
+};
+
+static inline uint32_t store_count(const struct store_counts *c, uint32_t dom)
+{
+    const uint32_t *p = c->page[dom / STORE_DOM_PAGE];
+    return p ? p[dom % STORE_DOM_PAGE] : 0;
+}
+void store_count_add(struct store_counts *c, uint32_t dom, int32_t delta);
+bool store_counts_equal(const struct store_counts *a, const struct store_counts *b);
+void store_counts_free(struct store_counts *c);
 
 struct store {
     struct store_node *root;
     uint64_t gen; /* the last generation handed out */
     size_t nnodes;
-    uint32_t owned[STORE_DOMS]; /* nodes per owning domain (quota "nodes") */
+    struct store_counts owned; /* nodes per owning domain (quota "nodes") */
 };
 
 /* Told of every removed node, with the permissions it had: a watch may

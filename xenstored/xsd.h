@@ -78,7 +78,9 @@ struct xsd {
     struct store *store;
     struct store_sink sink; /* the watches, told of every change */
     struct watch_table *watches;
-    struct xsd_domain *domains[STORE_DOMS];
+    /* The domains known, by id: pages of STORE_DOM_PAGE made as needed
+     * (xsd_domain_find, xsd_domain). */
+    struct xsd_domain **domain_page[STORE_DOMS / STORE_DOM_PAGE];
     struct xsd_quota quota_domu; /* unprivileged domains, per domain as Xen */
     struct xsd_quota quota_dom0; /* safety bounds per privileged connection */
     struct list conns;           /* every connection, newest first */
@@ -96,6 +98,13 @@ struct xsd {
     bool access_log;
     bool stop;
 };
+
+/* The domain dom, or NULL when it is unknown. */
+static inline struct xsd_domain *xsd_domain_find(const struct xsd *x, uint16_t dom)
+{
+    struct xsd_domain *const *page = x->domain_page[dom / STORE_DOM_PAGE];
+    return page ? page[dom % STORE_DOM_PAGE] : NULL;
+}
 
 /* The context with an empty store ("/" only) and default quotas. */
 struct xsd *xsd_new(const char *run_dir);
