@@ -443,12 +443,22 @@ static void hs_head(struct http_req *r, struct buf *out, int status, const char 
     if (r->expect_continue && !r->msg_done)
         r->reply_close = true;
     r->reply_chunked = content_length < 0 && !http10;
-    buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-    if (content_type)
-        buf_printf(out, "Content-Type: %s\r\n", content_type);
-    if (content_length >= 0)
-        buf_printf(out, "Content-Length: %" PRId64 "\r\n", content_length);
-    else if (r->reply_chunked)
+    /* No printf: every reply passes here. */
+    buf_puts(out, "HTTP/1.1 ");
+    buf_put_int64(out, status);
+    buf_putc(out, ' ');
+    buf_puts(out, http_status_text(status));
+    buf_puts(out, "\r\n");
+    if (content_type) {
+        buf_puts(out, "Content-Type: ");
+        buf_puts(out, content_type);
+        buf_puts(out, "\r\n");
+    }
+    if (content_length >= 0) {
+        buf_puts(out, "Content-Length: ");
+        buf_put_int64(out, content_length);
+        buf_puts(out, "\r\n");
+    } else if (r->reply_chunked)
         buf_puts(out, "Transfer-Encoding: chunked\r\n");
     buf_puts(out, r->reply_close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
     buf_append(out, r->reply_hdr.data, r->reply_hdr.len);

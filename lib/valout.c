@@ -57,6 +57,25 @@ void val_out_member(struct val_out *o, const char *name)
     buf_putc(o->buf, ':');
 }
 
+void val_out_member_prefix(enum val_wire wire, const char *name, struct buf *out)
+{
+    if (wire == VAL_WIRE_XMLRPC) {
+        buf_puts(out, "<member><name>");
+        xmlrpc_write_escaped(out, name, strlen(name));
+        buf_puts(out, "</name>");
+    } else {
+        json_write_string(out, name, strlen(name));
+        buf_putc(out, ':');
+    }
+}
+
+void val_out_member_encoded(struct val_out *o, const char *prefix, size_t len)
+{
+    if (o->wire == VAL_WIRE_JSON)
+        val_out_next_entry(o);
+    buf_append(o->buf, prefix, len);
+}
+
 void val_out_member_end(struct val_out *o)
 {
     if (o->wire == VAL_WIRE_XMLRPC)

@@ -52,6 +52,11 @@ void val_out_value(struct val_out *o, const struct val *v);
 /* For producers: a struct of members, each a name and then one value. */
 void val_out_struct_begin(struct val_out *o);
 void val_out_member(struct val_out *o, const char *name);
+/* The same with the member's opening already encoded for the writer's
+ * wire (val_out_member_prefix): for names written again and again. */
+void val_out_member_encoded(struct val_out *o, const char *prefix, size_t len);
+/* Encodes what val_out_member writes before the value, for wire. */
+void val_out_member_prefix(enum val_wire wire, const char *name, struct buf *out);
 void val_out_member_end(struct val_out *o);
 void val_out_struct_end(struct val_out *o);
 /* An array: val_out_item before each item's value. */

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -503,6 +504,36 @@ static int xmlrpc_feed(struct xmlrpc_parser *p, const char *body, size_t len)
     return 0;
 }
 
+/* Each thread keeps one expat parser and resets it for the next body:
+ * making one costs a dozen allocations, on every call. */
+static pthread_key_t xmlrpc_parser_key;
+static pthread_once_t xmlrpc_parser_once = PTHREAD_ONCE_INIT;
+
+static void xmlrpc_parser_free(void *xp)
+{
+    XML_ParserFree(xp);
+}
+
+static void xmlrpc_parser_key_init(void)
+{
+    pthread_key_create(&xmlrpc_parser_key, xmlrpc_parser_free);
+}
+
+/* This thread's parser, fresh. Forcing UTF-8 overrides any encoding
+ * declaration, so bad bytes fail. NULL when none can be made. */
+static XML_Parser xmlrpc_parser(void)
+{
+    pthread_once(&xmlrpc_parser_once, xmlrpc_parser_key_init);
+    XML_Parser xp = pthread_getspecific(xmlrpc_parser_key);
+    if (xp && XML_ParserReset(xp, "UTF-8"))
+        return xp;
+    if (xp)
+        XML_ParserFree(xp);
+    xp = XML_ParserCreate_MM("UTF-8", &xmlrpc_mem, NULL);
+    pthread_setspecific(xmlrpc_parser_key, xp);
+    return xp;
+}
+
 /* Runs expat over the whole body; on success the parser holds the tree. */
 static int xmlrpc_run(struct xmlrpc_parser *p, struct arena *a, enum xmlrpc_tag root,
                       const char *body, size_t len)
@@ -511,8 +542,7 @@ static int xmlrpc_run(struct xmlrpc_parser *p, struct arena *a, enum xmlrpc_tag 
     p->a = a;
     p->root = root;
     p->params = val_array(a);
-    /* Forcing UTF-8 overrides any encoding declaration, so bad bytes fail. */
-    p->xp = XML_ParserCreate_MM("UTF-8", &xmlrpc_mem, NULL);
+    p->xp = xmlrpc_parser();
     if (!p->xp) {
         p->err = "XML-RPC: cannot create an XML parser";
         return -1;
@@ -529,7 +559,6 @@ static int xmlrpc_run(struct xmlrpc_parser *p, struct arena *a, enum xmlrpc_tag 
                               XML_ErrorString(XML_GetErrorCode(p->xp)),
                               (unsigned long)XML_GetCurrentLineNumber(p->xp),
                               (unsigned long)XML_GetCurrentColumnNumber(p->xp));
-    XML_ParserFree(p->xp);
     buf_free(&p->text);
     return p->err ? -1 : 0;
 }
@@ -627,34 +656,28 @@ int xmlrpc_parse_value(struct arena *a, const char *text, size_t len, struct val
 
 #define XMLRPC_PUT(out, lit) buf_append((out), (lit), sizeof(lit) - 1)
 
-/* \r must go as a reference: parsers turn a literal one into \n. */
+/* What each byte becomes in character data, if anything: \r must go as
+ * a reference, as parsers turn a literal one into \n. */
+static const char *const xmlrpc_escapes[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['\r'] = "&#13;"};
+static const unsigned char xmlrpc_escape_len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['\r'] = 5};
+
+/* Runs of plain bytes are copied whole: most text has nothing to escape. */
 void xmlrpc_write_escaped(struct buf *out, const char *s, size_t len)
 {
-    const char *run = s;
-    const char *end = s + len;
-    for (const char *c = s; c < end; c++) {
-        const char *rep;
-        switch (*c) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '\r':
-            rep = "&#13;";
-            break;
-        default:
-            continue;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    buf_reserve(out, len);
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && !xmlrpc_escape_len[*p])
+            p++;
+        if (p > run)
+            buf_append(out, run, (size_t)(p - run));
+        if (p < end) {
+            buf_append(out, xmlrpc_escapes[*p], xmlrpc_escape_len[*p]);
+            p++;
         }
-        buf_append(out, run, (size_t)(c - run));
-        buf_puts(out, rep);
-        run = c + 1;
     }
-    buf_append(out, run, (size_t)(end - run));
 }
 
 static void xmlrpc_put_text_value(struct buf *out, const char *open, const char *close,

@@ -22,12 +22,53 @@
 #include "core/xapi.h"
 #include "api/api.h"
 #include "db/db.h"
+#include "mem.h"
 #include "valout.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* A string field longer than this is written in pieces of this size. */
 #define STREAM_PIECE (64 * 1024)
+
+/* Every field's member opening, encoded once for each wire: a record's
+ * names are the same every time. */
+struct stream_name {
+    const char *text;
+    size_t len;
+};
+static struct stream_name *stream_names[2]; /* per wire: class c's field i at offset[c] + i */
+static int *stream_offset;
+static pthread_once_t stream_names_once = PTHREAD_ONCE_INIT;
+
+static void stream_names_init(void)
+{
+    int n = 0;
+    stream_offset = xcalloc((size_t)api_n_classes, sizeof(*stream_offset));
+    for (int c = 0; c < api_n_classes; c++) {
+        stream_offset[c] = n;
+        n += api_classes[c].n_fields;
+    }
+    for (int wire = 0; wire < 2; wire++) {
+        stream_names[wire] = xcalloc((size_t)n, sizeof(**stream_names));
+        for (int c = 0; c < api_n_classes; c++) {
+            for (int i = 0; i < api_classes[c].n_fields; i++) {
+                struct buf b = BUF_INIT;
+                val_out_member_prefix(wire, api_classes[c].fields[i].name, &b);
+                struct stream_name *sn = &stream_names[wire][stream_offset[c] + i];
+                sn->len = b.len;
+                sn->text = buf_detach(&b, NULL);
+            }
+        }
+    }
+}
+
+static void stream_member(struct val_out *w, int cls, int field)
+{
+    pthread_once(&stream_names_once, stream_names_init);
+    const struct stream_name *sn = &stream_names[w->wire][stream_offset[cls] + field];
+    val_out_member_encoded(w, sn->text, sn->len);
+}
 
 /* Writes string field v of a record from pos on, until it is done (true)
  * or the writer is full (false). */
@@ -63,7 +104,7 @@ bool xapi_record_out(struct val_out *w, const struct db_obj *o, struct xapi_reco
         const struct val *v = o->f[pos->field];
         bool piecewise = w->chunk && v->type == VAL_STRING && v->u.str.len > STREAM_PIECE;
         if (!pos->in_string)
-            val_out_member(w, c->fields[pos->field].name);
+            stream_member(w, o->cls, pos->field);
         if (piecewise && !stream_long_string(w, v, pos))
             return false;
         if (!piecewise)

@@ -98,6 +98,7 @@ static void frontdoor_reply(struct http_req *req, enum frontdoor_wire wire,
 {
     struct frontdoor_out f = {req, wire == WIRE_XMLRPC ? "text/xml" : "application/json", false};
     struct val_out o;
+    buf_reserve(out, 16 * 1024); /* most replies, grown once rather than doubled up to */
     val_out_init(&o, wire == WIRE_XMLRPC ? VAL_WIRE_XMLRPC : VAL_WIRE_JSON, out);
     o.chunk = FRONTDOOR_REPLY_CHUNK;
     o.send = frontdoor_send;
