@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define HS_MAX_HEADERS 100
@@ -126,6 +127,24 @@ static int hs_send_flags(struct http_req *r, const void *data, size_t len, int f
 static int hs_send_all(struct http_req *r, const void *data, size_t len)
 {
     return hs_send_flags(r, data, len, 0);
+}
+
+/* Writes head then body, in one system call (and one packet) when the
+ * socket takes them whole: no copy of the body behind the head. 0 or -1. */
+static int hs_send_two(struct http_req *r, const void *head, size_t head_len, const void *body,
+                       size_t len)
+{
+    struct iovec iov[2] = {{(void *)head, head_len}, {(void *)body, len}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n;
+    do
+        n = sendmsg(r->fd, &m, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    size_t sent = n > 0 ? (size_t)n : 0;
+    if (sent < head_len && hs_send_flags(r, (const char *)head + sent, head_len - sent, 0) < 0)
+        return -1;
+    sent = sent > head_len ? sent - head_len : 0;
+    return hs_send_all(r, (const char *)body + sent, len - sent);
 }
 
 /* Reads what is available into r->in, waiting until the deadline.
@@ -481,13 +500,8 @@ int http_reply(struct http_req *r, int status, const char *content_type, const v
     int rc;
     if (hs_is_head(r)) {
         rc = hs_send_all(r, out.data, out.len);
-    } else if (len <= 16384) { /* one write, one packet */
-        buf_append(&out, body, len);
-        rc = hs_send_all(r, out.data, out.len);
-    } else { /* no copy of a big body; MSG_MORE keeps the head in its packet */
-        rc = hs_send_flags(r, out.data, out.len, MSG_MORE);
-        if (rc == 0)
-            rc = hs_send_all(r, body, len);
+    } else {
+        rc = hs_send_two(r, out.data, out.len, body, len);
     }
     buf_free(&out);
     r->reply_done = true;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* Bounds the work one body can cause, whatever its size. */
 #define XMLRPC_MAX_VALUES 1000000
@@ -505,7 +506,11 @@ static int xmlrpc_feed(struct xmlrpc_parser *p, const char *body, size_t len)
 }
 
 /* Each thread keeps one expat parser and resets it for the next body:
- * making one costs a dozen allocations, on every call. */
+ * making one costs a dozen allocations, on every call. A reset parser
+ * would draw a new hash salt from getrandom(2) at its first parse, a
+ * system call per request; each thread draws one salt instead and sets
+ * it after every reset (its purpose, hash tables an attacker cannot
+ * predict, holds as well). */
 static pthread_key_t xmlrpc_parser_key;
 static pthread_once_t xmlrpc_parser_once = PTHREAD_ONCE_INIT;
 
@@ -523,14 +528,21 @@ static void xmlrpc_parser_key_init(void)
  * declaration, so bad bytes fail. NULL when none can be made. */
 static XML_Parser xmlrpc_parser(void)
 {
+    static _Thread_local unsigned long salt;
     pthread_once(&xmlrpc_parser_once, xmlrpc_parser_key_init);
+    if (!salt && getrandom(&salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
+        salt = 0; /* expat then draws its own, per parse */
     XML_Parser xp = pthread_getspecific(xmlrpc_parser_key);
-    if (xp && XML_ParserReset(xp, "UTF-8"))
-        return xp;
-    if (xp)
+    if (xp && !XML_ParserReset(xp, "UTF-8")) {
         XML_ParserFree(xp);
-    xp = XML_ParserCreate_MM("UTF-8", &xmlrpc_mem, NULL);
-    pthread_setspecific(xmlrpc_parser_key, xp);
+        xp = NULL;
+    }
+    if (!xp) {
+        xp = XML_ParserCreate_MM("UTF-8", &xmlrpc_mem, NULL);
+        pthread_setspecific(xmlrpc_parser_key, xp);
+    }
+    if (xp && salt)
+        XML_SetHashSalt(xp, salt);
     return xp;
 }
 

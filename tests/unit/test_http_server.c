@@ -252,6 +252,31 @@ static void test_large_body_streamed(void **state)
     pair_close(p);
 }
 
+/* A reply far larger than the socket takes at once: head and body go
+ * out in one call while they fit, and the rest follows, in order, with
+ * the connection still framed for the next request. */
+static void test_large_reply_sent_whole(void **state)
+{
+    struct pair *p = pair_open();
+    const size_t total = 2u << 20;
+    char hdr[128];
+    char *body = malloc(total);
+    assert_non_null(body);
+    for (size_t i = 0; i < total; i++)
+        body[i] = (char)pattern(i);
+    snprintf(hdr, sizeof(hdr), "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", total);
+    send_str(p->c.fd, hdr);
+    assert_true(send_all(p->c.fd, body, total));
+    struct resp r;
+    read_resp(&p->c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, body, total);
+    resp_free(&r);
+    expect_reply(&p->c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 200, "hello");
+    free(body);
+    pair_close(p);
+}
+
 static void test_streamed_chunked_response(void **state)
 {
     struct pair *p = pair_open();
@@ -485,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_chunked_request_body),
         cmocka_unit_test(test_chunked_request_trailers),
         cmocka_unit_test(test_large_body_streamed),
+        cmocka_unit_test(test_large_reply_sent_whole),
         cmocka_unit_test(test_streamed_chunked_response),
         cmocka_unit_test(test_content_length_mismatch),
         cmocka_unit_test(test_reply_not_ended),
