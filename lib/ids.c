@@ -2,13 +2,14 @@
 #include "ids.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-static void ids_random(void *dst, size_t len)
+static void ids_getrandom(void *dst, size_t len)
 {
     unsigned char *p = dst;
     while (len > 0) {
@@ -19,6 +20,46 @@ static void ids_random(void *dst, size_t len)
             abort(); /* no entropy source: nothing safe to hand out */
         p += n;
         len -= (size_t)n;
+    }
+}
+
+/* Each thread draws the kernel's random bytes 512 at a time: an object
+ * created takes two ids, and a system call for each was a measurable part
+ * of a write. Bytes handed out are wiped from the pool. A child of fork
+ * starts with an empty pool, so it never repeats its parent's ids. */
+static _Thread_local struct {
+    unsigned char buf[512];
+    size_t left;
+} ids_pool;
+
+static void ids_forget_pool(void)
+{
+    explicit_bzero(&ids_pool, sizeof(ids_pool));
+}
+
+static pthread_once_t ids_once = PTHREAD_ONCE_INIT;
+
+static void ids_init(void)
+{
+    pthread_atfork(NULL, NULL, ids_forget_pool);
+}
+
+static void ids_random(void *dst, size_t len)
+{
+    pthread_once(&ids_once, ids_init);
+    unsigned char *out = dst;
+    while (len > 0) {
+        if (ids_pool.left == 0) {
+            ids_getrandom(ids_pool.buf, sizeof(ids_pool.buf));
+            ids_pool.left = sizeof(ids_pool.buf);
+        }
+        size_t n = len < ids_pool.left ? len : ids_pool.left;
+        unsigned char *src = ids_pool.buf + sizeof(ids_pool.buf) - ids_pool.left;
+        memcpy(out, src, n);
+        explicit_bzero(src, n);
+        ids_pool.left -= n;
+        out += n;
+        len -= n;
     }
 }
 
