@@ -340,6 +340,24 @@ static void test_db_generation_survives_memory_only_commits(void **state)
     db_close(after_crash);
 }
 
+/* The open database holds its file: a second opener (another xapi on
+ * the same state dir) is refused once SQLite's busy timeout (5 s)
+ * passes, instead of writing beside the first. */
+static void test_db_second_open_refused(void **state)
+{
+    struct fixture *fx = *state;
+    make_vm(fx, "held");
+    struct arena *a = arena_new();
+    const char *err = NULL;
+    struct db *second = db_open(a, fx->path, &err);
+    assert_null(second);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "locked"));
+    arena_free(a);
+    reopen(fx); /* and once the first has closed, the file opens again */
+    assert_non_null(fx->db);
+}
+
 /* Runtime-only fields (the overlay's persist false, such as a VM's
  * current_operations) are never written: what kill -9 leaves (a copy of
  * the files) has the persistent change of the same transaction, durable,
@@ -565,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_load_large_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_large_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_skips_non_object_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_second_open_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_generation_survives_memory_only_commits, setup,
                                         teardown),
     };

@@ -2,8 +2,13 @@
  * db_store.c - SQLite underneath the database; see db_store.h.
  *
  * WAL with synchronous=FULL: a commit is fsynced into the log before it
- * returns, so an acknowledged write survives kill -9 and power loss, and
- * readers never block the writer. Statements are prepared once.
+ * returns, so an acknowledged write survives kill -9 and power loss.
+ * Readers of the database read memory (db.c), never SQLite, so the
+ * connection takes the file for itself (locking_mode=EXCLUSIVE): no
+ * file locks and no shared-memory index per transaction, and a second
+ * process opening the same file (another xapi on one state dir, or
+ * sqlite3 while xapi runs) is refused "database is locked" instead of
+ * racing it. Statements are prepared once.
  *
  * Rows are keyed by an integer id that the database keeps in memory with
  * each object, with no index on the ref: a new object appends to the
@@ -90,7 +95,8 @@ struct db_store *db_store_open(struct arena *a, const char *path, const char **e
         return NULL;
     }
     sqlite3_busy_timeout(s->sql, 5000);
-    if (db_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    if (db_store_exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+                         "PRAGMA synchronous=FULL;"
                          "CREATE TABLE IF NOT EXISTS objects (id INTEGER PRIMARY KEY,"
                          " class TEXT NOT NULL, ref TEXT NOT NULL, data TEXT NOT NULL);"
                          "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
