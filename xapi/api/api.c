@@ -3,7 +3,10 @@
  */
 #include "api/api.h"
 
+#include "mem.h"
+
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,4 +43,50 @@ api_roles_t api_role_bit(const char *role)
         if (strcasecmp(api_roles[i], role) == 0)
             return (api_roles_t)1 << i;
     return 0;
+}
+
+/* Per class, its field indices sorted by name, made once: records on
+ * disk and create's arguments name their fields, and a linear scan per
+ * field cost O(fields squared) string compares per record. */
+static int **api_field_order;
+static pthread_once_t api_field_order_once = PTHREAD_ONCE_INIT;
+static int api_order_cls;
+
+static int api_field_order_cmp(const void *a, const void *b)
+{
+    const struct api_field *f = api_classes[api_order_cls].fields;
+    return strcmp(f[*(const int *)a].name, f[*(const int *)b].name);
+}
+
+static void api_field_order_init(void)
+{
+    api_field_order = xcalloc((size_t)api_n_classes, sizeof(*api_field_order));
+    for (int c = 0; c < api_n_classes; c++) {
+        int n = api_classes[c].n_fields;
+        int *order = xmalloc((size_t)(n ? n : 1) * sizeof(*order));
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        api_order_cls = c; /* qsort has no context argument; this runs once */
+        qsort(order, (size_t)n, sizeof(*order), api_field_order_cmp);
+        api_field_order[c] = order;
+    }
+}
+
+int api_field_index(int cls, const char *name)
+{
+    pthread_once(&api_field_order_once, api_field_order_init);
+    const struct api_field *f = api_classes[cls].fields;
+    const int *order = api_field_order[cls];
+    int lo = 0, hi = api_classes[cls].n_fields - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int d = strcmp(name, f[order[mid]].name);
+        if (d == 0)
+            return order[mid];
+        if (d < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    return -1;
 }

@@ -178,6 +178,8 @@ const struct api_message *api_message_find(const char *wire_name);
 int api_class_find(const char *name);
 /* The description of a field. */
 const struct api_field *api_field(api_field_id f);
+/* The index of the field of cls called name (exact case), or -1. */
+int api_field_index(int cls, const char *name);
 /* The role's bit, or 0 for an unknown role. */
 api_roles_t api_role_bit(const char *role);
 

@@ -289,3 +289,15 @@ const char *api_datetime_comparable(char *buf, size_t len, const struct val *v)
     buf[n] = '\0';
     return buf;
 }
+
+void api_struct_fields(int cls, const struct val *st, const struct val **given)
+{
+    memset(given, 0, (size_t)api_classes[cls].n_fields * sizeof(*given));
+    if (!st || st->type != VAL_STRUCT)
+        return;
+    for (size_t m = 0; m < st->u.st.n; m++) {
+        int i = api_field_index(cls, st->u.st.members[m].name);
+        if (i >= 0 && !given[i])
+            given[i] = st->u.st.members[m].value;
+    }
+}

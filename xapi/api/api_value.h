@@ -25,6 +25,10 @@ struct val *api_value_default(struct arena *a, const struct api_field *f);
  * database frees a field's value only when it is not this one). */
 const struct val *api_field_default(int cls, int i);
 /* A datetime for a time_t, in the wire form 20261127T10:00:00Z. */
+/* Fills given (n_fields slots of cls) with the members of st, a struct,
+ * that name a field: given[i] is the first member named as field i, or
+ * NULL. Other members are ignored. */
+void api_struct_fields(int cls, const struct val *st, const struct val **given);
 struct val *api_value_datetime(struct arena *a, int64_t t);
 
 /* Room for the text of a datetime, as the two below write it. */

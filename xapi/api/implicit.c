@@ -243,14 +243,15 @@ static struct rpc_reply implicit_create(struct xapi_call *c)
     const struct api_class *cls = &api_classes[c->m->cls];
     const struct val *args = implicit_arg(c, 0);
     struct db_values values = db_values_new(c->a, c->m->cls);
+    const struct val **given = arena_alloc(c->a, (size_t)cls->n_fields * sizeof(*given));
+    api_struct_fields(c->m->cls, args, given);
     for (int i = 0; i < cls->n_fields; i++) {
         const struct api_field *f = &cls->fields[i];
-        const struct val *given = val_struct_get(args, f->name);
-        if (!given || f->qualifier == API_RO_RUNTIME)
+        if (!given[i] || f->qualifier == API_RO_RUNTIME)
             continue;
         const char *why;
         struct val *v;
-        if (api_value_in(c->a, f->type, given, &v, &why) < 0)
+        if (api_value_in(c->a, f->type, given[i], &v, &why) < 0)
             return rpc_reply_error(c->a, API_ERR_FIELD_TYPE_ERROR, f->name, NULL);
         values.v[i] = v;
     }

@@ -140,6 +140,7 @@ static struct db_pending *db_pending_new(struct db_txn *t, uint64_t gen)
             db_change_field(c, fields[u->o->txn_change], u->field);
     }
     struct buf json = BUF_INIT;
+    buf_reserve(&json, 4096); /* a VM's row is about 2 KiB: no regrowth */
     for (size_t i = 0; i < p->set.n; i++) {
         struct db_change *c = &changes[i];
         if (c->kind == DB_CHANGE_DELETE)

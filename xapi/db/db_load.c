@@ -63,13 +63,16 @@ static int db_load_row(void *ctx, int64_t id, const char *cls_name, const char *
     o->cls = cls;
     snprintf(o->ref, sizeof(o->ref), "%s", ref);
     o->f = xcalloc((size_t)c->n_fields, sizeof(*o->f));
+    const struct val **given = arena_alloc(a, (size_t)c->n_fields * sizeof(*given));
+    api_struct_fields(cls, rec, given);
     for (int i = 0; i < c->n_fields; i++) {
         const struct api_field *f = &c->fields[i];
         if (db_is_derived_set(f))
             continue; /* left NULL for db_rebuild_relations */
         /* A runtime-only field starts at its default whatever an older
          * schema stored. */
-        struct val *stored = f->persist ? val_struct_get(rec, f->name) : NULL, *v = NULL;
+        const struct val *stored = f->persist ? given[i] : NULL;
+        struct val *v = NULL;
         if (stored && api_value_in(a, f->type, stored, &v, &err) < 0) {
             log_warn(NULL, "database: %s %s field %s: %s; using the default", cls_name, ref,
                      f->name, err);
