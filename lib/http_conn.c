@@ -61,6 +61,8 @@ struct http_req {
     int n_hdr;
     enum hs_hdr_state hdr_state;
     bool headers_too_big; /* over max_header_bytes or HS_MAX_HEADERS */
+    int refused;          /* a status the headers earned (400, 501, 505), or 0 */
+    struct http_head_scan head_scan;
     bool headers_done;
     bool msg_done;
     bool keep_alive;
@@ -236,6 +238,9 @@ static int hs_on_headers_complete(http_parser *p)
     }
     buf_putc(&r->hdr, '\0');
     buf_putc(&r->url, '\0');
+    r->refused = http_head_check(p->http_major, p->http_minor, r->hdr.data, r->hdr_off, r->n_hdr);
+    if (r->refused)
+        return -1; /* the parser stops with an error */
     r->headers_done = true;
     r->keep_alive = http_should_keep_alive(p);
     r->method = http_method_str(p->method);
@@ -275,6 +280,11 @@ static int hs_parse(struct http_req *r)
 {
     if (r->in_off == r->in.len || r->msg_done)
         return 0;
+    if (!r->headers_done &&
+        http_head_scan(&r->head_scan, r->in.data + r->in_off, r->in.len - r->in_off) < 0) {
+        r->refused = 400;
+        return -1;
+    }
     size_t n = http_parser_execute(&r->parser, &hs_settings, r->in.data + r->in_off,
                                    r->in.len - r->in_off);
     r->in_off += n;
@@ -437,6 +447,8 @@ const char *http_status_text(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Unknown";
     }
@@ -559,6 +571,11 @@ int http_reply_end(struct http_req *r)
     return 0;
 }
 
+int http_req_watch_fd(const struct http_req *r)
+{
+    return r->taken ? -1 : r->fd;
+}
+
 int http_req_take_socket(struct http_req *r, struct buf *pending)
 {
     if (r->body_off < r->body.len)
@@ -586,6 +603,8 @@ static void hs_reset(struct http_req *r)
     r->n_hdr = 0;
     r->hdr_state = HDR_NONE;
     r->headers_too_big = r->headers_done = r->msg_done = false;
+    r->refused = 0;
+    r->head_scan = (struct http_head_scan){0};
     r->keep_alive = r->expect_continue = false;
     r->method = NULL;
     r->path = r->query = NULL;
@@ -628,7 +647,9 @@ static int hs_read_headers(struct http_req *r, bool first)
                 atomic_store(&r->slot->idle_since, 0);
             if (hs_parse(r) < 0) {
                 enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
-                hs_fail(r, r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431 : 400);
+                hs_fail(r, r->refused                                       ? r->refused
+                           : r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431
+                                                                            : 400);
                 return 0;
             }
             if (r->headers_done)

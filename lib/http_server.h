@@ -97,6 +97,11 @@ void http_req_close_after(struct http_req *r);
  * the caller closes it. Returns the fd. */
 int http_req_take_socket(struct http_req *r, struct buf *pending);
 
+/* The connection's socket, for watching whether the client hangs up
+ * while a handler waits (epoll's EPOLLRDHUP): never read, write or close
+ * it. -1 once the socket was taken. */
+int http_req_watch_fd(const struct http_req *r);
+
 /* Reason phrase for a status code ("OK", "Not Found", ...). */
 const char *http_status_text(int status);
 

@@ -105,8 +105,10 @@ static const char *json_error_text(struct arena *a, const json_error_t *e)
 int json_parse(struct arena *a, const char *text, size_t len, struct val **out, const char **err)
 {
     json_error_t e;
-    /* No JSON_ALLOW_NUL: strings in the tree are also C strings. */
-    json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &e);
+    /* No JSON_ALLOW_NUL: strings in the tree are also C strings. An object
+     * naming a key twice is refused: which one counts would otherwise be
+     * the parser's choice, and two readers may choose differently. */
+    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
     if (!j) {
         *err = json_error_text(a, &e);
         return -1;

@@ -392,6 +392,48 @@ static void test_http10(void **state)
     pair_close(p);
 }
 
+/* The request line and headers are read strictly: a LF without its CR,
+ * a version other than 1.0 and 1.1, or a Transfer-Encoding other than one
+ * "chunked" is answered (400, 505, 501) and the connection closed, before
+ * any handler runs. A body may hold bare LFs, and every request of a
+ * connection is checked afresh. */
+static void test_strict_request_head(void **state)
+{
+    static const struct {
+        const char *req;
+        int status;
+    } bad[] = {
+        {"GET /hello HTTP/1.1\nHost: t\n\n", 400},
+        {"GET /hello HTTP/1.1\r\nHost: t\n\r\n", 400},
+        {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: 1\n\r\n", 400},
+        {"GET /hello HTTP/1.1\r\nHost: t\r\n\n", 400},
+        {"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505},
+        {"GET /hello HTTP/1.2\r\nHost: t\r\n\r\n", 505},
+        {"GET /hello HTTP/0.9\r\nHost: t\r\n\r\n", 505},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked"
+         "\r\n\r\n0\r\n\r\n",
+         501},
+        {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+         "0\r\n\r\n",
+         400},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct pair *p = pair_open();
+        expect_hello(&p->c); /* a good request first: the check is per request */
+        expect_close(&p->c, bad[i].req, bad[i].status, NULL);
+        pair_close(p);
+    }
+    struct pair *p = pair_open();
+    expect_reply(&p->c, "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\na\nb\nc", 200, "a\nb\nc");
+    expect_reply(
+        &p->c, "POST /echo HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n3\r\na\nb\r\n0\r\n\r\n",
+        200, "a\nb");
+    expect_reply(&p->c, "\r\nGET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200, "hello");
+    pair_close(p);
+}
+
 static void test_head(void **state)
 {
     struct pair *p = pair_open();
@@ -511,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_chunked_request_trailers),
         cmocka_unit_test(test_large_body_streamed),
         cmocka_unit_test(test_large_reply_sent_whole),
+        cmocka_unit_test(test_strict_request_head),
         cmocka_unit_test(test_streamed_chunked_response),
         cmocka_unit_test(test_content_length_mismatch),
         cmocka_unit_test(test_reply_not_ended),
