@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int daemon_bad_setting(struct daemon *d, const char *why)
 {
@@ -19,6 +20,7 @@ int daemon_bad_setting(struct daemon *d, const char *why)
 int daemon_init(struct daemon *d, const char *name, int argc, char **argv)
 {
     *d = (struct daemon){.name = name, .run_default = BUF_INIT, .log_path = BUF_INIT};
+    umask(077); /* what a daemon creates is the host's alone, whatever its parent's umask */
     const char *err = NULL;
     d->cfg = config_load_daemon(argc, argv, name, &err);
     if (err)
@@ -47,7 +49,7 @@ int daemon_open_log(struct daemon *d)
     buf_reset(&d->log_path);
     buf_printf(&d->log_path, "%s/%s.log", log_dir.data, d->name);
     int rc = 1;
-    if (hostdir_mkdirs(d->run_dir, 0755) < 0 || hostdir_mkdirs(log_dir.data, 0755) < 0) {
+    if (hostdir_mkdirs(d->run_dir, 0700) < 0 || hostdir_mkdirs(log_dir.data, 0700) < 0) {
         fprintf(stderr, "%s: cannot create %s: %s\n", d->name, d->run_dir, strerror(errno));
     } else if (log_open(d->name, d->log_path.data, d->foreground) < 0) {
         fprintf(stderr, "%s: cannot open %s: %s\n", d->name, d->log_path.data, strerror(errno));

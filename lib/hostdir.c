@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,7 +96,7 @@ int hostdir_init(struct arena *a, const char *dir, const char *root_password,
 {
     struct buf logdir = BUF_INIT;
     hostdir_path(&logdir, dir, "log");
-    int rc = hostdir_mkdirs(logdir.data, 0755);
+    int rc = hostdir_mkdirs(logdir.data, 0700);
     buf_free(&logdir);
     if (rc < 0) {
         *err = arena_printf(a, "%s: %s", dir, strerror(errno));
@@ -127,4 +128,29 @@ int hostdir_init(struct arena *a, const char *dir, const char *root_password,
     if (root_password)
         snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
     return hostdir_save(a, dir, id, err);
+}
+
+static int hostdir_unchanged;
+
+static int hostdir_tighten_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    mode_t want;
+    if (type == FTW_D || type == FTW_DP)
+        want = 0700;
+    else if (type == FTW_F && (S_ISREG(st->st_mode) || S_ISSOCK(st->st_mode)))
+        want = 0600;
+    else
+        return 0; /* links, fifos, what could not be read */
+    if ((st->st_mode & 07777) != want && chmod(path, want) < 0)
+        hostdir_unchanged++;
+    return 0;
+}
+
+int hostdir_tighten(const char *dir)
+{
+    hostdir_unchanged = 0; /* the supervisor calls this once, at start */
+    if (nftw(dir, hostdir_tighten_one, 16, FTW_PHYS) < 0)
+        return -1;
+    return hostdir_unchanged;
 }

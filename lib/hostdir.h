@@ -34,4 +34,9 @@ int hostdir_init(struct arena *a, const char *dir, const char *root_password,
 int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, const char **err);
 /* mkdir -p with mode for every component created. Returns 0 or -1/errno. */
 int hostdir_mkdirs(const char *path, int mode);
+/* Makes what a host keeps private so, whatever umask made it: DIR and
+ * every directory under it 0700, every file and socket 0600 (symbolic
+ * links are not followed). Entries the process cannot change are left
+ * as they are. Returns how many could not be changed. */
+int hostdir_tighten(const char *dir);
 #endif

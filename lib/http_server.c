@@ -292,6 +292,12 @@ int http_server_listen_unix(struct http_server *s, const char *path, const char 
         close(fd);
         return -1;
     }
+    if (chmod(path, 0600) < 0) { /* its owner only, whatever the umask */
+        *err = "cannot set the socket's mode";
+        unlink(path);
+        close(fd);
+        return -1;
+    }
     return hs_add_listener(s, fd, true, err);
 }
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,6 +188,7 @@ static int cx_supervise_background(struct supervisor *sup)
 
 static int cx_start(struct config *args)
 {
+    umask(077); /* the host's files are its own: the daemons inherit this */
     const char *state = config_get(args, "state", NULL);
     const char *err;
     long long port;
@@ -214,7 +216,7 @@ static int cx_start(struct config *args)
     cx_path(&run_default, state, "run");
     const char *run_dir = config_get(args, "run", run_default.data);
     int rc = 1;
-    pid_t other = hostdir_mkdirs(run_dir, 0755) == 0 ? cx_running(run_dir) : -1;
+    pid_t other = hostdir_mkdirs(run_dir, 0700) == 0 ? cx_running(run_dir) : -1;
     if (other != 0) {
         if (other > 0)
             fprintf(stderr, "cxapi: the host in %s is already running (pid %d)\n", state,
@@ -223,13 +225,19 @@ static int cx_start(struct config *args)
             fprintf(stderr, "cxapi: cannot create %s: %s\n", run_dir, strerror(errno));
         goto out;
     }
+    /* Files an earlier version or another umask made: private again. A
+     * run dir given outside the state dir is the operator's to set. */
+    int loose = hostdir_tighten(state);
+    if (loose != 0)
+        fprintf(stderr, "cxapi: warning: %s: %d entries could not be made private (0700/0600)\n",
+                state, loose < 0 ? -1 : loose);
     struct config *saved = config_new();
     config_set(saved, "port", config_get(args, "port", "80"));
     config_set(saved, "run", run_dir);
     if (config_get(args, "address", NULL))
         config_set(saved, "address", config_get(args, "address", NULL));
     cx_path(&path, state, "cxapi.conf");
-    int saved_rc = config_save(saved, path.data, 0644);
+    int saved_rc = config_save(saved, path.data, 0600);
     config_free(saved);
     if (saved_rc < 0) {
         fprintf(stderr, "cxapi: cannot write %s: %s\n", path.data, strerror(errno));

@@ -100,7 +100,7 @@ static int xapi_listen(struct xapi *x)
 
 static int xapi_open(struct xapi *x)
 {
-    if (hostdir_mkdirs(x->run_dir, 0755) < 0) {
+    if (hostdir_mkdirs(x->run_dir, 0700) < 0) {
         log_error(NULL, "cannot create %s: %s", x->run_dir, strerror(errno));
         return -1;
     }

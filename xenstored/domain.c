@@ -35,7 +35,7 @@ static void domain_open_socket(struct xsd *x, struct xsd_domain *d)
         return;
     struct buf path = BUF_INIT;
     buf_printf(&path, "%s/xenstored-domains", x->run_dir);
-    hostdir_mkdirs(path.data, 0755);
+    hostdir_mkdirs(path.data, 0700);
     buf_printf(&path, "/%u.sock", d->id);
     d->listener = xsd_listen(x, path.data, d->id, false, false);
     buf_free(&path);

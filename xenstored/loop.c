@@ -44,7 +44,7 @@ struct xsd_listener *xsd_listen(struct xsd *x, const char *path, uint16_t dom, b
     if (fd < 0)
         return NULL;
     unlink(path); /* a stale socket from a daemon that was killed */
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
         listen(fd, 512) < 0) {
         log_error(NULL, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
