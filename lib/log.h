@@ -16,7 +16,7 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
-/* Opens path for appending (creating it 0640) if non-NULL, and mirrors to
+/* Opens path for appending (creating it 0600) if non-NULL, and mirrors to
  * stderr when to_stderr. May be called again to reopen (log rotation).
  * Returns 0, or -1 with errno set if the file cannot be opened. */
 int log_open(const char *daemon, const char *path, bool to_stderr);
@@ -27,9 +27,21 @@ int log_level_parse(const char *s);
 
 /* ctx names what the line is about ("req:17", "task:OpaqueRef:..."), or NULL.
  * Newlines and other control characters in the message are escaped so an
- * event stays one line. */
+ * event stays one line. A line is bounded whatever clients send: a
+ * message past LOG_MSG_MAX bytes, or a ctx past LOG_FIELD_MAX, is cut
+ * and ends with "...[N more bytes]". */
 void log_msg(enum log_level lvl, const char *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#define LOG_MSG_MAX 4096
+#define LOG_FIELD_MAX 256
+#define LOG_FIELD_BUF (LOG_FIELD_MAX + 32)
+
+/* s for a log line: itself when at most LOG_FIELD_MAX bytes, else its
+ * start copied into out with the "...[N more bytes]" marker. Use it for
+ * what a client chose (a method name, a user name, a path), so that one
+ * field cannot crowd out the rest of the line. */
+const char *log_field(char out[LOG_FIELD_BUF], const char *s);
 
 #define log_debug(ctx, ...) log_msg(LOG_DEBUG, ctx, __VA_ARGS__)
 #define log_info(ctx, ...) log_msg(LOG_INFO, ctx, __VA_ARGS__)

@@ -1,6 +1,7 @@
 """Hostile and malformed input: the server answers sensibly and keeps serving."""
 
 import json
+import os
 import select
 import socket
 import threading
@@ -127,6 +128,9 @@ BAD_JSON = [
     b"{\"method\": \"pool.get_all\", \"params\": [\"\\ud800\"], \"id\": 1, }",
     b"{\"method\": \"pool.get_all\", \"params\": [\"\xff\xfe\"], \"id\": 1}",
     b"{\"method\": \"pool.get_all\", \"params\": [1e99999], \"id\": 1} trailing",
+    # a key twice: which method would run is the parser's guess
+    b"{\"method\": \"session.logout\", \"params\": [], \"method\": \"pool.get_all\", \"id\": 1}",
+    b"{\"method\": \"pool.get_all\", \"params\": [{\"a\": 1, \"a\": 2}], \"id\": 1}",
 ]
 
 
@@ -338,6 +342,35 @@ def test_unknown_method_raw(host):
     (r,), _ = xmlrpc.client.loads(data)
     assert r == {"Status": "Failure",
                  "ErrorDescription": ["MESSAGE_METHOD_UNKNOWN", "totally.unknown"]}, r
+
+
+def test_megabyte_method_names_do_not_grow_the_log(host):
+    """200 calls, without a login, each naming a method of a million bytes
+    (XML-RPC and JSON-RPC in turn): each is answered, and xapi.log grows
+    by well under a megabyte in all, as log lines and fields are cut."""
+    log = os.path.join(host.state, "log", "xapi.log")
+    before = os.path.getsize(log)
+    name = "m" * 1000000
+    conn = host.conn(timeout=30)
+    try:
+        for i in range(200):
+            if i % 2:
+                body = json.dumps({"jsonrpc": "2.0", "method": name, "params": [], "id": i})
+                status, _, data = host.post("/jsonrpc", body, "application/json", conn=conn)
+                assert status == 200
+                assert json.loads(data)["error"]["message"] == "MESSAGE_METHOD_UNKNOWN"
+            else:
+                status, _, data = host.post("/", xmlrpc.client.dumps((), name), conn=conn)
+                assert status == 200
+                (r,), _ = xmlrpc.client.loads(data)
+                assert r["ErrorDescription"][0] == "MESSAGE_METHOD_UNKNOWN"
+    finally:
+        conn.close()
+    grown = os.path.getsize(log) - before
+    assert grown < 1024 * 1024, grown
+    with open(log, errors="replace") as f:
+        assert "more bytes]" in f.read()[before:]
+    still_serving(host)
 
 
 def test_wrong_param_count_raw(host):

@@ -1,8 +1,9 @@
 """Session limits and the calls that must not get a task."""
 
+import os
 import xmlrpc.client
 
-from conftest import ok
+from conftest import make_host, ok, teardown_host
 
 
 def login(s, password, originator):
@@ -42,3 +43,27 @@ def test_bad_filter_is_invalid_value_with_the_expression(host):
     expr = 'field "name_label" = '
     r = s.VM.get_all_records_where(sid, expr)
     assert r["ErrorDescription"] == ["INVALID_VALUE", "expr", expr]
+
+
+def test_host_session_cap_evicts_the_least_used():
+    """Logins with distinct originators each stay under the per-originator
+    limit, but the host holds at most max-sessions of them (default 5000,
+    here 200): each login past the cap evicts the least recently used
+    session, the oldest first, so the live count stays at the cap."""
+    base, h = make_host("cxapi-sessions-")
+    try:
+        with open(os.path.join(h.state, "xapi.conf"), "a") as f:
+            f.write("max-sessions=200\n")
+        assert h.start().returncode == 0
+        assert h.wait_api()
+        s = h.proxy()
+        refs = [login(s, h.password, "client-%d" % i) for i in range(2000)]
+        live = [r for r in refs if s.pool.get_all(r)["Status"] == "Success"]
+        # wait_api's logins were evicted long ago: exactly the cap are left,
+        # the newest ones.
+        assert live == refs[-200:], (len(live), refs.index(live[0]) if live else None)
+        with open(os.path.join(h.state, "log", "xapi.log"), errors="replace") as f:
+            assert "evicted: the host holds 200" in f.read()
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs

@@ -555,7 +555,7 @@ static void test_db_wait_for_classes(void **state)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t start = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    assert_false(db_wait_for(fx->db, &vms, g, start + 150));
+    assert_false(db_wait_for(fx->db, &vms, g, start + 150, NULL, NULL));
     clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     assert_true(end - start >= 150); /* the session commits did not end it */
@@ -563,7 +563,7 @@ static void test_db_wait_for_classes(void **state)
     assert_true(db_generation(fx->db) > g);
     g = db_generation(fx->db);
     pthread_create(&th, NULL, writer, fx); /* a VM, 100 ms from now */
-    assert_true(db_wait_for(fx->db, &vms, g, end + 30000));
+    assert_true(db_wait_for(fx->db, &vms, g, end + 30000, NULL, NULL));
     pthread_join(th, NULL);
 }
 

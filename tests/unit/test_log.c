@@ -78,6 +78,57 @@ static void test_log_to_file_and_levels(void **state)
     unlink(path);
 }
 
+/* A message of a megabyte is one line of about LOG_MSG_MAX bytes that
+ * says how much was left out; a long ctx is cut likewise; a cut never
+ * splits a UTF-8 sequence. */
+static void test_log_lines_bounded(void **state)
+{
+    char path[] = "/tmp/cxapi-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(log_open("testd", path, false), 0);
+    size_t n = 1u << 20;
+    char *big = malloc(n + 1);
+    memset(big, 'm', n);
+    big[n] = '\0';
+    char *ctx = malloc(1001);
+    memset(ctx, 'c', 1000);
+    ctx[1000] = '\0';
+    log_info(ctx, "method %s unknown", big);
+    log_close();
+    char *text = test_log_read(path);
+    size_t len = strlen(text);
+    assert_true(len > LOG_MSG_MAX && len < LOG_MSG_MAX + LOG_FIELD_MAX + 200);
+    assert_int_equal(strchr(text, '\n') - text, (long)len - 1);
+    char want[64];
+    /* "method " and the m's up to LOG_MSG_MAX, then the rest counted */
+    snprintf(want, sizeof(want), "m...[%zu more bytes]\n",
+             n + strlen("method  unknown") - LOG_MSG_MAX);
+    assert_non_null(strstr(text, want));
+    snprintf(want, sizeof(want), "c...[%d more bytes]] method", 1000 - LOG_FIELD_MAX);
+    assert_non_null(strstr(text, want));
+    free(text);
+    unlink(path);
+
+    /* A field: short ones pass as they are; long ones are cut, not
+     * inside a character (here 2-byte é's). */
+    char out[LOG_FIELD_BUF];
+    assert_string_equal(log_field(out, "VM.start"), "VM.start");
+    assert_string_equal(log_field(out, NULL), "(null)");
+    char accents[601];
+    for (int i = 0; i < 300; i++)
+        memcpy(accents + 2 * i, "\xc3\xa9", 2);
+    accents[600] = '\0';
+    const char *f = log_field(out, accents);
+    assert_ptr_equal(f, out);
+    snprintf(want, sizeof(want), "\xc3\xa9...[%d more bytes]", 600 - LOG_FIELD_MAX);
+    assert_non_null(strstr(f, want));
+    assert_int_equal(strlen(f), LOG_FIELD_MAX + strlen(want) - 2);
+    free(big);
+    free(ctx);
+}
+
 static void test_log_level_parse(void **state)
 {
     assert_int_equal(log_level_parse("debug"), LOG_DEBUG);
@@ -89,9 +140,8 @@ static void test_log_level_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_log_format_fields),
-        cmocka_unit_test(test_log_escapes_newlines),
-        cmocka_unit_test(test_log_to_file_and_levels),
+        cmocka_unit_test(test_log_format_fields),      cmocka_unit_test(test_log_escapes_newlines),
+        cmocka_unit_test(test_log_to_file_and_levels), cmocka_unit_test(test_log_lines_bounded),
         cmocka_unit_test(test_log_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

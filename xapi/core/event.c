@@ -31,6 +31,7 @@
  * the other way round, and neither is held while waiting or sleeping.
  */
 #include "core/xapi.h"
+#include "core/hangup.h"
 #include "core/module.h"
 #include "api/api.h"
 #include "clock.h"
@@ -55,8 +56,8 @@
 #define EVENT_NEXT_DELAY_MS 50
 /* The longest event.from timeout honoured: upstream's default of a day. */
 #define EVENT_MAX_TIMEOUT_S 86400.0
-/* Waits are cut into slices this long to notice that xapi stops
- * (event_quiesce). */
+/* Waits are cut into slices this long, to look again at what no commit
+ * announces: a session that ended, subscriptions added meanwhile. */
 #define EVENT_WAIT_SLICE_MS 1000
 
 /* At most this many subscriptions in one call, and held by one session
@@ -97,6 +98,7 @@ struct events {
     pthread_mutex_t lock;
     struct hmap *regs; /* session ref -> struct event_reg; under lock */
     atomic_bool stopping;
+    struct hangups *hangups; /* watches the clients of waiting calls */
 };
 
 /* --- time --- */
@@ -122,18 +124,32 @@ static const char *event_timestamp(struct arena *a)
 }
 
 /* Waits until a commit after gen changes one of the classes, the
- * deadline (monotonic ms) passes, xapi shuts down, or a wait slice ends
- * (then the caller looks again: at the session, which may have ended,
- * and at subscriptions added meanwhile); returns whether such a commit
- * happened. */
-static bool event_wait(struct xapi *x, const struct db_classes *classes, uint64_t gen,
-                       int64_t deadline)
+ * deadline (monotonic ms) passes, xapi shuts down, the client hangs up
+ * (both wake the wait at once: event_quiesce, hangup.c), or a wait slice
+ * ends (then the caller looks again: at the session, which may have
+ * ended, and at subscriptions added meanwhile); returns whether such a
+ * commit happened. */
+struct event_waiting {
+    struct xapi *x;
+    struct hangup *client;
+};
+
+/* What ends a wait besides a change: xapi stopping, the client gone. */
+static bool event_wait_over(void *ctx)
 {
+    struct event_waiting *w = ctx;
+    return atomic_load(&w->x->events->stopping) || atomic_load(&w->client->gone);
+}
+
+static bool event_wait(struct xapi *x, const struct db_classes *classes, uint64_t gen,
+                       int64_t deadline, struct hangup *client)
+{
+    struct event_waiting w = {x, client};
     int64_t now = clock_now_ms();
-    if (now >= deadline || atomic_load(&x->events->stopping))
+    if (now >= deadline || event_wait_over(&w))
         return false;
     int64_t until = deadline - now > EVENT_WAIT_SLICE_MS ? now + EVENT_WAIT_SLICE_MS : deadline;
-    return db_wait_for(x->db, classes, gen, until);
+    return db_wait_for(x->db, classes, gen, until, event_wait_over, &w);
 }
 
 /* --- tokens and subscriptions --- */
@@ -535,12 +551,13 @@ static double event_timeout(double t)
  * Orchestra waits 200 ms between calls), and a watcher learns of a change
  * within a millisecond instead of fifty. */
 static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_subs *subs,
-                                        uint64_t from, int64_t deadline)
+                                        uint64_t from, int64_t deadline, struct hangup *client)
 {
     struct db *db = c->x->db;
     const char *token = xapi_arg_str(c, API_P_event_from_token);
     for (;;) {
-        bool last = clock_now_ms() >= deadline || atomic_load(&c->x->events->stopping);
+        bool last = clock_now_ms() >= deadline || atomic_load(&c->x->events->stopping) ||
+                    atomic_load(&client->gone);
         struct event_scan s = {subs, from, NULL, 0, 0};
         struct val *out = NULL;
         const char *error = NULL;
@@ -574,7 +591,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
         from = gen;   /* nothing up to gen concerns this caller */
         struct db_classes classes;
         event_subs_classes(subs, &classes);
-        event_wait(c->x, &classes, gen, deadline);
+        event_wait(c->x, &classes, gen, deadline, client);
     }
 }
 
@@ -591,7 +608,10 @@ static struct rpc_reply event_from(struct xapi_call *c)
     int64_t deadline =
         clock_now_ms() +
         (int64_t)(event_timeout(xapi_arg_float(c, API_P_event_from_timeout)) * 1000.0);
-    struct rpc_reply r = event_from_loop(c, &p.set, from, deadline);
+    struct hangup client = {.fd = c->client_fd};
+    hangup_watch(c->x->events->hangups, &client);
+    struct rpc_reply r = event_from_loop(c, &p.set, from, deadline, &client);
+    hangup_unwatch(c->x->events->hangups, &client);
     event_subs_free(&p.set);
     return r;
 }
@@ -714,7 +734,7 @@ static void event_next_unclaim(struct xapi_call *c, uint64_t gen, uint64_t from)
  * its last event.next (or its registration), then answers those changes,
  * one event per object. Concurrent calls on one session get disjoint
  * ranges: each claims up to the generation it looked at. */
-static struct rpc_reply event_next(struct xapi_call *c)
+static struct rpc_reply event_next_loop(struct xapi_call *c, struct hangup *client)
 {
     struct db *db = c->x->db;
     pthread_mutex_lock(&c->x->events->lock);
@@ -760,7 +780,7 @@ static struct rpc_reply event_next(struct xapi_call *c)
             event_next_unclaim(c, gen, from);
             continue;
         }
-        if (atomic_load(&c->x->events->stopping))
+        if (atomic_load(&c->x->events->stopping) || atomic_load(&client->gone))
             return rpc_reply_ok(val_array(c->a));
         /* Subscriptions added while this waits are looked at within a
          * wait slice. */
@@ -770,9 +790,19 @@ static struct rpc_reply event_next(struct xapi_call *c)
         if (r)
             event_subs_classes(&r->subs, &classes);
         pthread_mutex_unlock(&c->x->events->lock);
-        if (event_wait(c->x, &classes, gen, INT64_MAX))
+        if (event_wait(c->x, &classes, gen, INT64_MAX, client))
             event_sleep_ms(EVENT_NEXT_DELAY_MS);
     }
+}
+
+/* event.next waits for as long as it takes, unless its client hangs up. */
+static struct rpc_reply event_next(struct xapi_call *c)
+{
+    struct hangup client = {.fd = c->client_fd};
+    hangup_watch(c->x->events->hangups, &client);
+    struct rpc_reply r = event_next_loop(c, &client);
+    hangup_unwatch(c->x->events->hangups, &client);
+    return r;
 }
 
 static const struct xapi_explicit event_messages[] = {
@@ -792,18 +822,17 @@ static int event_start(struct xapi *x)
     ev->regs = hmap_new();
     atomic_init(&ev->stopping, false);
     x->events = ev;
-    return 0;
+    ev->hangups = hangups_new(x->db);
+    return ev->hangups ? 0 : -1;
 }
 
-/* Makes every blocked event.from and event.next return within about a
- * second (event.from with what it has, event.next with an empty list),
- * and any later one at once, so that the front door's threads can end.
- * The database offers no way to wake its waiters without a change, so
- * the waits are cut into slices of EVENT_WAIT_SLICE_MS that look at
- * this. */
+/* Makes every blocked event.from and event.next return at once
+ * (event.from with what it has, event.next with an empty list), and any
+ * later one too, so that the front door's threads can end. */
 static void event_quiesce(struct xapi *x)
 {
     atomic_store(&x->events->stopping, true);
+    db_wake_waiters(x->db);
 }
 
 static void event_free(struct xapi *x)
@@ -816,6 +845,7 @@ static void event_free(struct xapi *x)
     for (size_t it = 0; hmap_next(ev->regs, &it, &key, &value);)
         event_reg_free(value);
     hmap_free(ev->regs);
+    hangups_free(ev->hangups);
     pthread_mutex_destroy(&ev->lock);
     free(ev);
     x->events = NULL;

@@ -25,6 +25,7 @@
 
 #define SESSION_IDLE_S (24 * 3600)
 #define SESSION_MAX_PER_ORIGINATOR 500
+#define SESSION_MAX_DEFAULT 5000        /* on the host, whatever the originators */
 #define SESSION_ACTIVE_GRANULARITY_S 60 /* last_active is refreshed this coarsely */
 #define SESSION_FAIL_DELAY_US 1000000
 
@@ -108,15 +109,32 @@ static bool session_of_user(const struct db_obj *s, const char *user)
            strcmp(db_obj_str(s, API_F_session_auth_user_name), user) == 0;
 }
 
-/* Drops sessions idle for a day, and the oldest of this originator's and
- * this user's beyond the limit, so that one more fits. */
+/* The session of the earliest last_active (the oldest of those, as they
+ * are kept in creation order): the one least in use. */
+static struct db_obj *session_least_used(struct db *db)
+{
+    struct db_obj *least = NULL;
+    char a[API_DATETIME_LEN], b[API_DATETIME_LEN];
+    for (struct db_obj *s = db_first(db, API_C_session); s; s = db_next(db, s))
+        if (!least || strcmp(api_datetime_comparable(a, sizeof(a),
+                                                     db_obj_field(s, API_F_session_last_active)),
+                             api_datetime_comparable(
+                                 b, sizeof(b), db_obj_field(least, API_F_session_last_active))) < 0)
+            least = s;
+    return least;
+}
+
+/* Drops sessions idle for a day, the oldest of this originator's and
+ * this user's beyond the limit, and, when the host holds its cap of
+ * sessions, the least used of all, so that one more fits. */
 static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *originator,
                           const char *user)
 {
     char idle[API_DATETIME_LEN];
     api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
-    size_t same_origin = 0, same_user = 0;
+    size_t same_origin = 0, same_user = 0, total = 0;
     for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = db_next(c->x->db, s)) {
+        total++;
         same_origin += session_of_originator(s, originator);
         same_user += session_of_user(s, user);
     }
@@ -133,10 +151,23 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
                      (!*originator && mine && same_user >= SESSION_MAX_PER_ORIGINATOR);
         if (!expired && !evict)
             continue;
-        log_info(c->log_ctx, "session %s of '%s' (originator '%s') %s", s->ref, user, originator,
+        char fu[LOG_FIELD_BUF], fo[LOG_FIELD_BUF];
+        log_info(c->log_ctx, "session %s of '%s' (originator '%s') %s", s->ref,
+                 log_field(fu, db_obj_str(s, API_F_session_auth_user_name)),
+                 log_field(fo, db_obj_str(s, API_F_session_originator)),
                  expired ? "expired" : "evicted: too many sessions");
         same_origin -= origin;
         same_user -= mine;
+        total--;
+        db_txn_destroy(t, s);
+    }
+    int max = c->x->settings.max_sessions;
+    size_t cap = (size_t)(max > 0 ? max : SESSION_MAX_DEFAULT);
+    for (struct db_obj *s; total >= cap && (s = session_least_used(c->x->db)); total--) {
+        char fu[LOG_FIELD_BUF], fo[LOG_FIELD_BUF];
+        log_info(c->log_ctx, "session %s of '%s' (originator '%s') evicted: the host holds %zu",
+                 s->ref, log_field(fu, db_obj_str(s, API_F_session_auth_user_name)),
+                 log_field(fo, db_obj_str(s, API_F_session_originator)), cap);
         db_txn_destroy(t, s);
     }
 }
@@ -157,7 +188,9 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
                                       const char *originator)
 {
     if (strcmp(user, "root") != 0 || !session_password_ok(c->x, password)) {
-        log_info(c->log_ctx, "%s: authentication of '%s' failed", c->m->wire_name, user);
+        char fu[LOG_FIELD_BUF];
+        log_info(c->log_ctx, "%s: authentication of '%s' failed", c->m->wire_name,
+                 log_field(fu, user));
         usleep(SESSION_FAIL_DELAY_US);
         return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
                                "Authentication failure", NULL);
@@ -175,9 +208,10 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
     struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
+    char fu[LOG_FIELD_BUF], fo[LOG_FIELD_BUF];
     if (!r.error)
-        log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name, user,
-                 originator);
+        log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name,
+                 log_field(fu, user), log_field(fo, originator));
     return r;
 }
 

@@ -83,6 +83,7 @@ struct xapi_settings {
     int port;              /* 0: any free port (see http_server_port) */
     size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
     int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections;
+    int max_sessions; /* live sessions on the host; 0: SESSION_MAX_DEFAULT */
     struct xapi_product product;
     /* The modules, NULL-terminated; NULL: xapi_modules (module.h). Tests
      * add modules of their own. */
@@ -135,6 +136,7 @@ struct xapi_call {
     const char *session;   /* the caller's session ref, or NULL */
     const char *log_ctx;   /* "req:N", or "task:REF" */
     struct task_run *task; /* the task the call runs as (task.h), or NULL */
+    int client_fd;         /* the caller's connection, to notice a hang-up; or -1 */
 };
 
 /* The arguments of a call, named by the parameter ids of api_ids.h
@@ -150,7 +152,7 @@ double xapi_arg_float(const struct xapi_call *c, api_param_id p);
 
 /* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
-                               const char *log_ctx);
+                               const char *log_ctx, int client_fd);
 /* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
  * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
  * live). */

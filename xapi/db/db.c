@@ -312,14 +312,16 @@ void db_classes_changed(struct db *db, const struct db_classes *classes, uint64_
     }
 }
 
-bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen, int64_t deadline_ms)
+bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen, int64_t deadline_ms,
+                 bool (*stop)(void *ctx), void *ctx)
 {
     struct db_waiter w = {.classes = classes};
     clock_cond_init(&w.cond);
     pthread_mutex_lock(&db->sync_lock);
     list_push_back(&db->waiters, &w.node);
     bool changed;
-    while (!(changed = db_changed_since(db, classes, gen)) && deadline_ms > clock_now_ms())
+    while (!(changed = db_changed_since(db, classes, gen)) && deadline_ms > clock_now_ms() &&
+           !(stop && stop(ctx)))
         clock_cond_wait_until(&w.cond, &db->sync_lock, deadline_ms);
     list_remove(&db->waiters, &w.node);
     pthread_mutex_unlock(&db->sync_lock);
@@ -327,9 +329,18 @@ bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen, 
     return changed;
 }
 
+void db_wake_waiters(struct db *db)
+{
+    pthread_mutex_lock(&db->sync_lock);
+    for (struct list_node *n = list_first(&db->waiters); n; n = list_next(&db->waiters, n)) {
+        pthread_cond_signal(&LIST_ENTRY(n, struct db_waiter, node)->cond);
+    }
+    pthread_mutex_unlock(&db->sync_lock);
+}
+
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms)
 {
-    db_wait_for(db, NULL, gen, deadline_ms);
+    db_wait_for(db, NULL, gen, deadline_ms, NULL, NULL);
     return atomic_load(&db->generation);
 }
 

@@ -134,12 +134,16 @@ static inline void db_classes_add(struct db_classes *s, int cls)
 /* Waits until the generation exceeds gen or the deadline (CLOCK_MONOTONIC
  * milliseconds) passes; returns the generation. Call without locks. */
 uint64_t db_wait(struct db *db, uint64_t gen, int64_t deadline_ms);
+void db_wake_waiters(struct db *db);
 /* Waits until a commit after gen changes (creates, modifies, touches or
  * destroys) an object of one of the classes (any, when NULL), or the
- * deadline passes; returns whether one did. A commit wakes only the
- * waiters it concerns. */
-bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen,
-                 int64_t deadline_ms);
+ * deadline passes, or stop (if not NULL) says so; returns whether a
+ * commit did. A commit wakes only the waiters it concerns. For what
+ * else a waiter waits for (a client gone, xapi stopping), set what stop
+ * reads, then call db_wake_waiters: stop is asked under the lock that
+ * call takes, so no wake-up is lost. */
+bool db_wait_for(struct db *db, const struct db_classes *classes, uint64_t gen, int64_t deadline_ms,
+                 bool (*stop)(void *ctx), void *ctx);
 
 /* --- writing --- */
 

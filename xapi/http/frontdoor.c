@@ -45,7 +45,8 @@ static void frontdoor_text(struct http_req *req, int status, const char *text, b
 
 static void frontdoor_bad_request(struct http_req *req, const char *log_ctx, const char *why)
 {
-    log_info(log_ctx, "rejected request from %s: %s", http_req_peer(req), why);
+    char f[LOG_FIELD_BUF];
+    log_info(log_ctx, "rejected request from %s: %s", http_req_peer(req), log_field(f, why));
     struct buf body = BUF_INIT;
     buf_printf(&body, "HTTP 500 internal server error: the request could not be parsed: %s\n", why);
     frontdoor_text(req, 500, body.data, true);
@@ -108,7 +109,8 @@ static void frontdoor_reply(struct http_req *req, enum frontdoor_wire wire,
     else
         jsonrpc_out_reply(&o, call, reply);
     if (o.failed) {
-        log_info(log_ctx, "%s: the reply broke off after %s", call->method,
+        char m[LOG_FIELD_BUF];
+        log_info(log_ctx, "%s: the reply broke off after %s", log_field(m, call->method),
                  f.started ? "its first chunk" : "nothing");
         return;
     }
@@ -135,10 +137,12 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
     if (rc < 0) {
         frontdoor_bad_request(req, log_ctx, err);
     } else {
-        log_debug(log_ctx, "%s", call.method);
-        struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx);
+        char m[LOG_FIELD_BUF];
+        const char *method = log_field(m, call.method);
+        log_debug(log_ctx, "%s", method);
+        struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx, http_req_watch_fd(req));
         if (reply.error)
-            log_info(log_ctx, "%s failed: %s", call.method, val_str(reply.error->u.arr.items[0]));
+            log_info(log_ctx, "%s failed: %s", method, val_str(reply.error->u.arr.items[0]));
         buf_reset(&body);
         frontdoor_reply(req, wire, &call, &reply, &body, log_ctx);
     }
@@ -168,7 +172,8 @@ void xapi_frontdoor(struct http_req *req, void *ctx)
         frontdoor_text(req, 405, "method not allowed\n", false);
         return;
     }
-    log_info(log_ctx, "%s %s from %s: no such handler", method, http_req_path(req),
+    char f[LOG_FIELD_BUF];
+    log_info(log_ctx, "%s %s from %s: no such handler", method, log_field(f, http_req_path(req)),
              http_req_peer(req));
     frontdoor_text(req, 404, "not found\n", false);
 }
