@@ -17,7 +17,7 @@ FUZZ_TARGETS = xmlrpc jsonrpc http config where xs_wire
 SANITIZE = -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=undefined
 OPTIMISED = --buildtype=debugoptimized -Dtests=false
 
-.PHONY: all deps build optimised run test bench fuzz format clean
+.PHONY: all deps build optimised run test bench fuzz fuzz-build format clean
 
 all: build
 
@@ -36,8 +36,10 @@ run: optimised
 	@echo 'cxapi: to install and start a VM, see "Your first VM" in README.md'
 	$(RUN_BUILD)/cxapi start --state $(STATE) --port $(PORT) --foreground
 
-test: build optimised
-	@CXAPI_RUN_BUILD=$(RUN_BUILD) tests/run $(BUILD)
+# make test also builds the fuzz targets and replays their corpus once,
+# so that they keep compiling and no input that once crashed comes back.
+test: build optimised fuzz-build
+	@CXAPI_RUN_BUILD=$(RUN_BUILD) CXAPI_FUZZ_BUILD=build-fuzz tests/run $(BUILD)
 
 bench: deps
 	@[ -f build-release/build.ninja ] || \
@@ -47,10 +49,12 @@ bench: deps
 	bench/xenstore-bench build-release
 	bench/vm-bench.py build-release
 
-fuzz: deps
+fuzz-build: deps
 	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false \
 		-Db_sanitize=address,undefined -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 	@ninja -C build-fuzz $(addprefix fuzz/fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p build-fuzz/corpus/$$t; \
 		cp -n fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null || true; \
