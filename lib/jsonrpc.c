@@ -249,7 +249,7 @@ static int jsonrpc_read_error(struct arena *a, struct val *e, struct val **out, 
 int jsonrpc_parse_reply(struct arena *a, const char *body, size_t len, struct rpc_reply *reply,
                         struct val **id, const char **err)
 {
-    reply->value = reply->error = NULL;
+    *reply = (struct rpc_reply){0};
     if (id)
         *id = NULL;
     struct val *rep;

@@ -634,8 +634,7 @@ static int xmlrpc_reply_envelope(struct arena *a, const struct val *params, stru
         *err = "XML-RPC: reply is neither Success nor Failure with an ErrorDescription";
         return -1;
     }
-    reply->value = NULL;
-    reply->error = desc;
+    *reply = (struct rpc_reply){.error = desc}; /* every field: bare too */
     return 0;
 }
 

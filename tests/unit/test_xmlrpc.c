@@ -444,6 +444,22 @@ static void test_reply_failure(void **state)
     assert_true(val_equal(back.error, r.error));
     assert_string_val(back.error->u.arr.items[2], "OpaqueRef:<bad>");
 
+    /* Every field of the reply is set, whatever the caller's struct held
+     * (the fuzz target's replay found bare left as stack garbage). */
+    struct rpc_reply dirty;
+    memset(&dirty, 0xa0, sizeof(dirty));
+    const char *perr = NULL;
+    assert_int_equal(xmlrpc_parse_reply(a, text, strlen(text), &dirty, &perr), 0);
+    assert_false(dirty.bare);
+    assert_null(dirty.value);
+    memset(&dirty, 0xa0, sizeof(dirty));
+    const char *ok_text = "<methodResponse><params><param><value><struct><member><name>Status"
+                          "</name><value>Success</value></member></struct></value></param>"
+                          "</params></methodResponse>";
+    assert_int_equal(xmlrpc_parse_reply(a, ok_text, strlen(ok_text), &dirty, &perr), 0);
+    assert_false(dirty.bare);
+    assert_null(dirty.error);
+
     r = rpc_reply_error(a, "SESSION_INVALID", NULL);
     back = reply_ok(a, write_reply_text(a, &r));
     assert_int_equal(back.error->u.arr.n, 1);
