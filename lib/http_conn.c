@@ -72,6 +72,10 @@ struct http_req {
     int64_t content_length;
     struct buf body; /* parsed, not yet read */
     size_t body_off;
+    uint64_t body_total; /* body bytes parsed so far */
+    uint64_t body_reach; /* what the body reaches with the chunk announced last */
+    size_t body_max;     /* http_req_read_body_all's limit, or 0 */
+    bool body_too_big;   /* a chunk announced more than body_max allows */
 
     /* response */
     struct buf reply_hdr;
@@ -254,7 +258,24 @@ static int hs_on_body(http_parser *p, const char *at, size_t len)
 {
     struct http_req *r = p->data;
     buf_append(&r->body, at, len);
+    r->body_total += len;
     r->expect_continue = false; /* the client did not wait for it */
+    return 0;
+}
+
+/* A chunk that would take the body past its limit is refused from its
+ * size line: the client is answered at once, not after it has sent
+ * (and we have waited for) the data. */
+static int hs_on_chunk_header(http_parser *p)
+{
+    struct http_req *r = p->data;
+    r->body_reach = p->content_length > UINT64_MAX - r->body_total
+                        ? UINT64_MAX
+                        : r->body_total + p->content_length;
+    if (r->body_max && r->body_reach > r->body_max) {
+        r->body_too_big = true;
+        return 1; /* the parser stops with an error */
+    }
     return 0;
 }
 
@@ -272,6 +293,7 @@ static const http_parser_settings hs_settings = {
     .on_header_value = hs_on_header_value,
     .on_headers_complete = hs_on_headers_complete,
     .on_body = hs_on_body,
+    .on_chunk_header = hs_on_chunk_header,
     .on_message_complete = hs_on_message_complete,
 };
 
@@ -383,9 +405,18 @@ int http_req_read_body_all(struct http_req *r, struct buf *out, size_t max)
         r->close_after = true;
         return -2;
     }
+    r->body_max = max;
+    if (r->body_reach > max) { /* announced while the headers were read */
+        r->close_after = true;
+        return -2;
+    }
     char tmp[16384];
     for (;;) {
         ssize_t n = http_req_read_body(r, tmp, sizeof(tmp));
+        if (n < 0 && r->body_too_big) {
+            r->close_after = true;
+            return -2;
+        }
         if (n < 0)
             return -1;
         if (n == 0)
@@ -610,6 +641,9 @@ static void hs_reset(struct http_req *r)
     r->path = r->query = NULL;
     r->content_length = 0;
     r->body.len = r->body_off = 0;
+    r->body_total = r->body_reach = 0;
+    r->body_max = 0;
+    r->body_too_big = false;
     r->reply_hdr.len = 0;
     r->replied = r->reply_done = r->reply_chunked = r->reply_close = r->close_after = false;
     r->reply_left = -1;

@@ -71,7 +71,8 @@ bool http_req_is_unix(const struct http_req *r);
 ssize_t http_req_read_body(struct http_req *r, void *dst, size_t len);
 /* Reads the whole body into out. Returns 0; -1 on error/timeout; -2 when
  * the body exceeds max (nothing more is read: answer 413, the connection
- * will be closed). */
+ * will be closed). A Content-Length, or a chunk's size line, that says
+ * the body will exceed max gets -2 before any of the data is waited for. */
 int http_req_read_body_all(struct http_req *r, struct buf *out, size_t max);
 
 /* --- the response --- */

@@ -434,6 +434,28 @@ static void test_strict_request_head(void **state)
     pair_close(p);
 }
 
+/* A chunk whose size line alone takes the body past the handler's limit
+ * (echo reads up to 8 MiB) is answered 413 at once: the data it
+ * announces is never waited for. Chunks within the limit still add up
+ * to it. */
+static void test_chunk_over_limit_refused_at_its_size(void **state)
+{
+    struct pair *p = pair_open();
+    expect_close(&p->c, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000\r\n", 413,
+                 NULL);
+    pair_close(p);
+    p = pair_open();
+    send_str(p->c.fd, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    char *piece = malloc((4u << 20) + 16);
+    int n = sprintf(piece, "400000\r\n");
+    memset(piece + n, 'x', 4u << 20);
+    memcpy(piece + n + (4u << 20), "\r\n", 2);
+    assert_true(send_all(p->c.fd, piece, (size_t)n + (4u << 20) + 2)); /* 4 MiB: fine */
+    free(piece);
+    expect_close(&p->c, "400001\r\n", 413, NULL); /* 4 MiB + 1 more: over 8 MiB */
+    pair_close(p);
+}
+
 static void test_head(void **state)
 {
     struct pair *p = pair_open();
@@ -554,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_large_body_streamed),
         cmocka_unit_test(test_large_reply_sent_whole),
         cmocka_unit_test(test_strict_request_head),
+        cmocka_unit_test(test_chunk_over_limit_refused_at_its_size),
         cmocka_unit_test(test_streamed_chunked_response),
         cmocka_unit_test(test_content_length_mismatch),
         cmocka_unit_test(test_reply_not_ended),
