@@ -68,6 +68,28 @@ static int ops_may(const struct xsd_req *r, const struct node_perms *p, unsigned
     return (perms_for(p, &r->who) & want) == want ? 0 : EACCES;
 }
 
+/* The error for a node at path that does not exist: ENOENT when the
+ * caller may read the nearest node that exists above it, else EACCES, as
+ * for a node it may not read. So a subtree the caller cannot read does
+ * not tell, through ENOENT against EACCES, which nodes it holds (Xen's C
+ * daemon answers so: errno_from_parents). */
+static int ops_missing(struct xsd_req *r, const char *path)
+{
+    char *p = xstrdup(path);
+    int rc = ENOENT;
+    while (p[1]) { /* up to "/", which always exists */
+        p[path_parent_len(p)] = '\0';
+        struct view_ref ref;
+        int e = view_get(&r->view, p, VIEW_EXISTS, &ref);
+        if (e || ref.exists) {
+            rc = e ? e : ops_may(r, ref.perms, PERM_READ) ? EACCES : ENOENT;
+            break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
 /* The node at path, which must exist and be readable. */
 static int ops_get_readable(struct xsd_req *r, const char *path, enum view_obs obs,
                             struct view_ref *ref)
@@ -75,7 +97,7 @@ static int ops_get_readable(struct xsd_req *r, const char *path, enum view_obs o
     int rc = view_get(&r->view, path, obs, ref);
     if (rc)
         return rc;
-    return ref->exists ? ops_may(r, ref->perms, PERM_READ) : ENOENT;
+    return ref->exists ? ops_may(r, ref->perms, PERM_READ) : ops_missing(r, path);
 }
 
 static int ops_read(struct xsd_req *r)
@@ -281,6 +303,10 @@ static int ops_rm_path(struct xsd_req *r, const char *path)
         rc = ops_may(r, ref.perms, PERM_WRITE);
         return rc ? rc : view_rm(&r->view, path);
     }
+    /* Gone already: fine if the parent exists, and if the caller may
+     * know that it is gone. */
+    if ((rc = ops_missing(r, path)) != ENOENT)
+        return rc;
     char *parent = xstrndup(path, path_parent_len(path));
     rc = view_get(&r->view, parent, VIEW_EXISTS, &ref);
     free(parent);

@@ -524,6 +524,35 @@ static void test_perms_domain_connection(void **state)
     tc_close(x, g);
 }
 
+/* A node the guest may not read, and one that does not exist below a node
+ * it may not read, look the same to it: EACCES for READ, GET_PERMS,
+ * DIRECTORY and RM alike, as Xen's C daemon answers. Below a node it may
+ * read, a missing node is ENOENT, and an RM of it succeeds. */
+static void test_missing_nodes_hidden_like_unreadable_ones(void **state)
+{
+    struct xsd *x = *state;
+    struct tc *d0 = tc_open(x, 0, true, false), *g = tc_open(x, 0, true, false);
+    assert_string_equal(control(x, g, "set-domain", "5", NULL), "OK");
+    assert_string_equal(w(x, d0, 0, "/hidden/there", "s"), "OK");
+    assert_string_equal(w(x, d0, 0, "/open/there", "s"), "OK");
+    struct reply r = REQ(x, d0, XS_SET_PERMS, "/open\0n0\0r5");
+    assert_string_equal(r.data, "OK");
+    static const uint32_t ops[] = {XS_READ, XS_GET_PERMS, XS_DIRECTORY, XS_RM};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        assert_string_equal(op(x, g, ops[i], 0, "/hidden/there"), "EACCES");
+        assert_string_equal(op(x, g, ops[i], 0, "/hidden/missing"), "EACCES");
+        assert_string_equal(op(x, g, ops[i], 0, "/hidden/missing/deeper"), "EACCES");
+    }
+    assert_string_equal(op(x, g, XS_READ, 0, "/open/missing"), "ENOENT");
+    assert_string_equal(op(x, g, XS_RM, 0, "/open/missing"), "OK"); /* gone, parent there */
+    assert_string_equal(op(x, g, XS_RM, 0, "/open/missing/deeper"), "ENOENT"); /* no parent */
+    /* dom0 sees everything as it is */
+    assert_string_equal(op(x, d0, XS_READ, 0, "/hidden/missing"), "ENOENT");
+    assert_string_equal(op(x, d0, XS_RM, 0, "/hidden/missing"), "OK");
+    tc_close(x, d0);
+    tc_close(x, g);
+}
+
 static void test_perms_target_and_readonly(void **state)
 {
     struct xsd *x = *state;
@@ -1080,6 +1109,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_perms_target_and_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_fires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_commit_order_and_specials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_nodes_hidden_like_unreadable_ones, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_watch_relative_and_permission_filtered, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
