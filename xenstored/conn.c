@@ -74,6 +74,7 @@ struct xsd_conn *xsd_conn_new(struct xsd *x, int fd, uint16_t dom, bool privileg
     c->dom = dom;
     c->privileged = privileged;
     c->readonly = readonly;
+    c->guest_of = -1;
     list_push_front(&x->conns, &c->node);
     return c;
 }
@@ -84,6 +85,11 @@ void xsd_conn_free(struct xsd *x, struct xsd_conn *c)
     if (c->closing)
         x->ndoomed--;
     list_remove(&x->conns, &c->node);
+    struct xsd_domain *d = c->guest_of >= 0 ? xsd_domain_find(x, (uint16_t)c->guest_of) : NULL;
+    if (d) {
+        d->conns--;
+        x->guest_conns--;
+    }
     if (c->fd >= 0)
         close(c->fd);
     buf_free(&c->out);

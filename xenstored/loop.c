@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -87,18 +88,56 @@ void xsd_listeners_free_closed(struct xsd *x)
     }
 }
 
+/* Why a new connection cannot be taken, or NULL: the daemon's cap, or,
+ * on guest d's socket (d NULL for dom0's), the guest's own cap or the
+ * part of the daemon's kept for dom0. */
+static const char *loop_refusal(const struct xsd *x, const struct xsd_domain *d)
+{
+    size_t open = list_length(&x->conns);
+    if (open >= x->max_conns)
+        return "the daemon's connections are all taken";
+    if (!d)
+        return NULL;
+    size_t reserve = x->max_conns / 4 < XSD_DOM0_RESERVE ? x->max_conns / 4 : XSD_DOM0_RESERVE;
+    if (d->conns >= XSD_DOMAIN_CONNS)
+        return "the domain holds as many connections as it may";
+    if (x->guest_conns + reserve >= x->max_conns)
+        return "the rest is kept for dom0";
+    return NULL;
+}
+
+/* One line per second at most, however many are refused. */
+static void loop_log_refusal(struct xsd *x, const struct xsd_listener *l, const char *why)
+{
+    int64_t now = clock_now_ms();
+    x->refused_unlogged++;
+    if (now - x->refused_log_ms < 1000)
+        return;
+    log_warn(NULL, "refused %llu connection(s) (latest on domain %u's socket): %s",
+             (unsigned long long)x->refused_unlogged, l->dom, why);
+    x->refused_log_ms = now;
+    x->refused_unlogged = 0;
+}
+
 static void loop_accept(struct xsd *x, struct xsd_listener *l)
 {
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (list_length(&x->conns) >= x->max_conns) {
-            log_warn(NULL, "refusing a connection: %zu already open", list_length(&x->conns));
+        struct xsd_domain *d = l->privileged ? NULL : xsd_domain(x, l->dom);
+        const char *why = loop_refusal(x, d);
+        if (why) {
+            loop_log_refusal(x, l, why);
             close(fd);
             continue;
         }
         struct xsd_conn *c = xsd_conn_new(x, fd, l->dom, l->privileged, l->readonly);
+        if (d) {
+            c->guest_of = l->dom;
+            d->conns++;
+            x->guest_conns++;
+        }
         c->events = EPOLLIN;
         if (loop_ctl(x, EPOLL_CTL_ADD, fd, EPOLLIN, c) < 0)
             xsd_conn_doom(x, c, strerror(errno));

@@ -45,11 +45,12 @@ struct xsd_conn {
     uint32_t id;
     uint16_t dom;
     bool privileged, readonly;
-    bool closing;    /* doomed: freed at the end of the loop's turn */
-    bool dirty;      /* output waiting to be flushed */
-    bool paused;     /* input left unread until the output drains */
-    bool eof;        /* the client sent all it will: close once output drains */
-    uint32_t events; /* what epoll watches for */
+    int32_t guest_of; /* the domain whose socket it came on (counted), or -1 */
+    bool closing;     /* doomed: freed at the end of the loop's turn */
+    bool dirty;       /* output waiting to be flushed */
+    bool paused;      /* input left unread until the output drains */
+    bool eof;         /* the client sent all it will: close once output drains */
+    uint32_t events;  /* what epoll watches for */
     size_t in_len;
     char in[XS_WIRE_HDR + XENSTORE_PAYLOAD_MAX];
     struct buf out;
@@ -71,8 +72,15 @@ struct xsd_domain {
     bool introduced;
     int32_t target; /* SET_TARGET: the domain it may act for, or -1 */
     uint32_t watches, transactions;
+    uint32_t conns; /* open on its socket (at most XSD_DOMAIN_CONNS) */
     struct xsd_listener *listener;
 };
+
+/* Connections one guest's socket may hold at once; and of max_conns, how
+ * many only dom0's sockets may take (a quarter, at most this): so no
+ * guest, nor all of them, can lock the control domain out. */
+#define XSD_DOMAIN_CONNS 64
+#define XSD_DOM0_RESERVE 64
 
 struct xsd {
     struct store *store;
@@ -85,6 +93,9 @@ struct xsd {
     struct xsd_quota quota_dom0; /* safety bounds per privileged connection */
     struct list conns;           /* every connection, newest first */
     size_t max_conns;
+    size_t guest_conns;        /* open on guests' sockets */
+    int64_t refused_log_ms;    /* when a refused connection was last logged */
+    uint64_t refused_unlogged; /* refused since */
     struct xsd_conn *dirty;
     uint32_t next_txid, next_conn_id;
     size_t ndoomed;
