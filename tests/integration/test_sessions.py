@@ -67,3 +67,51 @@ def test_host_session_cap_evicts_the_least_used():
     finally:
         msgs = teardown_host(base, h)
         assert not msgs, msgs
+
+
+def test_failed_logins_are_throttled_per_address():
+    """The first 3 failures from an address cost nothing; after that each
+    bars the address (and the user name) for a doubling delay, during
+    which its logins are refused without a look at the password: 200
+    guesses in a row get about half a dozen checked, not 200. A success
+    forgets the failures; the local socket is never throttled."""
+    from test_unix_socket import unix_proxy
+    base, h = make_host("cxapi-throttle-")
+    try:
+        assert h.start().returncode == 0
+        assert h.wait_api()
+        s = h.proxy()
+        for i in range(200):
+            r = s.session.login_with_password("root", "wrong-%d" % i, "1.0", "guesser")
+            assert r["ErrorDescription"][0] == "SESSION_AUTHENTICATION_FAILED", r
+        # Barred: even the right password is refused now, over TCP ...
+        r = s.session.login_with_password("root", h.password, "1.0", "t")
+        assert r["ErrorDescription"][0] == "SESSION_AUTHENTICATION_FAILED", r
+        # ... but root on the host logs in through the local socket.
+        ok(unix_proxy(h).session.login_with_password("root", h.password, "1.0", "t"))
+        with open(os.path.join(h.state, "log", "xapi.log"), errors="replace") as f:
+            log = f.read()
+        checked = log.count("authentication of 'root' from ")
+        refused = log.count("refused for")
+        assert checked + refused == 201, (checked, refused)
+        assert checked <= 10, checked
+        assert "(4 in a row from there, 4 for the user)" in log
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs
+
+
+def test_a_success_forgets_the_failures():
+    base, h = make_host("cxapi-throttle-")
+    try:
+        assert h.start().returncode == 0
+        assert h.wait_api()
+        s = h.proxy()
+        for _ in range(5):
+            for i in range(3):  # within the free failures: never barred
+                r = s.session.login_with_password("root", "typo-%d" % i, "1.0", "t")
+                assert r["ErrorDescription"][0] == "SESSION_AUTHENTICATION_FAILED", r
+            login(s, h.password, "t")
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs

@@ -36,7 +36,7 @@ static struct rpc_reply call(struct fixture *fx, struct arena *a, const char *me
     for (const char *s; (s = va_arg(ap, const char *));)
         val_array_push(a, c.params, val_string(a, s));
     va_end(ap);
-    struct rpc_reply r = xapi_dispatch(fx->x, a, &c, "test", -1);
+    struct rpc_reply r = xapi_dispatch(fx->x, a, &c, "test", NULL);
     r.value = harness_value(a, r.value);
     return r;
 }

@@ -131,7 +131,7 @@ static struct rpc_reply call(struct fixture *fx, struct arena *a, const char *me
     val_array_push(a, c.params, val_string(a, fx->session));
     if (arg)
         val_array_push(a, c.params, val_string(a, arg));
-    return xapi_dispatch(fx->x, a, &c, "test", -1);
+    return xapi_dispatch(fx->x, a, &c, "test", NULL);
 }
 
 /* The former encoding of a class's records, refs and one record. */

@@ -55,7 +55,7 @@ static struct rpc_reply call(struct fixture *fx, struct arena *a, const char *me
     for (struct val *v; (v = va_arg(ap, struct val *));)
         val_array_push(a, c.params, v);
     va_end(ap);
-    return xapi_dispatch(fx->x, a, &c, "test", -1);
+    return xapi_dispatch(fx->x, a, &c, "test", NULL);
 }
 
 static const char *code(const struct rpc_reply *r)

@@ -43,7 +43,7 @@ static struct rpc_reply call_v(struct host *h, struct arena *a, bool session, co
         val_array_push(a, c.params, val_string(a, h->session));
     for (struct val *v = first; v; v = va_arg(ap, struct val *))
         val_array_push(a, c.params, v);
-    return xapi_dispatch(h->x, a, &c, "test", -1);
+    return xapi_dispatch(h->x, a, &c, "test", NULL);
 }
 
 static struct rpc_reply call(struct host *h, struct arena *a, const char *method, ...)

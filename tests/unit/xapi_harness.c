@@ -46,7 +46,7 @@ struct xapi *harness_xapi_start(const char *dir, const char *run_dir,
     struct rpc_call c = {.method = "session.login_with_password", .params = val_array(a)};
     val_array_push(a, c.params, val_string(a, "root"));
     val_array_push(a, c.params, val_string(a, password));
-    struct rpc_reply r = xapi_dispatch(x, a, &c, "test", -1);
+    struct rpc_reply r = xapi_dispatch(x, a, &c, "test", NULL);
     assert_null(r.error);
     snprintf(session, IDS_REF_LEN + 1, "%s", val_str(r.value));
     arena_free(a);

@@ -129,7 +129,7 @@ static int xapi_check_args(struct xapi_call *c, struct val **given, struct rpc_r
 }
 
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
-                               const char *log_ctx, int client_fd)
+                               const char *log_ctx, const struct xapi_client *client)
 {
     const char *name = call->method;
     bool async = strncmp(name, "Async.", 6) == 0;
@@ -150,7 +150,7 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
         .args = arena_zalloc(a, (n ? n : 1) * sizeof(struct val *)),
         .n_args = n,
         .log_ctx = log_ctx,
-        .client_fd = client_fd,
+        .client = client,
     };
     struct val **given = call->params->u.arr.items;
     if (m->with_session) {

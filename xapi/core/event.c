@@ -608,7 +608,7 @@ static struct rpc_reply event_from(struct xapi_call *c)
     int64_t deadline =
         clock_now_ms() +
         (int64_t)(event_timeout(xapi_arg_float(c, API_P_event_from_timeout)) * 1000.0);
-    struct hangup client = {.fd = c->client_fd};
+    struct hangup client = {.fd = c->client ? c->client->fd : -1};
     hangup_watch(c->x->events->hangups, &client);
     struct rpc_reply r = event_from_loop(c, &p.set, from, deadline, &client);
     hangup_unwatch(c->x->events->hangups, &client);
@@ -798,7 +798,7 @@ static struct rpc_reply event_next_loop(struct xapi_call *c, struct hangup *clie
 /* event.next waits for as long as it takes, unless its client hangs up. */
 static struct rpc_reply event_next(struct xapi_call *c)
 {
-    struct hangup client = {.fd = c->client_fd};
+    struct hangup client = {.fd = c->client ? c->client->fd : -1};
     hangup_watch(c->x->events->hangups, &client);
     struct rpc_reply r = event_next_loop(c, &client);
     hangup_unwatch(c->x->events->hangups, &client);

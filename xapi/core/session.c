@@ -11,8 +11,10 @@
  */
 #include "core/xapi.h"
 #include "core/module.h"
+#include "core/throttle.h"
 #include "api/api.h"
 #include "api/api_value.h"
+#include "clock.h"
 #include "db/db.h"
 #include "log.h"
 
@@ -182,18 +184,69 @@ static bool session_password_ok(struct xapi *x, const char *given)
     return ok;
 }
 
+/* The throttle's keys for a login over the network: its source address
+ * (the peer without its port) and its user name. False for the local
+ * socket, which is root on this host and never throttled. */
+static bool session_throttle_keys(const struct xapi_call *c, const char *user,
+                                  char addr[LOG_FIELD_BUF + 8], char name[LOG_FIELD_BUF + 8])
+{
+    if (!c->client || c->client->local || !c->client->peer)
+        return false;
+    const char *peer = c->client->peer;
+    const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+    int len = end ? (int)(end - peer) + (peer[0] == '[') : (int)strlen(peer);
+    snprintf(addr, LOG_FIELD_BUF + 8, "addr:%.*s", len, peer);
+    char f[LOG_FIELD_BUF];
+    snprintf(name, LOG_FIELD_BUF + 8, "user:%s", log_field(f, user));
+    return true;
+}
+
+static struct rpc_reply session_auth_failed(struct xapi_call *c, const char *user)
+{
+    return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
+                           "Authentication failure", NULL);
+}
+
 /* A login of user with password: a new session, from originator ("" when
- * the client gave none). */
+ * the client gave none). Over the network, an address or a user name
+ * that keeps failing is refused for a while without a look at the
+ * password (throttle.h). */
 static struct rpc_reply session_login(struct xapi_call *c, const char *user, const char *password,
                                       const char *originator)
 {
+    char addr[LOG_FIELD_BUF + 8], name[LOG_FIELD_BUF + 8], fu[LOG_FIELD_BUF];
+    bool throttled = session_throttle_keys(c, user, addr, name);
+    const char *from = c->client && c->client->peer ? c->client->peer : "xapi";
+    if (throttled) {
+        int64_t now = clock_now_ms();
+        int64_t wait = throttle_barred_ms(c->x->logins, addr, now);
+        int64_t wait_user = throttle_barred_ms(c->x->logins, name, now);
+        if (wait_user > wait)
+            wait = wait_user;
+        if (wait > 0) {
+            log_info(c->log_ctx,
+                     "%s: login of '%s' from %s refused for %lld ms more: too many "
+                     "failures",
+                     c->m->wire_name, log_field(fu, user), from, (long long)wait);
+            return session_auth_failed(c, user);
+        }
+    }
     if (strcmp(user, "root") != 0 || !session_password_ok(c->x, password)) {
-        char fu[LOG_FIELD_BUF];
-        log_info(c->log_ctx, "%s: authentication of '%s' failed", c->m->wire_name,
-                 log_field(fu, user));
-        usleep(SESSION_FAIL_DELAY_US);
-        return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
-                               "Authentication failure", NULL);
+        unsigned by_addr = 0, by_user = 0;
+        if (throttled) {
+            int64_t now = clock_now_ms();
+            by_addr = throttle_failed(c->x->logins, addr, now);
+            by_user = throttle_failed(c->x->logins, name, now);
+        }
+        log_info(c->log_ctx,
+                 "%s: authentication of '%s' from %s failed (%u in a row from there, %u for "
+                 "the user)",
+                 c->m->wire_name, log_field(fu, user), from, by_addr, by_user);
+        return session_auth_failed(c, user);
+    }
+    if (throttled) {
+        throttle_forget(c->x->logins, addr);
+        throttle_forget(c->x->logins, name);
     }
     struct db_values v = db_values_new(c->a, API_C_session);
     struct val *now = api_value_datetime(c->a, time(NULL));
@@ -208,7 +261,7 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
     struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
-    char fu[LOG_FIELD_BUF], fo[LOG_FIELD_BUF];
+    char fo[LOG_FIELD_BUF];
     if (!r.error)
         log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name,
                  log_field(fu, user), log_field(fo, originator));
@@ -274,9 +327,8 @@ static struct rpc_reply session_change_password(struct xapi_call *c)
     const char *old_pw = xapi_arg_str(c, API_P_session_change_password_old_pwd);
     const char *new_pw = xapi_arg_str(c, API_P_session_change_password_new_pwd);
     if (!session_password_ok(c->x, old_pw)) {
-        usleep(SESSION_FAIL_DELAY_US);
-        return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, "root",
-                               "Authentication failure", NULL);
+        usleep(SESSION_FAIL_DELAY_US); /* a session's holder, guessing */
+        return session_auth_failed(c, "root");
     }
     struct host_identity id;
     bool created;
@@ -303,7 +355,21 @@ static const struct xapi_explicit session_messages[] = {
     {0, NULL},
 };
 
+static int session_start(struct xapi *x)
+{
+    x->logins = throttle_new();
+    return 0;
+}
+
+static void session_free(struct xapi *x)
+{
+    throttle_free(x->logins);
+    x->logins = NULL;
+}
+
 const struct xapi_module session_module = {
     .name = "session",
     .messages = session_messages,
+    .start = session_start,
+    .free = session_free,
 };

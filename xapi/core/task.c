@@ -475,7 +475,7 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn)
     run->call = *c;
     run->call.a = a;
     run->call.task = run;
-    run->call.client_fd = -1; /* the task outlives the connection it came on */
+    run->call.client = NULL; /* the task outlives the connection it came on */
     run->call.args = arena_zalloc(a, (c->n_args ? c->n_args : 1) * sizeof(struct val *));
     for (size_t i = 0; i < c->n_args; i++)
         run->call.args[i] = c->args[i] ? val_copy(a, c->args[i]) : NULL;

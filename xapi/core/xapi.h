@@ -102,6 +102,7 @@ struct xapi {
     struct xapi_role role;     /* where this host stands in its pool */
     struct tasks *tasks;       /* core/task.c: Async. calls and their threads */
     struct events *events;     /* core/event.c: event.next's registrations */
+    struct throttle *logins;   /* core/throttle.h: who failed to log in */
     struct xenops *xenops;     /* core/xenops.h: xenopsd's client */
     struct vm_service *vm;     /* vm/vm.h: following xenopsd */
     /* The modules' messages by message index and hooks by class (module.h);
@@ -136,7 +137,16 @@ struct xapi_call {
     const char *session;   /* the caller's session ref, or NULL */
     const char *log_ctx;   /* "req:N", or "task:REF" */
     struct task_run *task; /* the task the call runs as (task.h), or NULL */
-    int client_fd;         /* the caller's connection, to notice a hang-up; or -1 */
+    /* Where the call came from; NULL for a call of xapi's own (a task's
+     * body, the tests'). */
+    const struct xapi_client *client;
+};
+
+/* The connection a call came on. */
+struct xapi_client {
+    int fd;           /* its socket, to notice a hang-up (http_req_watch_fd) */
+    const char *peer; /* "ADDRESS:PORT", "[ADDRESS]:PORT" or "unix" */
+    bool local;       /* on xapi.sock: root on this host */
 };
 
 /* The arguments of a call, named by the parameter ids of api_ids.h
@@ -152,7 +162,7 @@ double xapi_arg_float(const struct xapi_call *c, api_param_id p);
 
 /* dispatch.c: runs a call; never fails to reply. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
-                               const char *log_ctx, int client_fd);
+                               const char *log_ctx, const struct xapi_client *client);
 /* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
  * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
  * live). */

@@ -140,7 +140,10 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
         char m[LOG_FIELD_BUF];
         const char *method = log_field(m, call.method);
         log_debug(log_ctx, "%s", method);
-        struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx, http_req_watch_fd(req));
+        struct xapi_client client = {.fd = http_req_watch_fd(req),
+                                     .peer = http_req_peer(req),
+                                     .local = http_req_is_unix(req)};
+        struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx, &client);
         if (reply.error)
             log_info(log_ctx, "%s failed: %s", method, val_str(reply.error->u.arr.items[0]));
         buf_reset(&body);
