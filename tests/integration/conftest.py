@@ -8,6 +8,7 @@ stopped and the test run fails if any DIR/log/*.out carries a sanitizer
 report.
 """
 
+import contextlib
 import glob
 import http.client
 import json
@@ -196,6 +197,24 @@ def teardown_host(base, host):
         msgs.append("sanitizer report(s) in %s:\n" % host.state +
                     "\n".join("== %s ==\n%s" % (p, t) for p, t in reports))
     return msgs
+
+
+@contextlib.contextmanager
+def own_host(prefix="cxapi-it-", conf=""):
+    """A host of the test's own, started with conf appended to its
+    xapi.conf (settings a shared host must not have), and stopped, with
+    a check for sanitizer reports, at the end of the block."""
+    base, h = make_host(prefix)
+    try:
+        with open(os.path.join(h.state, "xapi.conf"), "a") as f:
+            f.write(conf)
+        r = h.start()
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert h.wait_api(), "API did not come up"
+        yield h
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs
 
 
 @pytest.fixture(scope="module")

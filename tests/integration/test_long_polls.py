@@ -8,7 +8,7 @@ import socket
 import time
 import xmlrpc.client
 
-from conftest import make_host, ok, teardown_host, wait_for
+from conftest import ok, own_host, wait_for
 
 N = 1000
 
@@ -29,12 +29,7 @@ def send_call(host, method, params):
 
 
 def test_abandoned_long_polls_free_their_threads():
-    base, h = make_host("cxapi-polls-")
-    try:
-        with open(os.path.join(h.state, "xapi.conf"), "a") as f:
-            f.write("max-connections=%d\n" % (N + 100))
-        assert h.start().returncode == 0
-        assert h.wait_api()
+    with own_host("cxapi-polls-", "max-connections=%d\n" % (N + 100)) as h:
         s = h.proxy()
         sid = h.login()
         ok(s.event.register(sid, ["pool"]))
@@ -65,6 +60,3 @@ def test_abandoned_long_polls_free_their_threads():
             data += chunk
         waiter.close()
         assert b"long-poll" in data
-    finally:
-        msgs = teardown_host(base, h)
-        assert not msgs, msgs

@@ -3,7 +3,7 @@
 import os
 import xmlrpc.client
 
-from conftest import make_host, ok, teardown_host
+from conftest import ok, own_host
 
 
 def login(s, password, originator):
@@ -50,12 +50,7 @@ def test_host_session_cap_evicts_the_least_used():
     limit, but the host holds at most max-sessions of them (default 5000,
     here 200): each login past the cap evicts the least recently used
     session, the oldest first, so the live count stays at the cap."""
-    base, h = make_host("cxapi-sessions-")
-    try:
-        with open(os.path.join(h.state, "xapi.conf"), "a") as f:
-            f.write("max-sessions=200\n")
-        assert h.start().returncode == 0
-        assert h.wait_api()
+    with own_host("cxapi-sessions-", "max-sessions=200\n") as h:
         s = h.proxy()
         refs = [login(s, h.password, "client-%d" % i) for i in range(2000)]
         live = [r for r in refs if s.pool.get_all(r)["Status"] == "Success"]
@@ -64,9 +59,6 @@ def test_host_session_cap_evicts_the_least_used():
         assert live == refs[-200:], (len(live), refs.index(live[0]) if live else None)
         with open(os.path.join(h.state, "log", "xapi.log"), errors="replace") as f:
             assert "evicted: the host holds 200" in f.read()
-    finally:
-        msgs = teardown_host(base, h)
-        assert not msgs, msgs
 
 
 def test_failed_logins_are_throttled_per_address():
@@ -76,10 +68,7 @@ def test_failed_logins_are_throttled_per_address():
     guesses in a row get about half a dozen checked, not 200. A success
     forgets the failures; the local socket is never throttled."""
     from test_unix_socket import unix_proxy
-    base, h = make_host("cxapi-throttle-")
-    try:
-        assert h.start().returncode == 0
-        assert h.wait_api()
+    with own_host("cxapi-throttle-") as h:
         s = h.proxy()
         for i in range(200):
             r = s.session.login_with_password("root", "wrong-%d" % i, "1.0", "guesser")
@@ -96,22 +85,13 @@ def test_failed_logins_are_throttled_per_address():
         assert checked + refused == 201, (checked, refused)
         assert checked <= 10, checked
         assert "(4 in a row from there, 4 for the user)" in log
-    finally:
-        msgs = teardown_host(base, h)
-        assert not msgs, msgs
 
 
 def test_a_success_forgets_the_failures():
-    base, h = make_host("cxapi-throttle-")
-    try:
-        assert h.start().returncode == 0
-        assert h.wait_api()
+    with own_host("cxapi-throttle-") as h:
         s = h.proxy()
         for _ in range(5):
             for i in range(3):  # within the free failures: never barred
                 r = s.session.login_with_password("root", "typo-%d" % i, "1.0", "t")
                 assert r["ErrorDescription"][0] == "SESSION_AUTHENTICATION_FAILED", r
             login(s, h.password, "t")
-    finally:
-        msgs = teardown_host(base, h)
-        assert not msgs, msgs
