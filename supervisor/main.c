@@ -29,7 +29,8 @@
 static void cx_usage(FILE *f)
 {
     fprintf(f, "usage: cxapi start --state DIR [--port PORT] [--address ADDR] [--run RUNDIR]\n"
-               "                   [--root-password PW] [--foreground]\n"
+               "                   [--root-password PW | --root-password-file FILE|-]\n"
+               "                   [--foreground]\n"
                "       cxapi stop --state DIR\n"
                "       cxapi status --state DIR\n");
 }
@@ -337,6 +338,55 @@ static int cx_status(struct config *args)
     return 0;
 }
 
+/* Overwrites a password given on the command line in argv itself, which
+ * is what /proc/PID/cmdline shows: the supervisor runs for as long as the
+ * host, and its command line is readable by every local user. The
+ * config holds its own copy. */
+static void cx_scrub_password(int argc, char **argv)
+{
+    static const char opt[] = "--root-password";
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], opt, sizeof(opt) - 1) != 0)
+            continue;
+        char *v = argv[i] + sizeof(opt) - 1;
+        if (*v == '=')
+            memset(v + 1, 'x', strlen(v + 1));
+        else if (*v == '\0' && i + 1 < argc)
+            memset(argv[i + 1], 'x', strlen(argv[i + 1]));
+    }
+}
+
+/* --root-password-file FILE (- for standard input): its first line
+ * becomes the root-password setting. 0, or -1 having said why. */
+static int cx_password_from_file(struct config *args)
+{
+    const char *path = config_get(args, "root-password-file", NULL);
+    if (!path)
+        return 0;
+    if (config_get(args, "root-password", NULL)) {
+        fprintf(stderr, "cxapi: give --root-password or --root-password-file, not both\n");
+        return -1;
+    }
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cxapi: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[HOSTDIR_PASSWORD_MAX + 2];
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    if (f != stdin)
+        fclose(f);
+    size_t len = got ? strcspn(line, "\r\n") : 0;
+    line[len] = '\0';
+    if (!len) {
+        fprintf(stderr, "cxapi: %s: no password on its first line\n", path);
+        return -1;
+    }
+    config_set(args, "root-password", line);
+    explicit_bzero(line, sizeof(line));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -346,12 +396,14 @@ int main(int argc, char **argv)
     struct config *args = config_new();
     const char *err;
     int rc = 2;
-    if (config_parse_args(args, argc - 2, argv + 2, &err) < 0)
+    int parsed = config_parse_args(args, argc - 2, argv + 2, &err);
+    cx_scrub_password(argc, argv);
+    if (parsed < 0)
         fprintf(stderr, "cxapi: %s\n", err);
     else if (!config_get(args, "state", NULL))
         fprintf(stderr, "cxapi: --state DIR is required\n");
     else if (strcmp(argv[1], "start") == 0)
-        rc = cx_start(args);
+        rc = cx_password_from_file(args) < 0 ? 2 : cx_start(args);
     else if (strcmp(argv[1], "stop") == 0)
         rc = cx_stop(args);
     else if (strcmp(argv[1], "status") == 0)

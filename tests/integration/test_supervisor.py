@@ -3,11 +3,12 @@
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import failure, wait_for
+from conftest import CXAPI, failure, make_host, run_cxapi, teardown_host, wait_for
 
 
 def parse_status(out):
@@ -175,3 +176,59 @@ def test_stop_twice_and_status_on_stopped(host):
     r = host.start()
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert host.wait_api(30)
+
+
+def login_fails(h, password):
+    r = h.proxy().session.login_with_password("root", password, "1.0", "t")
+    return r.get("ErrorDescription", [None])[0] == "SESSION_AUTHENTICATION_FAILED"
+
+
+def test_root_password_from_a_file_or_stdin_and_never_in_cmdline():
+    """--root-password-file FILE (or - for standard input) gives the
+    password off the command line; one given on it is overwritten in
+    the supervisor's argv, which /proc/PID/cmdline shows to every user."""
+    base, h = make_host("cxapi-pwfile-")
+    try:
+        pw_file = os.path.join(base, "pw")
+        with open(pw_file, "w") as f:
+            f.write("from-a-file-123\nignored second line\n")
+        r = run_cxapi("start", "--state", h.state, "--port", str(h.port),
+                      "--root-password-file", pw_file)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert wait_for(lambda: not login_fails(h, "from-a-file-123"), timeout=30)
+        assert h.stop().returncode == 0
+        r = subprocess.run([CXAPI, "start", "--state", h.state, "--port", str(h.port),
+                            "--root-password-file", "-"], input="from-stdin-456\n",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert wait_for(lambda: not login_fails(h, "from-stdin-456"), timeout=30)
+        assert login_fails(h, "from-a-file-123")
+        assert h.stop().returncode == 0
+        # Both ways at once, or an empty file: refused, nothing started.
+        r = run_cxapi("start", "--state", h.state, "--port", str(h.port),
+                      "--root-password", "x", "--root-password-file", pw_file)
+        assert r.returncode == 2 and "not both" in r.stderr, (r.stdout, r.stderr)
+        open(pw_file, "w").close()
+        r = run_cxapi("start", "--state", h.state, "--port", str(h.port),
+                      "--root-password-file", pw_file)
+        assert r.returncode == 2 and "no password" in r.stderr, (r.stdout, r.stderr)
+        # On the command line: the host takes it, no process shows it.
+        secret = "cmdline-secret-789"
+        r = run_cxapi("start", "--state", h.state, "--port", str(h.port),
+                      "--root-password=" + secret)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert wait_for(lambda: not login_fails(h, secret), timeout=30)
+        seen = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if h.state.encode() in cmd:
+                seen.append(cmd)
+                assert secret.encode() not in cmd, cmd
+        assert any(b"start" in c for c in seen), seen  # the supervisor was looked at
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs
