@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -19,7 +22,8 @@ int daemon_bad_setting(struct daemon *d, const char *why)
 
 int daemon_init(struct daemon *d, const char *name, int argc, char **argv)
 {
-    *d = (struct daemon){.name = name, .run_default = BUF_INIT, .log_path = BUF_INIT};
+    *d =
+        (struct daemon){.name = name, .run_default = BUF_INIT, .log_path = BUF_INIT, .lock_fd = -1};
     umask(077); /* what a daemon creates is the host's alone, whatever its parent's umask */
     const char *err = NULL;
     d->cfg = config_load_daemon(argc, argv, name, &err);
@@ -42,6 +46,35 @@ int daemon_init(struct daemon *d, const char *name, int argc, char **argv)
     return 0;
 }
 
+/* Takes RUN/NAME.lock for good and writes our pid in it (hostdir.h). */
+static int daemon_lock(struct daemon *d)
+{
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "%s/%s.lock", d->run_dir, d->name);
+    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int rc = -1;
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", d->name, path.data, strerror(errno));
+    } else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int pid = hostdir_lock_holder(d->run_dir, d->name);
+        fprintf(stderr, "%s: already running on %s (pid %d): not starting a second\n", d->name,
+                d->run_dir, pid);
+    } else {
+        char text[32];
+        int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+        if (ftruncate(fd, 0) == 0 && pwrite(fd, text, (size_t)n, 0) == n)
+            rc = 0;
+        else
+            fprintf(stderr, "%s: cannot write %s: %s\n", d->name, path.data, strerror(errno));
+    }
+    buf_free(&path);
+    if (rc < 0 && fd >= 0)
+        close(fd);
+    if (rc == 0)
+        d->lock_fd = fd;
+    return rc;
+}
+
 int daemon_open_log(struct daemon *d)
 {
     struct buf log_dir = BUF_INIT;
@@ -51,6 +84,8 @@ int daemon_open_log(struct daemon *d)
     int rc = 1;
     if (hostdir_mkdirs(d->run_dir, 0700) < 0 || hostdir_mkdirs(log_dir.data, 0700) < 0) {
         fprintf(stderr, "%s: cannot create %s: %s\n", d->name, d->run_dir, strerror(errno));
+    } else if (daemon_lock(d) < 0) {
+        /* said why */
     } else if (log_open(d->name, d->log_path.data, d->foreground) < 0) {
         fprintf(stderr, "%s: cannot open %s: %s\n", d->name, d->log_path.data, strerror(errno));
     } else {
@@ -85,6 +120,9 @@ void daemon_wait_for_stop(struct daemon *d)
 void daemon_fini(struct daemon *d)
 {
     log_close();
+    if (d->lock_fd >= 0) /* the lock goes with the descriptor */
+        close(d->lock_fd);
+    d->lock_fd = -1;
     buf_free(&d->run_default);
     buf_free(&d->log_path);
     config_free(d->cfg);

@@ -26,6 +26,7 @@ struct daemon {
     const char *state_dir, *run_dir; /* run: --run, else STATE/run */
     const char *log_level;
     bool foreground;  /* log to stderr as well */
+    int lock_fd;      /* RUN/NAME.lock, held for the daemon's life (daemon_open_log) */
     sigset_t signals; /* SIGTERM, SIGINT, SIGHUP: blocked in every thread */
     struct buf run_default, log_path;
 };
@@ -37,9 +38,11 @@ int daemon_init(struct daemon *d, const char *name, int argc, char **argv);
 /* For a daemon's own settings that are wrong: says why on stderr;
  * returns 2. */
 int daemon_bad_setting(struct daemon *d, const char *why);
-/* Creates the run directory and STATE/log, opens STATE/log/NAME.log (to
- * stderr as well in the foreground) at the log level. Returns 0, or 1
- * after saying why on stderr. */
+/* Creates the run directory and STATE/log, takes RUN/NAME.lock (a second
+ * NAME on the same run dir refuses to start: it would take over the
+ * first one's sockets), opens STATE/log/NAME.log (to stderr as well in
+ * the foreground) at the log level. Returns 0, or 1 after saying why on
+ * stderr. */
 int daemon_open_log(struct daemon *d);
 /* Opens the log again (rotation), for a daemon that takes SIGHUP itself. */
 void daemon_reopen_log(struct daemon *d);

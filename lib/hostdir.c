@@ -9,7 +9,11 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,4 +157,40 @@ int hostdir_tighten(const char *dir)
     if (nftw(dir, hostdir_tighten_one, 16, FTW_PHYS) < 0)
         return -1;
     return hostdir_unchanged;
+}
+
+void hostdir_sock_note(const char *path, struct hostdir_sock *own)
+{
+    struct stat st;
+    *own = (struct hostdir_sock){0};
+    if (lstat(path, &st) == 0)
+        *own = (struct hostdir_sock){(unsigned long long)st.st_dev, (unsigned long long)st.st_ino};
+}
+
+void hostdir_sock_remove(const char *path, const struct hostdir_sock *own)
+{
+    struct stat st;
+    if (own->ino && lstat(path, &st) == 0 && (unsigned long long)st.st_dev == own->dev &&
+        (unsigned long long)st.st_ino == own->ino)
+        unlink(path);
+}
+
+int hostdir_lock_holder(const char *run_dir, const char *name)
+{
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "%s/%s.lock", run_dir, name);
+    int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+    buf_free(&path);
+    if (fd < 0)
+        return 0;
+    int pid = 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+        char text[32] = "";
+        ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+        pid = n > 0 ? atoi(text) : -1; /* held, pid not yet written: -1 */
+        if (pid == 0)
+            pid = -1;
+    }
+    close(fd);
+    return pid;
 }

@@ -39,4 +39,17 @@ int hostdir_mkdirs(const char *path, int mode);
  * links are not followed). Entries the process cannot change are left
  * as they are. Returns how many could not be changed. */
 int hostdir_tighten(const char *dir);
+
+/* Which file a socket this process bound is (after bind), so that it
+ * removes only its own: the path may have been taken over since. */
+struct hostdir_sock {
+    unsigned long long dev, ino;
+};
+void hostdir_sock_note(const char *path, struct hostdir_sock *own);
+/* Removes path if it is still the socket noted in own. */
+void hostdir_sock_remove(const char *path, const struct hostdir_sock *own);
+
+/* RUN/NAME.lock: who holds it holds NAME for that run dir. Returns the
+ * pid written in it by its holder, or 0 when nobody holds it. */
+int hostdir_lock_holder(const char *run_dir, const char *name);
 #endif

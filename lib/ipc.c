@@ -4,6 +4,7 @@
  */
 #include "ipc.h"
 #include "buf.h"
+#include "hostdir.h"
 #include "http_client.h"
 #include "http_server.h"
 #include "jsonrpc.h"
@@ -19,6 +20,7 @@ struct ipc_server {
     void *ctx;
     size_t max_body;
     char *path;
+    struct hostdir_sock own; /* the socket file bound at path */
 };
 
 static void ipc_text(struct http_req *req, int status, const char *text)
@@ -77,7 +79,9 @@ struct ipc_server *ipc_server_start(const char *path, const struct ipc_method *m
      * are kept for as long as a client wants them. */
     struct http_server_opts opts = {.handler = ipc_handle, .ctx = s, .idle_timeout_ms = 3600000};
     s->http = http_server_new(&opts);
-    if (http_server_listen_unix(s->http, path, err) < 0 || http_server_start(s->http) < 0) {
+    if (http_server_listen_unix(s->http, path, err) == 0)
+        hostdir_sock_note(path, &s->own);
+    if (!s->own.ino || http_server_start(s->http) < 0) {
         if (!*err)
             *err = "cannot start the server";
         http_server_free(s->http);
@@ -94,7 +98,7 @@ void ipc_server_stop(struct ipc_server *s)
         return;
     http_server_stop(s->http);
     http_server_free(s->http);
-    unlink(s->path);
+    hostdir_sock_remove(s->path, &s->own); /* not one that took the path over */
     free(s->path);
     free(s);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,33 +42,45 @@ static void cx_path(struct buf *b, const char *dir, const char *name)
     buf_printf(b, "%s/%s", dir, name);
 }
 
-/* The running supervisor's pid, or 0. */
+/* The running supervisor's pid, or 0: who holds RUN/cxapi.lock. A
+ * killed supervisor leaves a pid file and maybe a zombie, never a held
+ * lock. A lock just taken may not have its pid yet: a moment is given. */
 static pid_t cx_running(const char *run_dir)
 {
-    struct buf path = BUF_INIT;
-    cx_path(&path, run_dir, "cxapi.pid");
-    FILE *f = fopen(path.data, "re");
-    buf_free(&path);
-    if (!f)
-        return 0;
-    long pid = 0;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = 0;
-    fclose(f);
-    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-        return 0;
-    return (pid_t)pid;
+    for (int i = 0; i < 40; i++) {
+        int pid = hostdir_lock_holder(run_dir, "cxapi");
+        if (pid >= 0)
+            return (pid_t)pid;
+        usleep(25 * 1000);
+    }
+    return 0;
 }
 
-static int cx_write_pid(const char *run_dir)
+/* Takes RUN/cxapi.lock for the rest of this process's life (the
+ * descriptor is left open; no daemon inherits it) and writes our pid in
+ * it and in RUN/cxapi.pid. -1 when another supervisor holds it: two
+ * starts that raced, and this one must not run. */
+static int cx_lock_supervisor(const char *run_dir)
 {
     struct buf path = BUF_INIT;
+    cx_path(&path, run_dir, "cxapi.lock");
+    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    int rc = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
+                     pwrite(fd, text, (size_t)n, 0) == n
+                 ? 0
+                 : -1;
+    if (rc < 0) {
+        fprintf(stderr, "cxapi: %s: another supervisor holds it\n", path.data);
+        if (fd >= 0)
+            close(fd);
+    }
     cx_path(&path, run_dir, "cxapi.pid");
-    FILE *f = fopen(path.data, "we");
-    int rc = f ? 0 : -1;
+    FILE *f = rc == 0 ? fopen(path.data, "we") : NULL;
     if (f) {
-        fprintf(f, "%d\n", (int)getpid());
-        rc = fclose(f);
+        fputs(text, f);
+        fclose(f);
     }
     buf_free(&path);
     return rc;
@@ -171,8 +184,7 @@ static int cx_supervise_background(struct supervisor *sup)
         struct cx_ready *r = sup->ready_ctx;
         r->fd = pipefd[1];
         sup->on_ready = cx_ready_pipe;
-        cx_write_pid(sup->run_dir);
-        int rc = supervise(sup);
+        int rc = cx_lock_supervisor(sup->run_dir) < 0 ? 1 : supervise(sup);
         cx_remove_runtime(sup->run_dir);
         log_close();
         exit(rc); /* not _exit: LeakSanitizer checks the supervisor at exit */
@@ -262,8 +274,9 @@ static int cx_start(struct config *args)
     sup.ready_ctx = &ready;
     if (created)
         log_info(NULL, "created host %s in %s", id.host_uuid, state);
-    if (foreground) {
-        cx_write_pid(run_dir);
+    if (foreground && cx_lock_supervisor(run_dir) < 0) {
+        rc = 1;
+    } else if (foreground) {
         printf("cxapi: starting host %s in the foreground; Ctrl-C stops it\n", id.host_uuid);
         fflush(stdout);
         rc = supervise(&sup);
@@ -291,6 +304,9 @@ static int cx_stop(struct config *args)
     pid_t pid = cx_running(run_dir);
     int rc = 0;
     if (pid == 0) {
+        /* No supervisor; daemons it left behind (it was killed) go too. */
+        log_open("cxapi", NULL, true);
+        rc = supervisor_stop_orphans(run_dir) < 0 ? 1 : 0;
         printf("cxapi: not running\n");
     } else {
         kill(pid, SIGTERM);

@@ -7,6 +7,7 @@
  */
 #include "supervisor.h"
 #include "buf.h"
+#include "hostdir.h"
 #include "http_client.h"
 #include "ipc.h"
 #include "log.h"
@@ -311,8 +312,43 @@ static void sup_stop_all(struct supervisor *s)
     sup_write_status(s);
 }
 
+/* A daemon of an earlier supervisor that was killed still holds its lock
+ * on this run dir (lib/daemon.c): it is stopped as a supervisor would,
+ * SIGTERM then SIGKILL, before a new one starts. 0 once none is left,
+ * -1 (logged) when one cannot be stopped: then nothing starts, and the
+ * host never runs two of a daemon. */
+static int sup_stop_orphan(const char *run_dir, const char *name)
+{
+    int pid = hostdir_lock_holder(run_dir, name);
+    if (pid == 0)
+        return 0;
+    log_warn(name, "an earlier one (pid %d) still runs on %s: stopping it", pid, run_dir);
+    for (int i = 0; i < (SUP_STOP_WAIT_S + 2) * 20; i++) {
+        if (pid > 0 && (i == 0 || i == SUP_STOP_WAIT_S * 20))
+            kill(pid, i == 0 ? SIGTERM : SIGKILL);
+        usleep(50 * 1000);
+        int now = hostdir_lock_holder(run_dir, name);
+        if (now == 0)
+            return 0;
+        if (now > 0)
+            pid = now;
+    }
+    log_error(name, "the earlier one (pid %d) would not stop: not starting", pid);
+    return -1;
+}
+
+int supervisor_stop_orphans(const char *run_dir)
+{
+    for (size_t i = SUP_N; i-- > 0;) /* as sup_stop_all: xapi first */
+        if (sup_stop_orphan(run_dir, sup_daemons[i].name) < 0)
+            return -1;
+    return 0;
+}
+
 static int sup_start_all(struct supervisor *s)
 {
+    if (supervisor_stop_orphans(s->run_dir) < 0)
+        return -1;
     for (size_t i = 0; i < SUP_N; i++)
         if (sup_spawn(s, &sup_daemons[i]) < 0 || sup_wait_ready(s, &sup_daemons[i]) < 0)
             return -1;

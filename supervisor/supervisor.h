@@ -29,5 +29,10 @@ struct supervisor {
 
 /* Runs until SIGTERM or SIGINT; returns the process exit status. */
 int supervise(struct supervisor *s);
+/* Stops the daemons that still hold their locks on run_dir after their
+ * supervisor died (SIGTERM, then SIGKILL): 0 once none is left, -1
+ * (logged) if one would not stop. supervise does this before it starts
+ * any; cxapi stop does it when no supervisor runs. */
+int supervisor_stop_orphans(const char *run_dir);
 
 #endif

@@ -44,15 +44,18 @@ struct xsd_listener *xsd_listen(struct xsd *x, const char *path, uint16_t dom, b
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return NULL;
-    unlink(path); /* a stale socket from a daemon that was killed */
+    unlink(path); /* stale: a live xenstored on this run dir would hold our lock */
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
         listen(fd, 512) < 0) {
         log_error(NULL, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return NULL;
     }
+    struct hostdir_sock own;
+    hostdir_sock_note(path, &own);
     struct xsd_listener *l = xcalloc(1, sizeof(*l));
     *l = (struct xsd_listener){.kind = XSD_LISTENER,
+                               .own = own,
                                .fd = fd,
                                .dom = dom,
                                .privileged = privileged,
@@ -72,7 +75,7 @@ void xsd_listener_close(struct xsd *x, struct xsd_listener *l)
         return;
     close(l->fd);
     l->fd = -1;
-    unlink(l->path);
+    hostdir_sock_remove(l->path, &l->own); /* not one that took the path over */
     l->closed = true;
     l->next = x->closed_listeners;
     x->closed_listeners = l;

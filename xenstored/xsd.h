@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostdir.h"
 #include "list.h"
 #include "buf.h"
 #include "perms.h"
@@ -34,7 +35,8 @@ struct xsd_listener {
     int fd;
     uint16_t dom;
     bool privileged, readonly;
-    char *path;                /* unlinked when the listener goes */
+    char *path;                /* unlinked when the listener goes, if still ours */
+    struct hostdir_sock own;   /* the socket file bound at path */
     bool closed;               /* closed, not yet freed: see xsd_listener_close */
     struct xsd_listener *next; /* in x->closed_listeners */
 };

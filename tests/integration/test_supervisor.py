@@ -232,3 +232,96 @@ def test_root_password_from_a_file_or_stdin_and_never_in_cmdline():
     finally:
         msgs = teardown_host(base, h)
         assert not msgs, msgs
+
+
+DAEMONS = ("xenstored", "xenopsd", "xapi")
+
+
+def host_processes(h):
+    """{name: [pid, ...]} of this host's daemons, and its supervisors, from
+    every process's command line (argv[0] and --state)."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % pid) as f:
+                if f.read().split(") ", 1)[1].split()[0] == "Z":
+                    continue
+        except (OSError, IndexError):
+            continue
+        if h.state.encode() not in argv:
+            continue
+        name = os.path.basename(argv[0].decode())
+        if name == "cxapi":
+            name = "supervisor"
+        found.setdefault(name, []).append(int(pid))
+    return found
+
+
+def one_of_each(h):
+    procs = host_processes(h)
+    return all(len(procs.get(n, [])) == 1 for n in DAEMONS + ("supervisor",)), procs
+
+
+@pytest.mark.parametrize("victims", [
+    ("supervisor",), ("supervisor", "xapi"), ("supervisor", "xenstored"),
+    ("supervisor", "xenopsd", "xapi"), ("supervisor", "xenstored", "xenopsd", "xapi"),
+    ("xenstored",), ("xenopsd", "xapi"), ("xenstored", "xenopsd", "xapi"),
+])
+def test_sigkill_in_any_combination_leaves_one_of_each(victims):
+    """After SIGKILL of some of a host's processes, `cxapi start` either
+    serves with exactly one of each daemon (stopping what a killed
+    supervisor left behind) or, while the supervisor lives, refuses
+    clearly and the supervisor restores what was killed."""
+    base, h = make_host("cxapi-kill-")
+    try:
+        r = h.start()
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert wait_for(lambda: one_of_each(h)[0], timeout=30), one_of_each(h)[1]
+        before = host_processes(h)
+        for v in victims:
+            os.kill(before[v][0], signal.SIGKILL)
+        assert wait_for(lambda: not any(pid_alive(before[v][0]) for v in victims), timeout=10)
+        r = h.start()
+        if "supervisor" in victims:
+            assert r.returncode == 0, (r.stdout, r.stderr)
+            assert "is up" in r.stdout
+            survivors = [n for n in DAEMONS if n not in victims]
+            for n in survivors:  # the orphans were stopped, not kept beside new ones
+                assert not pid_alive(before[n][0]), n
+        else:
+            assert r.returncode != 0 and "already running" in r.stderr, (r.stdout, r.stderr)
+        assert wait_for(lambda: one_of_each(h)[0], timeout=60), one_of_each(h)[1]
+        assert wait_for(lambda: h.status().returncode == 0 and all(
+            st["state"] == "running" for st in parse_status(h.status().stdout).values()),
+            timeout=60), h.status().stdout
+        assert h.wait_api()
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs
+
+
+def test_stop_without_a_supervisor_stops_its_orphans():
+    base, h = make_host("cxapi-kill-")
+    try:
+        assert h.start().returncode == 0
+        assert wait_for(lambda: one_of_each(h)[0], timeout=30)
+        os.kill(host_processes(h)["supervisor"][0], signal.SIGKILL)
+        r = h.stop()
+        assert r.returncode == 0 and "not running" in r.stdout, (r.stdout, r.stderr)
+        assert wait_for(lambda: not host_processes(h), timeout=30), host_processes(h)
+    finally:
+        msgs = teardown_host(base, h)
+        assert not msgs, msgs
+
+
+def test_a_second_xenstored_on_a_run_dir_refuses(host):
+    pids = host_processes(host)
+    r = subprocess.run([os.path.join(os.path.dirname(CXAPI), "xenstored", "xenstored"),
+                        "--state", host.state, "--run", host.run],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "already running" in r.stderr, (r.returncode, r.stderr)
+    assert host_processes(host)["xenstored"] == pids["xenstored"]
+    s = host.login()  # xenstored's socket is still the first one's: the host works
+    assert s.startswith("OpaqueRef:")
