@@ -141,6 +141,17 @@ static int hs_evicted(const struct http_server *s)
     return n;
 }
 
+/* Whether a client of a Unix socket runs as this server's user. The
+ * socket's mode (0600 in a 0700 directory) already says so; this holds
+ * even if someone loosens the mode, as the socket's clients are trusted
+ * as root on the host. */
+static bool hs_same_user(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid();
+}
+
 static void *hs_accept_thread(void *arg)
 {
     struct hs_listener *l = arg;
@@ -160,6 +171,10 @@ static void *hs_accept_thread(void *arg)
                 continue;
             }
             break; /* the listener was shut down */
+        }
+        if (l->is_unix && !hs_same_user(fd)) {
+            close(fd); /* another user: no answer at all */
+            continue;
         }
         pthread_mutex_lock(&s->lock);
         int max = s->opts.max_connections, active = (int)list_length(&s->conns);
