@@ -217,6 +217,32 @@ def own_host(prefix="cxapi-it-", conf=""):
         assert not msgs, msgs
 
 
+@contextlib.contextmanager
+def opened_to_others(sock):
+    """Loosens a socket to 0666 and lets every user through the
+    directories above it, as a careless operator might; puts the modes
+    back at the end of the block."""
+    import stat
+    opened = [(sock, stat.S_IMODE(os.stat(sock).st_mode))]
+    os.chmod(sock, 0o666)
+    d = os.path.dirname(sock)
+    while d != "/":
+        opened.append((d, stat.S_IMODE(os.stat(d).st_mode)))
+        os.chmod(d, opened[-1][1] | 0o011)
+        d = os.path.dirname(d)
+    try:
+        yield
+    finally:
+        for path, mode in opened:
+            os.chmod(path, mode)
+
+
+def as_user(uid, *argv, timeout=30):
+    """Runs argv (a list) as uid; the CompletedProcess, text output."""
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=lambda: os.setuid(uid))
+
+
 @pytest.fixture(scope="module")
 def host():
     base, h = make_host()
