@@ -237,10 +237,27 @@ def opened_to_others(sock):
             os.chmod(path, mode)
 
 
-def as_user(uid, *argv, timeout=30):
-    """Runs argv (a list) as uid; the CompletedProcess, text output."""
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=lambda: os.setuid(uid))
+_PROBE = """import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+try:
+    s.sendall(bytes.fromhex(sys.argv[2]))
+    print(len(s.recv(100)))
+except (ConnectionResetError, BrokenPipeError):
+    print(0)
+"""
+
+
+def reply_bytes_as(uid, sock, request):
+    """Connects to the Unix socket sock as uid, sends request (bytes) and
+    returns how many bytes of a reply came: 0 when the server dropped the
+    connection (before or after the request went out)."""
+    import sys
+    r = subprocess.run([sys.executable, "-c", _PROBE, sock, request.hex()], capture_output=True,
+                       text=True, timeout=30, preexec_fn=lambda: os.setuid(uid))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    return int(r.stdout)
 
 
 @pytest.fixture(scope="module")
