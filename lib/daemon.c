@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,33 +45,19 @@ int daemon_init(struct daemon *d, const char *name, int argc, char **argv)
     return 0;
 }
 
-/* Takes RUN/NAME.lock for good and writes our pid in it (hostdir.h). */
+/* Takes RUN/NAME.lock for the daemon's life (hostdir.h). */
 static int daemon_lock(struct daemon *d)
 {
-    struct buf path = BUF_INIT;
-    buf_printf(&path, "%s/%s.lock", d->run_dir, d->name);
-    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd < 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", d->name, path.data, strerror(errno));
-    } else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int pid = hostdir_lock_holder(d->run_dir, d->name);
+    d->lock_fd = hostdir_lock_take(d->run_dir, d->name);
+    if (d->lock_fd >= 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
         fprintf(stderr, "%s: already running on %s (pid %d): not starting a second\n", d->name,
-                d->run_dir, pid);
-    } else {
-        char text[32];
-        int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-        if (ftruncate(fd, 0) == 0 && pwrite(fd, text, (size_t)n, 0) == n)
-            rc = 0;
-        else
-            fprintf(stderr, "%s: cannot write %s: %s\n", d->name, path.data, strerror(errno));
-    }
-    buf_free(&path);
-    if (rc < 0 && fd >= 0)
-        close(fd);
-    if (rc == 0)
-        d->lock_fd = fd;
-    return rc;
+                d->run_dir, hostdir_lock_holder(d->run_dir, d->name));
+    else
+        fprintf(stderr, "%s: cannot take %s/%s.lock: %s\n", d->name, d->run_dir, d->name,
+                strerror(errno));
+    return -1;
 }
 
 int daemon_open_log(struct daemon *d)

@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -193,4 +194,29 @@ int hostdir_lock_holder(const char *run_dir, const char *name)
     }
     close(fd);
     return pid;
+}
+
+bool hostdir_sock_same_user(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid();
+}
+
+int hostdir_lock_take(const char *run_dir, const char *name)
+{
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "%s/%s.lock", run_dir, name);
+    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    buf_free(&path);
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
+        pwrite(fd, text, (size_t)n, 0) == n)
+        return fd;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+    return -1;
 }

@@ -49,7 +49,17 @@ void hostdir_sock_note(const char *path, struct hostdir_sock *own);
 /* Removes path if it is still the socket noted in own. */
 void hostdir_sock_remove(const char *path, const struct hostdir_sock *own);
 
+/* Whether the client on a Unix socket runs as this process's user
+ * (SO_PEERCRED). The host's sockets trust their clients as root on the
+ * host; their modes say who may connect, and this holds even if someone
+ * loosens the modes. */
+bool hostdir_sock_same_user(int fd);
+
 /* RUN/NAME.lock: who holds it holds NAME for that run dir. Returns the
  * pid written in it by its holder, or 0 when nobody holds it. */
 int hostdir_lock_holder(const char *run_dir, const char *name);
+/* Takes RUN/NAME.lock (flock, never waiting) and writes our pid in it.
+ * The descriptor (close-on-exec) holds the lock until it is closed or the
+ * process ends. -1 with errno: EWOULDBLOCK when another holds it. */
+int hostdir_lock_take(const char *run_dir, const char *name);
 #endif

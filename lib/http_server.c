@@ -6,6 +6,7 @@
  */
 #include "http_internal.h"
 #include "clock.h"
+#include "hostdir.h"
 #include "list.h"
 #include "mem.h"
 
@@ -141,17 +142,6 @@ static int hs_evicted(const struct http_server *s)
     return n;
 }
 
-/* Whether a client of a Unix socket runs as this server's user. The
- * socket's mode (0600 in a 0700 directory) already says so; this holds
- * even if someone loosens the mode, as the socket's clients are trusted
- * as root on the host. */
-static bool hs_same_user(int fd)
-{
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid();
-}
-
 static void *hs_accept_thread(void *arg)
 {
     struct hs_listener *l = arg;
@@ -172,7 +162,7 @@ static void *hs_accept_thread(void *arg)
             }
             break; /* the listener was shut down */
         }
-        if (l->is_unix && !hs_same_user(fd)) {
+        if (l->is_unix && !hostdir_sock_same_user(fd)) {
             close(fd); /* another user: no answer at all */
             continue;
         }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,32 +57,24 @@ static pid_t cx_running(const char *run_dir)
 
 /* Takes RUN/cxapi.lock for the rest of this process's life (the
  * descriptor is left open; no daemon inherits it) and writes our pid in
- * it and in RUN/cxapi.pid. -1 when another supervisor holds it: two
- * starts that raced, and this one must not run. */
+ * RUN/cxapi.pid too. -1 when another supervisor holds it: two starts
+ * that raced, and this one must not run. */
 static int cx_lock_supervisor(const char *run_dir)
 {
-    struct buf path = BUF_INIT;
-    cx_path(&path, run_dir, "cxapi.lock");
-    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    char text[32];
-    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-    int rc = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
-                     pwrite(fd, text, (size_t)n, 0) == n
-                 ? 0
-                 : -1;
-    if (rc < 0) {
-        fprintf(stderr, "cxapi: %s: another supervisor holds it\n", path.data);
-        if (fd >= 0)
-            close(fd);
+    if (hostdir_lock_take(run_dir, "cxapi") < 0) {
+        fprintf(stderr, "cxapi: %s/cxapi.lock: %s\n", run_dir,
+                errno == EWOULDBLOCK ? "another supervisor holds it" : strerror(errno));
+        return -1;
     }
+    struct buf path = BUF_INIT;
     cx_path(&path, run_dir, "cxapi.pid");
-    FILE *f = rc == 0 ? fopen(path.data, "we") : NULL;
+    FILE *f = fopen(path.data, "we");
     if (f) {
-        fputs(text, f);
+        fprintf(f, "%d\n", (int)getpid());
         fclose(f);
     }
     buf_free(&path);
-    return rc;
+    return 0;
 }
 
 static void cx_remove_runtime(const char *run_dir)

@@ -122,23 +122,13 @@ static void loop_log_refusal(struct xsd *x, const struct xsd_listener *l, const 
     x->refused_unlogged = 0;
 }
 
-/* Whether a client runs as this daemon's user. The sockets' modes (0600
- * in a 0700 directory) say who may connect; this holds even if someone
- * loosens them, as dom0's sockets give dom0's rights. */
-static bool loop_same_user(int fd)
-{
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid();
-}
-
 static void loop_accept(struct xsd *x, struct xsd_listener *l)
 {
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (!loop_same_user(fd)) {
+        if (!hostdir_sock_same_user(fd)) { /* dom0's sockets give dom0's rights */
             loop_log_refusal(x, l, "a client of another user");
             close(fd);
             continue;
