@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int daemon_bad_setting(struct daemon *d, const char *why)
@@ -24,6 +25,13 @@ int daemon_init(struct daemon *d, const char *name, int argc, char **argv)
     *d =
         (struct daemon){.name = name, .run_default = BUF_INIT, .log_path = BUF_INIT, .lock_fd = -1};
     umask(077); /* what a daemon creates is the host's alone, whatever its parent's umask */
+    /* A descriptor per connection: as many as the system lets us have,
+     * not the 1,024 a login shell's soft limit gives. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     const char *err = NULL;
     d->cfg = config_load_daemon(argc, argv, name, &err);
     if (err)

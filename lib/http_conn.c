@@ -1,20 +1,27 @@
 /*
- * http_conn.c - one HTTP/1.1 connection: parsing requests with
- * libhttp-parser, request bodies, responses, and handing the socket over.
- * http_server.c accepts connections and runs each here on its own thread.
+ * http_conn.c - one HTTP/1.1 connection: reading and parsing its
+ * requests with libhttp-parser, request bodies, running the handler and
+ * handing the socket over. Responses are in http_reply.c.
  *
- * A connection reads into one input buffer and feeds the parser only as
- * much as it has; the parser is paused at the end of every message, so
- * pipelined bytes stay in the buffer for the next request (or, after
- * CONNECT, for whoever takes the socket). Body bytes the parser hands over
- * go to a small pending buffer that http_req_read_body drains; more is read
- * from the socket only when the handler asks, so a body of any size streams
- * through a bounded amount of memory.
+ * A connection is driven in steps, so that waiting for a client never
+ * holds a thread: http_conn_input reads what the socket has without
+ * waiting and parses it, and says whether it needs more input (the
+ * caller waits: http_server.c parks it in its event loop, http_serve_fd
+ * polls), or has a request for http_conn_handle. A small body is read
+ * whole before the handler runs; one too large to buffer (an import)
+ * goes to the handler after its first max_body_buffer bytes, and the
+ * handler streams the rest through http_req_read_body.
  *
- * Sockets are non-blocking and every wait is a poll() against a deadline:
- * the whole header block must arrive within header_timeout_ms, a body or a
- * response may stall at most io_timeout_ms, and an idle keep-alive
- * connection is closed after idle_timeout_ms.
+ * The parser is paused at the end of every message, so pipelined bytes
+ * stay in the input buffer for the next request (or, after CONNECT, for
+ * whoever takes the socket).
+ *
+ * Deadlines (http_conn_deadline): the headers must arrive within
+ * header_timeout_ms of their first byte (of the connection, for its
+ * first request); a buffered body within header_timeout_ms plus one
+ * second per min_body_rate bytes, never stalling io_timeout_ms; the next
+ * request of a keep-alive within idle_timeout_ms. A handler's own reads
+ * and writes may stall at most io_timeout_ms.
  */
 #include "http_internal.h"
 #include "clock.h"
@@ -22,163 +29,64 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <http_parser.h>
-#include <stdatomic.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#define HS_MAX_HEADERS 100
 #define HS_READ_CHUNK 65536
+/* What a connection reads at a time before its headers are done: a
+ * parked connection costs about this much, not a whole chunk. */
+#define HS_HEAD_CHUNK 4096
+/* After an error reply, how long and how much input is dropped before
+ * the close, so that the reply is not destroyed by a reset. */
+#define HS_LINGER_MS 1000
+#define HS_LINGER_BYTES (4 * 1024 * 1024)
 
-enum hs_hdr_state { HDR_NONE, HDR_FIELD, HDR_VALUE };
-
-struct http_req {
-    /* connection */
-    int fd;
-    int fd_flags; /* as handed to us, restored for http_req_take_socket */
-    bool is_unix;
-    char peer[INET6_ADDRSTRLEN + 16];
-    const struct http_server_opts *opts;
-    struct buf in;
-    size_t in_off;
-    http_parser parser;
-    bool dead;                   /* the connection cannot carry another request */
-    struct http_conn_slot *slot; /* the server's, or NULL */
-    bool taken;
-
-    /* request */
-    struct buf url;
-    struct buf hdr; /* name\0value\0 pairs */
-    size_t hdr_off[HS_MAX_HEADERS][2];
-    int n_hdr;
-    enum hs_hdr_state hdr_state;
-    bool headers_too_big; /* over max_header_bytes or HS_MAX_HEADERS */
-    int refused;          /* a status the headers earned (400, 501, 505), or 0 */
-    struct http_head_scan head_scan;
-    bool headers_done;
-    bool msg_done;
-    bool keep_alive;
-    bool expect_continue;
-    const char *method;
-    char *path, *query;
-    int64_t content_length;
-    struct buf body; /* parsed, not yet read */
-    size_t body_off;
-    uint64_t body_total; /* body bytes parsed so far */
-    uint64_t body_reach; /* what the body reaches with the chunk announced last */
-    size_t body_max;     /* http_req_read_body_all's limit, or 0 */
-    bool body_too_big;   /* a chunk announced more than body_max allows */
-
-    /* response */
-    struct buf reply_hdr;
-    bool replied; /* status line sent */
-    bool reply_done;
-    bool reply_chunked;
-    bool reply_close; /* connection ends with this response */
-    bool close_after;
-    int64_t reply_left; /* for Content-Length replies; -1 otherwise */
-};
-
-/* Waits until fd is ready for events or the deadline passes. 1 ready, 0
- * timeout, -1 error. */
-static int hs_wait(int fd, short events, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - clock_now_ms();
-        if (left <= 0)
-            return 0;
-        struct pollfd p = {.fd = fd, .events = events};
-        int rc = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
-        if (rc > 0)
-            return (p.revents & (events | POLLHUP | POLLERR)) ? 1 : -1;
-        if (rc == 0)
-            continue;
-        if (errno != EINTR)
-            return -1;
-    }
-}
-
-/* Writes all of data before the I/O deadline. 0 or -1. */
-static int hs_send_flags(struct http_req *r, const void *data, size_t len, int flags)
-{
-    const char *p = data;
-    int64_t deadline = clock_now_ms() + r->opts->io_timeout_ms;
-    while (len > 0) {
-        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL | flags);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            deadline = clock_now_ms() + r->opts->io_timeout_ms;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-            hs_wait(r->fd, POLLOUT, deadline) > 0)
-            continue;
-        r->dead = true;
-        return -1;
-    }
-    return 0;
-}
-
-static int hs_send_all(struct http_req *r, const void *data, size_t len)
-{
-    return hs_send_flags(r, data, len, 0);
-}
-
-/* Writes head then body, in one system call (and one packet) when the
- * socket takes them whole: no copy of the body behind the head. 0 or -1. */
-static int hs_send_two(struct http_req *r, const void *head, size_t head_len, const void *body,
-                       size_t len)
-{
-    struct iovec iov[2] = {{(void *)head, head_len}, {(void *)body, len}};
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-    ssize_t n;
-    do
-        n = sendmsg(r->fd, &m, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    size_t sent = n > 0 ? (size_t)n : 0;
-    if (sent < head_len && hs_send_flags(r, (const char *)head + sent, head_len - sent, 0) < 0)
-        return -1;
-    sent = sent > head_len ? sent - head_len : 0;
-    return hs_send_all(r, (const char *)body + sent, len - sent);
-}
-
-/* Reads what is available into r->in, waiting until the deadline.
- * 1 got data, 0 peer closed, -1 timeout or error. */
-static int hs_recv(struct http_req *r, int64_t deadline)
+/* Reads what the socket has into r->in: 1 got data, 0 the peer closed,
+ * -1 error, -2 nothing there yet. */
+static int hs_recv_now(struct http_req *r)
 {
     if (r->in_off == r->in.len) {
         r->in.len = 0;
         r->in_off = 0;
-    } else if (r->in_off > HS_READ_CHUNK) {
+    } else if (r->in_off > HS_HEAD_CHUNK) {
         memmove(r->in.data, r->in.data + r->in_off, r->in.len - r->in_off);
         r->in.len -= r->in_off;
         r->in_off = 0;
     }
-    buf_reserve(&r->in, HS_READ_CHUNK);
+    size_t chunk = r->headers_done ? HS_READ_CHUNK : HS_HEAD_CHUNK;
+    buf_reserve(&r->in, chunk);
     for (;;) {
-        ssize_t n = recv(r->fd, r->in.data + r->in.len, HS_READ_CHUNK, 0);
+        ssize_t n = recv(r->fd, r->in.data + r->in.len, chunk, 0);
         if (n > 0) {
             r->in.len += (size_t)n;
+            r->last_input = clock_now_ms();
             return 1;
         }
         if (n == 0)
             return 0;
         if (errno == EINTR)
             continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && hs_wait(r->fd, POLLIN, deadline) > 0)
-            continue;
-        return -1;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
+    }
+}
+
+/* hs_recv_now, waiting until the deadline: 1 data, 0 closed, -1 timeout
+ * or error. For handlers reading a body. */
+static int hs_recv(struct http_req *r, int64_t deadline)
+{
+    for (;;) {
+        int rc = hs_recv_now(r);
+        if (rc != -2)
+            return rc;
+        if (http_wait(r->fd, POLLIN, deadline) <= 0)
+            return -1;
     }
 }
 
@@ -187,7 +95,7 @@ static int hs_recv(struct http_req *r, int64_t deadline)
 /* The request line and headers, as stored, must fit max_header_bytes. */
 static int hs_check_size(struct http_req *r)
 {
-    if (r->url.len + r->hdr.len <= r->opts->max_header_bytes)
+    if (r->url.len + r->hdr.len <= r->opts.max_header_bytes)
         return 0;
     r->headers_too_big = true;
     return 1;
@@ -389,10 +297,10 @@ ssize_t http_req_read_body(struct http_req *r, void *dst, size_t len)
         if (r->expect_continue) {
             r->expect_continue = false;
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if (hs_send_all(r, cont, sizeof(cont) - 1) < 0)
+            if (http_send_all(r, cont, sizeof(cont) - 1) < 0)
                 return -1;
         }
-        if (hs_recv(r, clock_now_ms() + r->opts->io_timeout_ms) <= 0) {
+        if (hs_recv(r, clock_now_ms() + r->opts.io_timeout_ms) <= 0) {
             r->dead = true;
             return -1;
         }
@@ -429,179 +337,6 @@ int http_req_read_body_all(struct http_req *r, struct buf *out, size_t max)
     }
 }
 
-/* --- the response --- */
-
-const char *http_status_text(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 101:
-        return "Switching Protocols";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Payload Too Large";
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return "Unknown";
-    }
-}
-
-void http_reply_header(struct http_req *r, const char *name, const char *value)
-{
-    buf_printf(&r->reply_hdr, "%s: %s\r\n", name, value);
-}
-
-void http_req_close_after(struct http_req *r)
-{
-    r->close_after = true;
-}
-
-static void hs_head(struct http_req *r, struct buf *out, int status, const char *content_type,
-                    int64_t content_length)
-{
-    bool http10 = r->parser.http_major == 1 && r->parser.http_minor == 0;
-    r->reply_close = r->close_after || !r->keep_alive || r->dead || (content_length < 0 && http10);
-    /* A client still holding its body back for a 100 Continue that will not
-     * come can only end the request by closing. */
-    if (r->expect_continue && !r->msg_done)
-        r->reply_close = true;
-    r->reply_chunked = content_length < 0 && !http10;
-    /* No printf: every reply passes here. */
-    buf_puts(out, "HTTP/1.1 ");
-    buf_put_int64(out, status);
-    buf_putc(out, ' ');
-    buf_puts(out, http_status_text(status));
-    buf_puts(out, "\r\n");
-    if (content_type) {
-        buf_puts(out, "Content-Type: ");
-        buf_puts(out, content_type);
-        buf_puts(out, "\r\n");
-    }
-    if (content_length >= 0) {
-        buf_puts(out, "Content-Length: ");
-        buf_put_int64(out, content_length);
-        buf_puts(out, "\r\n");
-    } else if (r->reply_chunked)
-        buf_puts(out, "Transfer-Encoding: chunked\r\n");
-    buf_puts(out, r->reply_close ? "Connection: close\r\n" : "Connection: keep-alive\r\n");
-    buf_append(out, r->reply_hdr.data, r->reply_hdr.len);
-    buf_puts(out, "\r\n");
-    r->replied = true;
-}
-
-static bool hs_is_head(const struct http_req *r)
-{
-    return r->method && strcmp(r->method, "HEAD") == 0;
-}
-
-int http_reply(struct http_req *r, int status, const char *content_type, const void *body,
-               size_t len)
-{
-    if (r->replied)
-        return -1;
-    struct buf out = BUF_INIT;
-    hs_head(r, &out, status, content_type, (int64_t)len);
-    int rc;
-    if (hs_is_head(r)) {
-        rc = hs_send_all(r, out.data, out.len);
-    } else {
-        rc = hs_send_two(r, out.data, out.len, body, len);
-    }
-    buf_free(&out);
-    r->reply_done = true;
-    return rc;
-}
-
-int http_reply_start(struct http_req *r, int status, const char *content_type,
-                     int64_t content_length)
-{
-    if (r->replied)
-        return -1;
-    struct buf out = BUF_INIT;
-    hs_head(r, &out, status, content_type, content_length);
-    r->reply_left = content_length;
-    int rc = hs_send_all(r, out.data, out.len);
-    buf_free(&out);
-    return rc;
-}
-
-int http_reply_write(struct http_req *r, const void *data, size_t len)
-{
-    if (!r->replied || r->reply_done || r->dead)
-        return -1;
-    if (len == 0 || hs_is_head(r))
-        return 0;
-    if (r->reply_chunked) {
-        char head[32];
-        int n = snprintf(head, sizeof(head), "%zx\r\n", len);
-        if (hs_send_all(r, head, (size_t)n) < 0 || hs_send_all(r, data, len) < 0 ||
-            hs_send_all(r, "\r\n", 2) < 0)
-            return -1;
-        return 0;
-    }
-    if (r->reply_left >= 0) {
-        if ((uint64_t)r->reply_left < len) {
-            r->dead = true; /* the handler broke its own Content-Length */
-            return -1;
-        }
-        r->reply_left -= (int64_t)len;
-    }
-    return hs_send_all(r, data, len);
-}
-
-int http_reply_end(struct http_req *r)
-{
-    if (!r->replied || r->reply_done)
-        return -1;
-    r->reply_done = true;
-    if (r->reply_chunked && !hs_is_head(r))
-        return hs_send_all(r, "0\r\n\r\n", 5);
-    if (r->reply_left > 0 && !hs_is_head(r)) {
-        r->dead = true; /* fewer bytes than promised: only closing tells the client */
-        return -1;
-    }
-    return 0;
-}
-
 int http_req_watch_fd(const struct http_req *r)
 {
     return r->taken ? -1 : r->fd;
@@ -618,6 +353,8 @@ int http_req_take_socket(struct http_req *r, struct buf *pending)
     r->taken = true;
     if (r->slot) { /* the server lets go of the number before the handler may close it */
         pthread_mutex_lock(r->slot->lock);
+        if (r->slot->epfd >= 0)
+            epoll_ctl(r->slot->epfd, EPOLL_CTL_DEL, r->fd, NULL);
         r->slot->fd = -1;
         pthread_mutex_unlock(r->slot->lock);
     }
@@ -625,7 +362,19 @@ int http_req_take_socket(struct http_req *r, struct buf *pending)
     return r->fd;
 }
 
-/* --- the connection loop --- */
+void http_req_trust(struct http_req *r)
+{
+    if (r->slot)
+        atomic_store(&r->slot->trusted, true);
+}
+
+/* --- the connection's steps --- */
+
+static void hs_phase(struct http_req *r, enum hs_phase phase)
+{
+    r->phase = phase;
+    r->phase_start = clock_now_ms();
+}
 
 static void hs_reset(struct http_req *r)
 {
@@ -649,6 +398,18 @@ static void hs_reset(struct http_req *r)
     r->reply_left = -1;
     http_parser_init(&r->parser, HTTP_REQUEST);
     r->parser.data = r;
+    hs_phase(r, PH_IDLE);
+}
+
+/* A connection waiting for its next request keeps small buffers: a
+ * body's or a big header's room is given back. */
+static void hs_shrink(struct http_req *r)
+{
+    if (r->in_off == r->in.len && r->in.cap > 2 * HS_HEAD_CHUNK)
+        buf_free(&r->in);
+    if (r->body.cap > HS_READ_CHUNK)
+        buf_free(&r->body);
+    r->in_off = r->in.len;
 }
 
 /* Answers a request that never reached a handler, and ends the connection. */
@@ -664,39 +425,40 @@ static void hs_fail(struct http_req *r, int status)
     r->dead = true;
 }
 
-/* Reads until the headers are complete. 1 have a request, 0 the
- * connection ended (quietly or after an error reply). */
-static int hs_read_headers(struct http_req *r, bool first)
+/* The connection is done. Closing a socket with unread input makes the
+ * kernel send a reset, which can destroy the error reply still in flight
+ * to the client. So after answering a request whose body we did not read
+ * (413, 400, 408 ...), stop sending, and drop what the client still sends
+ * for a moment (PH_LINGER, waiting like any other input). */
+static enum http_conn_next hs_end(struct http_req *r)
 {
-    bool started = r->in_off < r->in.len;
-    int64_t deadline =
-        clock_now_ms() + (first || started ? r->opts->header_timeout_ms : r->opts->idle_timeout_ms);
-    while (!r->headers_done) {
-        if (r->in_off < r->in.len) {
-            if (!started) { /* the first byte starts the header clock */
-                started = true;
-                deadline = clock_now_ms() + r->opts->header_timeout_ms;
-            }
-            if (r->slot)
-                atomic_store(&r->slot->idle_since, 0);
-            if (hs_parse(r) < 0) {
-                enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
-                hs_fail(r, r->refused                                       ? r->refused
-                           : r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431
-                                                                            : 400);
-                return 0;
-            }
-            if (r->headers_done)
-                break;
-        }
-        int rc = hs_recv(r, deadline);
-        if (rc > 0)
+    if (!r->replied || (r->msg_done && r->in_off == r->in.len))
+        return HC_CLOSE;
+    shutdown(r->fd, SHUT_WR);
+    hs_phase(r, PH_LINGER);
+    r->lingered = 0;
+    return HC_READ;
+}
+
+static enum http_conn_next hs_linger_input(struct http_req *r)
+{
+    char tmp[16384];
+    while (r->lingered < HS_LINGER_BYTES) {
+        ssize_t n = recv(r->fd, tmp, sizeof(tmp), 0);
+        if (n > 0)
+            r->lingered += (size_t)n;
+        else if (n < 0 && errno == EINTR)
             continue;
-        if (rc < 0 && started && clock_now_ms() >= deadline)
-            hs_fail(r, 408);
-        r->dead = true;
-        return 0;
+        else
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? HC_READ : HC_CLOSE;
     }
+    return HC_CLOSE;
+}
+
+/* Once the headers are complete: the path and query, and whether the
+ * client waits for a 100 Continue. */
+static void hs_headers_ready(struct http_req *r)
+{
     r->path = r->url.data;
     char *q = strchr(r->path, '?');
     if (q) {
@@ -709,7 +471,110 @@ static int hs_read_headers(struct http_req *r, bool first)
     /* An HTTP/1.0 client does not know 100 Continue: the expectation is ignored. */
     r->expect_continue = expect && strcasecmp(expect, "100-continue") == 0 &&
                          (r->parser.http_major > 1 || r->parser.http_minor > 0);
-    return 1;
+}
+
+/* Whether the handler should run: the whole request is read, or more
+ * of its body than is buffered before the handler sees it (the handler
+ * streams it, or refuses it at once). */
+static bool hs_ready(const struct http_req *r)
+{
+    if (r->msg_done || r->parser.upgrade)
+        return true;
+    size_t max = r->opts.max_body_buffer;
+    return r->body.len >= max || r->content_length > (int64_t)max || r->body_reach > max;
+}
+
+/* Parses the input read so far into the request. */
+static enum http_conn_next hs_parse_step(struct http_req *r)
+{
+    if (r->phase == PH_IDLE)
+        hs_phase(r, PH_HEAD);
+    bool had_headers = r->headers_done;
+    if (hs_parse(r) < 0) {
+        enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+        hs_fail(r, r->refused                                       ? r->refused
+                   : r->headers_too_big || e == HPE_HEADER_OVERFLOW ? 431
+                                                                    : 400);
+        return hs_end(r);
+    }
+    if (!r->headers_done)
+        return HC_READ;
+    if (!had_headers) {
+        hs_headers_ready(r);
+        hs_phase(r, PH_BODY);
+    }
+    if (hs_ready(r))
+        return HC_HANDLE;
+    if (r->expect_continue) { /* a body small enough to buffer: ask for it */
+        r->expect_continue = false;
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (http_send_all(r, cont, sizeof(cont) - 1) < 0)
+            return HC_CLOSE;
+    }
+    return HC_READ;
+}
+
+/* http_conn_input, with sends that do not wait. */
+static enum http_conn_next hs_input(struct http_req *r)
+{
+    if (r->phase == PH_LINGER)
+        return hs_linger_input(r);
+    /* A few reads at most: a client streaming fast does not keep the
+     * thread from others; its socket is still readable, so it is back. */
+    for (int reads = 0;; reads++) {
+        if (r->in_off < r->in.len) {
+            enum http_conn_next next = hs_parse_step(r);
+            if (next != HC_READ || r->phase == PH_LINGER)
+                return next;
+        }
+        if (reads == 16)
+            return HC_READ;
+        int rc = hs_recv_now(r);
+        if (rc == -2)
+            return HC_READ;
+        if (rc <= 0) { /* closed, or reset: nobody to answer */
+            r->dead = true;
+            return HC_CLOSE;
+        }
+    }
+}
+
+enum http_conn_next http_conn_input(struct http_req *r)
+{
+    r->no_wait = true;
+    enum http_conn_next next = hs_input(r);
+    r->no_wait = false;
+    return next;
+}
+
+int64_t http_conn_deadline(const struct http_req *r)
+{
+    const struct http_server_opts *o = &r->opts;
+    switch (r->phase) {
+    case PH_IDLE:
+        return r->phase_start + (r->served_one ? o->idle_timeout_ms : o->header_timeout_ms);
+    case PH_HEAD:
+        return r->phase_start + o->header_timeout_ms;
+    case PH_BODY: {
+        int64_t rate = r->phase_start + o->header_timeout_ms +
+                       (int64_t)(r->body_total * 1000 / (uint64_t)o->min_body_rate);
+        int64_t stall = r->last_input + o->io_timeout_ms;
+        return rate < stall ? rate : stall;
+    }
+    case PH_LINGER:
+        break;
+    }
+    return r->phase_start + HS_LINGER_MS;
+}
+
+enum http_conn_next http_conn_expire(struct http_req *r)
+{
+    if (r->phase != PH_HEAD && r->phase != PH_BODY)
+        return HC_CLOSE; /* idle, or done lingering: quietly */
+    r->no_wait = true;
+    hs_fail(r, 408);
+    r->no_wait = false;
+    return hs_end(r);
 }
 
 /* Reads and drops what is left of a body the handler did not read, so the
@@ -733,6 +598,34 @@ static void hs_drain(struct http_req *r)
     r->dead = true;
 }
 
+enum http_conn_next http_conn_handle(struct http_req *r)
+{
+    for (;;) {
+        r->opts.handler(r, r->opts.ctx);
+        if (r->taken)
+            return HC_TAKEN;
+        if (!r->replied)
+            http_reply(r, 500, "text/plain", "500 Internal Server Error\n", 26);
+        else if (!r->reply_done)
+            r->dead = true; /* a half-sent response: only closing ends it */
+        if (r->reply_close || r->parser.upgrade)
+            r->dead = true;
+        if (!r->dead)
+            hs_drain(r);
+        if (r->dead)
+            return hs_end(r);
+        hs_reset(r);
+        r->served_one = true;
+        if (r->in_off == r->in.len) {
+            hs_shrink(r);
+            return HC_READ;
+        }
+        enum http_conn_next next = http_conn_input(r); /* pipelined */
+        if (next != HC_HANDLE)
+            return next;
+    }
+}
+
 void http_opts_defaults(struct http_server_opts *o)
 {
     if (!o->max_header_bytes)
@@ -744,37 +637,23 @@ void http_opts_defaults(struct http_server_opts *o)
     if (!o->io_timeout_ms)
         o->io_timeout_ms = 60000;
     if (!o->max_connections)
-        o->max_connections = 800;
+        o->max_connections = 4096;
+    if (!o->max_per_address)
+        o->max_per_address = 256;
+    if (!o->max_body_buffer)
+        o->max_body_buffer = 1024 * 1024;
+    if (!o->min_body_rate)
+        o->min_body_rate = 1024;
 }
 
-/* Closing a socket with unread input makes the kernel send a reset, which
- * can destroy the error reply still in flight to the client. So after
- * answering a request whose body we did not read (413, 400, ...), stop
- * sending, and read and drop what the client still sends for a moment. */
-static void hs_linger(struct http_req *r)
+struct http_req *http_conn_new(const struct http_server_opts *opts, int fd, const char *peer,
+                               bool is_unix, struct http_conn_slot *slot)
 {
-    shutdown(r->fd, SHUT_WR);
-    int64_t deadline = clock_now_ms() + 1000;
-    char tmp[16384];
-    size_t dropped = 0;
-    while (dropped < 4 * 1024 * 1024 && hs_wait(r->fd, POLLIN, deadline) > 0) {
-        ssize_t n = recv(r->fd, tmp, sizeof(tmp), 0);
-        if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
-            return;
-        if (n > 0)
-            dropped += (size_t)n;
-    }
-}
-
-bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char *peer, bool is_unix,
-                     struct http_conn_slot *slot)
-{
-    struct http_server_opts opts = *opts_in;
-    http_opts_defaults(&opts);
     struct http_req *r = xcalloc(1, sizeof(*r));
     r->fd = fd;
     r->is_unix = is_unix;
-    r->opts = &opts;
+    r->opts = *opts;
+    http_opts_defaults(&r->opts);
     r->slot = slot;
     snprintf(r->peer, sizeof(r->peer), "%s", peer ? peer : "?");
     r->fd_flags = fcntl(fd, F_GETFL);
@@ -783,32 +662,13 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    bool first = true;
-    while (!r->dead) {
-        hs_reset(r);
-        /* between two requests of a keep-alive, with nothing read yet */
-        if (slot && !first && r->in_off == r->in.len)
-            atomic_store(&slot->idle_since, clock_now_ms());
-        bool got = hs_read_headers(r, first);
-        if (slot)
-            atomic_store(&slot->idle_since, 0);
-        if (!got)
-            break;
-        first = false;
-        opts.handler(r, opts.ctx);
-        if (r->taken)
-            break;
-        if (!r->replied)
-            http_reply(r, 500, "text/plain", "500 Internal Server Error\n", 26);
-        else if (!r->reply_done)
-            r->dead = true; /* a half-sent response: only closing ends it */
-        if (r->reply_close || r->parser.upgrade)
-            r->dead = true;
-        if (!r->dead)
-            hs_drain(r);
-    }
-    if (!r->taken && r->replied && (!r->msg_done || r->in_off < r->in.len))
-        hs_linger(r);
+    r->last_input = clock_now_ms();
+    hs_reset(r);
+    return r;
+}
+
+bool http_conn_free(struct http_req *r)
+{
     bool taken = r->taken;
     buf_free(&r->in);
     buf_free(&r->url);
@@ -821,6 +681,18 @@ bool http_conn_serve(const struct http_server_opts *opts_in, int fd, const char 
 
 void http_serve_fd(const struct http_server_opts *opts, int fd, const char *peer, bool is_unix)
 {
-    if (http_conn_serve(opts, fd, peer, is_unix, NULL))
+    struct http_req *r = http_conn_new(opts, fd, peer, is_unix, NULL);
+    enum http_conn_next next = HC_READ;
+    for (;;) {
+        if (next == HC_HANDLE) {
+            next = http_conn_handle(r);
+        } else if (next == HC_READ) {
+            int rc = http_wait(fd, POLLIN, http_conn_deadline(r));
+            next = rc > 0 ? http_conn_input(r) : rc == 0 ? http_conn_expire(r) : HC_CLOSE;
+        } else {
+            break;
+        }
+    }
+    if (http_conn_free(r))
         close(fd);
 }

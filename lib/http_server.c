@@ -1,13 +1,40 @@
 /*
- * http_server.c - the HTTP/1.1 server's listeners: TCP and Unix-domain
- * sockets, an acceptor thread each, and one thread per connection running
- * http_conn.c. Keeps the list of open connections so that stop can end
- * them, and refuses connections over max_connections with a 503.
+ * http_server.c - the HTTP/1.1 server's listeners, event loop and threads.
+ *
+ * Every thread of the pool waits in epoll_wait on one epoll set holding
+ * the listeners and every connection that waits for input, each armed
+ * EPOLLONESHOT: an event goes to one thread, which then owns that
+ * connection (leader/followers). It reads and parses what arrived
+ * (http_conn_input); once a request is complete it runs the handler
+ * itself, with no hand-off to another thread, and then parks the
+ * connection again. A connection that is slow to send its request costs
+ * memory only, never a thread.
+ *
+ * The pool follows demand: a thread about to run a handler starts
+ * another when too few would be left waiting, so that handlers which
+ * block (long polls, streams) never stop the loop; a thread that finds
+ * too many waiting when its handler ends goes away.
+ *
+ * Ownership: a connection is owned by the thread that flips its parked
+ * flag from true to false under the lock, which only a thread holding an
+ * event for it does; the owner alone frees it. Others (the reaper, a new
+ * connection needing room) only mark a parked connection and shut its
+ * socket down, so that its next event tells the thread that takes it.
+ *
+ * Room: at most max_connections TCP connections, and as many on the
+ * Unix sockets (root on this host is never locked out by the network),
+ * and max_per_address from one source address. When the TCP connections
+ * are all taken, a new one displaces the parked connection that has
+ * waited longest, preferring any that never carried an authenticated
+ * request (http_req_trust); it is refused with a 503 only if every
+ * connection is busy in a handler, or trusted and mid-request.
  */
 #include "http_internal.h"
 #include "clock.h"
+#include "hmap.h"
 #include "hostdir.h"
 #include "list.h"
+#include "log.h"
 #include "mem.h"
 
 #include <arpa/inet.h>
@@ -15,12 +42,14 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,71 +58,196 @@
 #define HS_MAX_LISTENERS 8
 /* At a stop, how long handlers may go on writing their replies. */
 #define HS_STOP_GRACE_MS 2000
+/* Threads kept waiting for events: at least, and at most. */
+#define HS_SPARE_MIN 2
+#define HS_SPARE_MAX 16
+/* How often the reaper looks for connections past their deadlines. */
+#define HS_REAP_MS 250
+/* Connections accepted per turn of a listener, before others get theirs. */
+#define HS_ACCEPT_BATCH 64
+
+/* What an epoll event points at: the first member of each. */
+enum hs_kind { HS_LISTENER, HS_CONN, HS_WAKE };
 
 struct hs_listener {
+    enum hs_kind kind;
     int fd;
     bool is_unix;
-    bool running; /* its acceptor thread was started */
-    pthread_t thread;
-    struct http_server *server;
 };
 
-struct hs_conn_slot {
-    struct http_conn_slot conn; /* fd -1 once a handler took it */
-    bool evicted;               /* shut down to make room (under the lock) */
-    struct list_node node;      /* in http_server.conns */
+struct hs_conn {
+    enum hs_kind kind;
+    struct http_conn_slot slot; /* fd -1 once a handler took it */
+    struct http_req *r;
+    struct list_node node; /* in http_server.conns */
+    bool is_unix;
+    /* Under the server's lock: */
+    bool parked;                 /* armed in the epoll set, owned by no thread */
+    bool expired;                /* past its deadline: its next event ends it */
+    bool evicted;                /* closed to make room: its next event closes it */
+    int64_t deadline;            /* while parked */
+    int64_t since;               /* while parked: when its current wait began */
+    char addr[INET6_ADDRSTRLEN]; /* source address, "" on a Unix socket */
 };
 
-#define HS_SLOT(n) LIST_ENTRY(n, struct hs_conn_slot, node)
+#define HS_CONN(n) LIST_ENTRY(n, struct hs_conn, node)
 
 struct http_server {
     struct http_server_opts opts;
     struct hs_listener listeners[HS_MAX_LISTENERS];
     int n_listeners;
     int port;
+    int epfd, wakefd;
+    enum hs_kind wake_kind; /* what the wake eventfd's events point at */
     atomic_bool stopping;
     bool started;
     pthread_mutex_t lock;
-    pthread_cond_t idle; /* conns became empty */
-    struct list conns;   /* the open connections, under lock */
+    pthread_cond_t changed; /* a thread ended, or the reaper should look */
+    struct list conns;      /* every open connection */
+    int n_conns[2];         /* TCP, Unix */
+    struct hmap *per_addr;  /* source address -> connections, as intptr_t */
+    int threads, waiting;   /* alive; of them, not running a handler */
+    int max_threads;
+    bool reaper_running;
+    pthread_t reaper;
+    int64_t refused_logged; /* clock_now_ms of the last refusal logged */
 };
 
-/* --- the server --- */
+static void *hs_thread(void *arg);
 
-struct hs_conn_arg {
-    struct http_server *s;
-    struct hs_conn_slot slot;
-    char peer[INET6_ADDRSTRLEN + 16];
-    bool is_unix;
-};
+/* --- threads --- */
 
-static void *hs_conn_thread(void *arg)
+/* Starts a thread of the pool; with the lock held. */
+static bool hs_spawn(struct http_server *s)
 {
-    struct hs_conn_arg *c = arg;
-    struct http_server *s = c->s;
-    bool close_it = http_conn_serve(&s->opts, c->slot.conn.fd, c->peer, c->is_unix, &c->slot.conn);
-    pthread_mutex_lock(&s->lock); /* closed under the lock: stop may be shutting it down */
-    if (close_it)
-        close(c->slot.conn.fd);
-    list_remove(&s->conns, &c->slot.node);
-    if (list_empty(&s->conns))
-        pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->lock);
-    free(c);
-    return NULL;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    bool ok = pthread_create(&t, &attr, hs_thread, s) == 0;
+    pthread_attr_destroy(&attr);
+    if (ok) {
+        s->threads++;
+        s->waiting++;
+    }
+    return ok;
 }
 
-static void hs_peer_text(const struct sockaddr_storage *ss, char *out, size_t len)
+/* A thread is about to run a handler: keep enough others waiting. */
+static void hs_busy(struct http_server *s)
 {
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
+    pthread_mutex_lock(&s->lock);
+    s->waiting--;
+    while (s->waiting < HS_SPARE_MIN && s->threads < s->max_threads && !atomic_load(&s->stopping) &&
+           hs_spawn(s))
+        ;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A thread's handler ended. False when the thread should go away. */
+static bool hs_unbusy(struct http_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->waiting++;
+    bool keep = s->waiting <= HS_SPARE_MAX;
+    pthread_mutex_unlock(&s->lock);
+    return keep;
+}
+
+/* --- connections --- */
+
+static void hs_arm(struct http_server *s, int fd, int op, void *ptr)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = ptr};
+    epoll_ctl(s->epfd, op, fd, &ev);
+}
+
+/* Gives the connection back to the event loop until its next input. */
+static void hs_park(struct http_server *s, struct hs_conn *c)
+{
+    pthread_mutex_lock(&s->lock);
+    c->parked = true;
+    c->deadline = http_conn_deadline(c->r);
+    c->since = c->r->phase_start;
+    pthread_mutex_unlock(&s->lock);
+    /* Nobody can take it before it is armed: only an event gives it away. */
+    hs_arm(s, c->slot.fd, EPOLL_CTL_MOD, c);
+}
+
+static void hs_addr_count(struct http_server *s, const char *addr, int delta)
+{
+    intptr_t n = (intptr_t)hmap_get(s->per_addr, addr) + delta;
+    if (n > 0)
+        hmap_put(s->per_addr, addr, (void *)n);
+    else
+        hmap_del(s->per_addr, addr);
+}
+
+/* The connection is finished: forgets it, and closes its socket unless
+ * a handler took it. */
+static void hs_drop(struct http_server *s, struct hs_conn *c)
+{
+    bool close_it = http_conn_free(c->r);
+    pthread_mutex_lock(&s->lock); /* closed under the lock: others shut it down */
+    if (close_it && c->slot.fd >= 0) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->slot.fd, NULL);
+        close(c->slot.fd);
+    }
+    list_remove(&s->conns, &c->node);
+    s->n_conns[c->is_unix]--;
+    if (!c->is_unix)
+        hs_addr_count(s, c->addr, -1);
+    pthread_mutex_unlock(&s->lock);
+    free(c);
+}
+
+/* Serves an event of a connection. False when this thread should end. */
+static bool hs_serve(struct http_server *s, struct hs_conn *c)
+{
+    pthread_mutex_lock(&s->lock);
+    bool mine = c->parked, expired = c->expired, evicted = c->evicted;
+    if (mine)
+        c->parked = c->expired = false;
+    pthread_mutex_unlock(&s->lock);
+    if (!mine) /* a second event for one that another thread owns */
+        return true;
+    enum http_conn_next next = evicted   ? HC_CLOSE
+                               : expired ? http_conn_expire(c->r)
+                                         : http_conn_input(c->r);
+    bool keep = true;
+    while (next == HC_HANDLE) {
+        hs_busy(s);
+        next = http_conn_handle(c->r);
+        keep = hs_unbusy(s) && keep;
+    }
+    if (next == HC_READ)
+        hs_park(s, c);
+    else
+        hs_drop(s, c);
+    return keep;
+}
+
+/* --- accepting --- */
+
+/* The peer as text ("127.0.0.1:5555", "[::1]:80", "unix") for logs, and
+ * its address alone, the key of the per-address count. An IPv4 client of
+ * a dual-stack listener counts as its IPv4 address. */
+static void hs_peer_text(const struct sockaddr_storage *ss, char *out, size_t len, char *addr)
+{
+    addr[0] = '\0';
+    if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], addr, INET6_ADDRSTRLEN);
+            snprintf(out, len, "%s:%u", addr, ntohs(in6->sin6_port));
+        } else {
+            inet_ntop(AF_INET6, &in6->sin6_addr, addr, INET6_ADDRSTRLEN);
+            snprintf(out, len, "[%s]:%u", addr, ntohs(in6->sin6_port));
+        }
+    } else if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, addr, INET6_ADDRSTRLEN);
+        snprintf(out, len, "%s:%u", addr, ntohs(in->sin_port));
     } else {
         snprintf(out, len, "unix");
     }
@@ -104,94 +258,172 @@ static void hs_refuse(int fd)
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                                "Content-Length: 20\r\nConnection: close\r\n\r\n"
                                "too many connections";
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    ssize_t n = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+    ssize_t n = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL); /* non-blocking */
     (void)n;
     close(fd);
 }
 
-/* Called with the lock held when every slot is taken: closes the
- * connection idle the longest between two requests, so that idle
- * keep-alives cannot lock new clients out. False if none is idle. */
-static bool hs_evict_idle(struct http_server *s)
+/* Every connection of a kind is taken: marks the parked one that has
+ * waited longest for closing, untrusted ones first, and trusted ones only
+ * between requests. With the lock held; false if none may go. */
+static bool hs_evict(struct http_server *s, bool is_unix)
 {
-    struct hs_conn_slot *oldest = NULL;
-    int64_t since = 0;
+    struct hs_conn *best = NULL;
     for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n)) {
-        struct hs_conn_slot *c = HS_SLOT(n);
-        int64_t t = atomic_load(&c->conn.idle_since);
-        if (t > 0 && c->conn.fd >= 0 && !c->evicted && (!oldest || t < since)) {
-            oldest = c;
-            since = t;
-        }
+        struct hs_conn *c = HS_CONN(n);
+        if (c->is_unix != is_unix || !c->parked || c->evicted || c->slot.fd < 0)
+            continue;
+        bool trusted = atomic_load(&c->slot.trusted);
+        if (trusted && c->r->phase != PH_IDLE)
+            continue;
+        bool best_trusted = best && atomic_load(&best->slot.trusted);
+        if (!best || (best_trusted && !trusted) ||
+            (best_trusted == trusted && c->since < best->since))
+            best = c;
     }
-    if (!oldest)
+    if (!best)
         return false;
-    oldest->evicted = true;
-    shutdown(oldest->conn.fd, SHUT_RDWR);
+    best->evicted = true;
+    shutdown(best->slot.fd, SHUT_RDWR); /* its next event closes it */
     return true;
 }
 
-/* Connections being closed to make room; they still hold their slots
- * for a moment. Called with the lock held. */
-static int hs_evicted(const struct http_server *s)
+/* Connections being closed to make room: they still count for a moment.
+ * With the lock held. */
+static int hs_evicting(const struct http_server *s, bool is_unix)
 {
     int n = 0;
     for (const struct list_node *c = list_first(&s->conns); c; c = list_next(&s->conns, c))
-        n += HS_SLOT(c)->evicted;
+        n += HS_CONN(c)->evicted && HS_CONN(c)->is_unix == is_unix;
     return n;
 }
 
-static void *hs_accept_thread(void *arg)
+/* Whether a new connection from addr may be opened, making room if it
+ * must. With the lock held. */
+static bool hs_admit(struct http_server *s, bool is_unix, const char *addr)
 {
-    struct hs_listener *l = arg;
-    struct http_server *s = l->server;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    while (!atomic_load(&s->stopping)) {
+    if (atomic_load(&s->stopping))
+        return false;
+    if (!is_unix && (intptr_t)hmap_get(s->per_addr, addr) >= s->opts.max_per_address)
+        return false;
+    int max = s->opts.max_connections, open = s->n_conns[is_unix];
+    return open < max || open - hs_evicting(s, is_unix) < max || hs_evict(s, is_unix);
+}
+
+/* Logs refusals at most once a second, so that a flood cannot fill the log. */
+static void hs_log_refusal(struct http_server *s, const char *peer, const char *addr)
+{
+    int64_t now = clock_now_ms();
+    if (now - s->refused_logged < 1000)
+        return;
+    s->refused_logged = now;
+    bool per_addr = *addr && (intptr_t)hmap_get(s->per_addr, addr) >= s->opts.max_per_address;
+    log_warn("http", "refused a connection from %s: %s", peer,
+             per_addr ? "too many from its address" : "every connection is in use");
+}
+
+/* Takes in one accepted socket: refuses it, or parks it for its first
+ * request. */
+static void hs_take(struct http_server *s, const struct hs_listener *l, int fd,
+                    const struct sockaddr_storage *ss)
+{
+    if (l->is_unix && !hostdir_sock_same_user(fd)) {
+        close(fd); /* another user: no answer at all */
+        return;
+    }
+    char peer[INET6_ADDRSTRLEN + 16], addr[INET6_ADDRSTRLEN];
+    hs_peer_text(ss, peer, sizeof(peer), addr);
+    pthread_mutex_lock(&s->lock);
+    if (!hs_admit(s, l->is_unix, addr)) {
+        hs_log_refusal(s, peer, addr);
+        pthread_mutex_unlock(&s->lock);
+        hs_refuse(fd);
+        return;
+    }
+    struct hs_conn *c = xcalloc(1, sizeof(*c));
+    c->kind = HS_CONN;
+    c->slot.fd = fd;
+    c->slot.lock = &s->lock;
+    c->slot.epfd = s->epfd;
+    atomic_store(&c->slot.trusted, l->is_unix); /* root on this host */
+    c->is_unix = l->is_unix;
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    c->r = http_conn_new(&s->opts, fd, peer, l->is_unix, &c->slot);
+    c->parked = true;
+    c->deadline = http_conn_deadline(c->r);
+    c->since = c->r->phase_start;
+    list_push_front(&s->conns, &c->node);
+    s->n_conns[l->is_unix]++;
+    if (!l->is_unix)
+        hs_addr_count(s, addr, 1);
+    pthread_mutex_unlock(&s->lock);
+    hs_arm(s, fd, EPOLL_CTL_ADD, c);
+}
+
+/* A listener has connections waiting: takes a batch, then re-arms it. */
+static void hs_accept(struct http_server *s, struct hs_listener *l)
+{
+    for (int i = 0; i < HS_ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                usleep(10000); /* out of descriptors: let connections finish */
-                continue;
-            }
-            break; /* the listener was shut down */
-        }
-        if (l->is_unix && !hostdir_sock_same_user(fd)) {
-            close(fd); /* another user: no answer at all */
+        if (fd >= 0) {
+            hs_take(s, l, fd, &ss);
             continue;
         }
-        pthread_mutex_lock(&s->lock);
-        int max = s->opts.max_connections, active = (int)list_length(&s->conns);
-        bool full = active >= max && active - hs_evicted(s) >= max;
-        if (atomic_load(&s->stopping) || (full && !hs_evict_idle(s))) {
-            pthread_mutex_unlock(&s->lock);
-            hs_refuse(fd);
+        if (errno == EINTR || errno == ECONNABORTED)
             continue;
-        }
-        struct hs_conn_arg *c = xcalloc(1, sizeof(*c));
-        c->s = s;
-        c->slot.conn.fd = fd;
-        c->slot.conn.lock = &s->lock;
-        c->is_unix = l->is_unix;
-        hs_peer_text(&ss, c->peer, sizeof(c->peer));
-        list_push_front(&s->conns, &c->slot.node);
-        pthread_t t;
-        if (pthread_create(&t, &attr, hs_conn_thread, c) != 0) {
-            list_remove(&s->conns, &c->slot.node);
-            pthread_mutex_unlock(&s->lock);
-            hs_refuse(fd);
-            free(c);
-            continue;
-        }
-        pthread_mutex_unlock(&s->lock);
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            usleep(10000); /* out of descriptors: let connections finish */
+        break;
     }
-    pthread_attr_destroy(&attr);
+    if (!atomic_load(&s->stopping))
+        hs_arm(s, l->fd, EPOLL_CTL_MOD, l);
+}
+
+/* --- the event loop --- */
+
+static void *hs_thread(void *arg)
+{
+    struct http_server *s = arg;
+    for (;;) {
+        struct epoll_event ev;
+        int n = epoll_wait(s->epfd, &ev, 1, -1);
+        if (atomic_load(&s->stopping))
+            break; /* what it got is closed by the stop */
+        if (n < 1)
+            continue;
+        enum hs_kind *kind = ev.data.ptr;
+        if (*kind == HS_LISTENER)
+            hs_accept(s, (struct hs_listener *)kind);
+        else if (*kind == HS_CONN && !hs_serve(s, (struct hs_conn *)kind))
+            break;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->threads--;
+    s->waiting--;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Ends the parked connections past their deadlines, four times a second. */
+static void *hs_reaper(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stopping)) {
+        clock_cond_wait_until(&s->changed, &s->lock, clock_now_ms() + HS_REAP_MS);
+        int64_t now = clock_now_ms();
+        for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n)) {
+            struct hs_conn *c = HS_CONN(n);
+            if (c->parked && !c->expired && !c->evicted && c->deadline <= now) {
+                c->expired = true;
+                shutdown(c->slot.fd, SHUT_RD); /* its next event ends it */
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
     return NULL;
 }
 
@@ -200,9 +432,14 @@ struct http_server *http_server_new(const struct http_server_opts *opts)
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->opts = *opts;
     http_opts_defaults(&s->opts);
+    s->epfd = s->wakefd = -1;
+    s->wake_kind = HS_WAKE;
+    /* At most one handler per connection, and the spares beside them. */
+    s->max_threads = 2 * s->opts.max_connections + HS_SPARE_MAX;
     pthread_mutex_init(&s->lock, NULL);
-    clock_cond_init(&s->idle);
+    clock_cond_init(&s->changed);
     list_init(&s->conns);
+    s->per_addr = hmap_new();
     return s;
 }
 
@@ -218,9 +455,9 @@ static int hs_add_listener(struct http_server *s, int fd, bool is_unix, const ch
         *err = "listen failed";
         return -1;
     }
+    s->listeners[s->n_listeners].kind = HS_LISTENER;
     s->listeners[s->n_listeners].fd = fd;
     s->listeners[s->n_listeners].is_unix = is_unix;
-    s->listeners[s->n_listeners].server = s;
     s->n_listeners++;
     return 0;
 }
@@ -314,57 +551,88 @@ int http_server_port(const struct http_server *s)
 int http_server_start(struct http_server *s)
 {
     s->started = true;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->epfd < 0 || s->wakefd < 0)
+        return -1;
+    /* Level-triggered and never read: once written, it wakes every thread. */
+    struct epoll_event wake = {.events = EPOLLIN, .data.ptr = &s->wake_kind};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &wake) < 0)
+        return -1;
     for (int i = 0; i < s->n_listeners; i++) {
-        if (pthread_create(&s->listeners[i].thread, NULL, hs_accept_thread, &s->listeners[i]) !=
-            0) {
-            http_server_stop(s);
-            return -1;
-        }
-        s->listeners[i].running = true;
+        int fd = s->listeners[i].fd;
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        hs_arm(s, fd, EPOLL_CTL_ADD, &s->listeners[i]);
+    }
+    pthread_mutex_lock(&s->lock);
+    bool ok = true;
+    for (int i = 0; i < HS_SPARE_MIN && ok; i++)
+        ok = hs_spawn(s);
+    s->reaper_running = ok && pthread_create(&s->reaper, NULL, hs_reaper, s) == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!s->reaper_running) {
+        http_server_stop(s);
+        return -1;
     }
     return 0;
 }
 
+/* Shuts down the sockets of the connections whose handlers run; with the
+ * lock held. */
+static void hs_shutdown_busy(struct http_server *s, int how)
+{
+    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
+        if (!HS_CONN(n)->parked && HS_CONN(n)->slot.fd >= 0)
+            shutdown(HS_CONN(n)->slot.fd, how);
+}
+
 void http_server_stop(struct http_server *s)
 {
-    if (atomic_exchange(&s->stopping, true))
+    if (atomic_exchange(&s->stopping, true) || !s->started)
         return;
-    for (int i = 0; i < s->n_listeners; i++)
-        shutdown(s->listeners[i].fd, SHUT_RDWR);
-    for (int i = 0; i < s->n_listeners; i++) {
-        if (s->listeners[i].running) /* not if never started */
-            pthread_join(s->listeners[i].thread, NULL);
-        s->listeners[i].running = false;
-        close(s->listeners[i].fd);
+    if (s->wakefd >= 0) {
+        uint64_t one = 1;
+        ssize_t n = write(s->wakefd, &one, sizeof(one));
+        (void)n;
     }
-    s->n_listeners = 0;
     pthread_mutex_lock(&s->lock);
-    /* Idle connections read the end of their input and close; a handler
-     * still writing its reply finishes it, for up to HS_STOP_GRACE_MS.
-     * Then every connection is cut. */
-    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
-        if (HS_SLOT(n)->conn.fd >= 0)
-            shutdown(HS_SLOT(n)->conn.fd, SHUT_RD);
+    pthread_cond_broadcast(&s->changed); /* the reaper */
+    /* Waiting threads end at once. A handler still writing its reply
+     * finishes it, for up to HS_STOP_GRACE_MS; reading, it sees the end
+     * of its input. Then every connection is cut. */
+    hs_shutdown_busy(s, SHUT_RD);
     int64_t until = clock_now_ms() + HS_STOP_GRACE_MS;
-    while (!list_empty(&s->conns) && clock_cond_wait_until(&s->idle, &s->lock, until))
+    while (s->threads > 0 && clock_cond_wait_until(&s->changed, &s->lock, until))
         ;
-    for (struct list_node *n = list_first(&s->conns); n; n = list_next(&s->conns, n))
-        if (HS_SLOT(n)->conn.fd >= 0)
-            shutdown(HS_SLOT(n)->conn.fd, SHUT_RDWR);
-    while (!list_empty(&s->conns))
-        pthread_cond_wait(&s->idle, &s->lock);
+    hs_shutdown_busy(s, SHUT_RDWR);
+    while (s->threads > 0)
+        pthread_cond_wait(&s->changed, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    if (s->reaper_running)
+        pthread_join(s->reaper, NULL);
+    s->reaper_running = false;
+    /* No thread is left: what is still open is parked, or was being
+     * served when its thread saw the stop. */
+    while (!list_empty(&s->conns))
+        hs_drop(s, HS_CONN(list_first(&s->conns)));
+    for (int i = 0; i < s->n_listeners; i++)
+        close(s->listeners[i].fd);
+    s->n_listeners = 0;
 }
 
 void http_server_free(struct http_server *s)
 {
     if (!s)
         return;
-    if (s->started)
-        http_server_stop(s);
+    http_server_stop(s);
     for (int i = 0; i < s->n_listeners; i++)
         close(s->listeners[i].fd);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->wakefd >= 0)
+        close(s->wakefd);
+    hmap_free(s->per_addr);
     pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->changed);
     free(s);
 }

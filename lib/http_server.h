@@ -2,13 +2,17 @@
  * http_server.h - HTTP/1.1 server on TCP and Unix-domain sockets, with
  * libhttp-parser doing the parsing.
  *
- * One thread per connection. The design choice that matters: a handler may
- * block (long-polling event.from, streaming a disk image, a console that
- * becomes a raw byte stream after CONNECT) without stalling anyone else, and
- * it reads the request body and writes the response as streams, so neither
- * has to fit in memory. Keep-alive, Content-Length and chunked bodies both
- * ways, limits on header size and connection count, and deadlines against
- * slow clients are handled here; handlers see whole requests.
+ * Waiting for a client costs no thread: connections are read by an event
+ * loop (epoll), and a handler runs only once its request is complete (a
+ * body too large to buffer is streamed by the handler). A handler may
+ * then block (long-polling event.from, streaming a disk image, a console
+ * that becomes a raw byte stream after CONNECT) without stalling anyone
+ * else: the pool of threads grows while handlers block, and shrinks
+ * again. Handlers read the request body and write the response as
+ * streams, so neither has to fit in memory. Keep-alive, Content-Length
+ * and chunked bodies both ways, limits on header size and on connections
+ * (in all, and per source address), and deadlines against slow clients
+ * are handled here; handlers see whole requests.
  */
 #ifndef CX_HTTP_SERVER_H
 #define CX_HTTP_SERVER_H
@@ -23,7 +27,7 @@
 struct http_server;
 struct http_req;
 
-/* Called once per request, on the connection's thread. It must answer with
+/* Called once per request, on a thread of the server's pool. It must answer with
  * http_reply, or http_reply_start/write/end, or take the socket. If it
  * returns without doing any of these the server answers 500. */
 typedef void (*http_handler_fn)(struct http_req *req, void *ctx);
@@ -35,7 +39,10 @@ struct http_server_opts {
     int header_timeout_ms;   /* first byte to end of headers; 0 = 10 s; then 408 */
     int idle_timeout_ms;     /* wait for the next request on keep-alive; 0 = 300 s */
     int io_timeout_ms;       /* longest stall reading a body or writing; 0 = 60 s */
-    int max_connections;     /* open at once, per server; 0 = 800; over it: 503 */
+    int max_connections;     /* open at once, per kind (TCP, Unix); 0 = 4096 */
+    int max_per_address;     /* TCP connections from one address; 0 = 256; over it: 503 */
+    size_t max_body_buffer;  /* body read before the handler runs; 0 = 1 MiB */
+    int min_body_rate;       /* bytes/s a buffered body must keep up; 0 = 1024 */
 };
 
 struct http_server *http_server_new(const struct http_server_opts *opts);
@@ -46,7 +53,7 @@ int http_server_listen_tcp(struct http_server *s, const char *addr, int port, co
 int http_server_listen_unix(struct http_server *s, const char *path, const char **err);
 /* The port of the first TCP listener, once listening. */
 int http_server_port(const struct http_server *s);
-/* Starts accepting on every listener (one acceptor thread each). */
+/* Starts the event loop and accepts on every listener. */
 int http_server_start(struct http_server *s);
 /* Stops accepting, shuts every open connection down and waits for all
  * connection threads to finish. */
@@ -90,6 +97,9 @@ int http_reply_end(struct http_req *r);
 /* Closes the connection after this response even if the client asked to
  * keep it alive. */
 void http_req_close_after(struct http_req *r);
+/* The request proved a session: the connection is the last to be closed
+ * when a new one needs its place (see http_server.c). */
+void http_req_trust(struct http_req *r);
 
 /* Hands the raw socket to the caller (after CONNECT or an upgrade, once the
  * handler has sent its own response line, e.g. with http_reply_start and a
@@ -108,8 +118,9 @@ const char *http_status_text(int status);
 
 /*
  * Serves one already-connected socket on the calling thread until the
- * client closes it or a limit ends it, then closes fd. The server uses this
- * for each connection; tests and the fuzz target call it on a socketpair.
+ * client closes it or a limit ends it, then closes fd: the same steps
+ * the server's event loop takes, waiting with poll. Tests and the fuzz
+ * target call it on a socketpair.
  */
 void http_serve_fd(const struct http_server_opts *opts, int fd, const char *peer, bool is_unix);
 

@@ -77,6 +77,7 @@ static int xapi_listen(struct xapi *x)
         .idle_timeout_ms = s->idle_timeout_ms,
         .io_timeout_ms = s->io_timeout_ms,
         .max_connections = s->max_connections,
+        .max_per_address = s->max_per_address,
     };
     x->http = http_server_new(&opts);
     const char *err;

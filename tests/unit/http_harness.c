@@ -81,8 +81,18 @@ void join_within(pthread_t t)
 
 int tcp_socket_to(int port, int *rc)
 {
+    return tcp_socket_from(NULL, port, rc);
+}
+
+int tcp_socket_from(const char *source, int port, int *rc)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
+    if (source) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        assert_int_equal(inet_pton(AF_INET, source, &src.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    }
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     *rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
@@ -230,6 +240,13 @@ static void handle_block(struct http_req *r)
     reply_text(r, 200, "unblocked");
 }
 
+/* A request that proved a session, as xapi's front door marks one. */
+static void handle_trust(struct http_req *r)
+{
+    http_req_trust(r);
+    reply_text(r, 200, "trusted");
+}
+
 /* Streams up to 64 MiB, until a write fails. */
 static void handle_big(struct http_req *r)
 {
@@ -342,19 +359,13 @@ static const struct route {
     const char *path;
     void (*fn)(struct http_req *r);
 } routes[] = {
-    {"/hello", handle_hello},
-    {"/header", handle_header},
-    {"/trailer", handle_trailer},
-    {"/sum", handle_sum},
-    {"/small", handle_small},
-    {"/noreply", handle_noreply},
-    {"/stream", handle_stream_chunked},
-    {"/stream-len", handle_stream_len},
-    {"/overrun", handle_overrun},
-    {"/underrun", handle_underrun},
-    {"/twice", handle_twice},
-    {"/block", handle_block},
-    {"/big", handle_big},
+    {"/hello", handle_hello},           {"/header", handle_header},
+    {"/trailer", handle_trailer},       {"/sum", handle_sum},
+    {"/small", handle_small},           {"/noreply", handle_noreply},
+    {"/stream", handle_stream_chunked}, {"/stream-len", handle_stream_len},
+    {"/overrun", handle_overrun},       {"/underrun", handle_underrun},
+    {"/twice", handle_twice},           {"/block", handle_block},
+    {"/trust", handle_trust},           {"/big", handle_big},
     {"/halfway", handle_halfway},
 };
 
@@ -458,8 +469,13 @@ struct conn conn_fd(int fd)
 
 struct conn conn_tcp(int port)
 {
+    return conn_tcp_from(NULL, port);
+}
+
+struct conn conn_tcp_from(const char *source, int port)
+{
     int rc;
-    int fd = tcp_socket_to(port, &rc);
+    int fd = tcp_socket_from(source, port, &rc);
     assert_int_equal(rc, 0);
     return conn_fd(fd);
 }

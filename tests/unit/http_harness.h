@@ -34,6 +34,8 @@ void send_str(int fd, const char *s);
 void join_within(pthread_t t);
 /* A TCP socket to 127.0.0.1:port; *rc is connect()'s result. */
 int tcp_socket_to(int port, int *rc);
+/* The same from a source address of the caller's choosing (127.0.0.2). */
+int tcp_socket_from(const char *source, int port, int *rc);
 
 /* --- what the handler saw (written by server threads, under lock) --- */
 
@@ -65,7 +67,7 @@ int seen_wait(const int *field, int from);
 int http_harness_teardown(void **state);
 
 /* Routes: /hello, /header?<name>, /trailer, /sum, /small, /noreply, /stream,
- * /stream-len, /overrun, /underrun, /twice, /block, /big, /halfway, CONNECT,
+ * /stream-len, /overrun, /underrun, /twice, /block, /trust, /big, /halfway, CONNECT,
  * and anything else echoes the body with X-Method, X-Path, X-Query, X-CL,
  * X-Peer and X-Unix headers. */
 void handle(struct http_req *r, void *ctx);
@@ -80,6 +82,7 @@ struct conn {
 
 struct conn conn_fd(int fd);
 struct conn conn_tcp(int port);
+struct conn conn_tcp_from(const char *source, int port);
 struct conn conn_unix(const char *path);
 void conn_close(struct conn *c);
 /* Reads more. 1 got bytes, 0 EOF (or reset), -1 nothing within WAIT_MS. */

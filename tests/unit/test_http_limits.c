@@ -1,7 +1,8 @@
 /*
  * test_http_limits.c - the HTTP server's limits and deadlines: body and
  * header sizes, malformed requests, the io, header and idle timeouts (slow
- * clients), max_connections, and stop with connections open.
+ * clients), max_connections and max_per_address, and stop with
+ * connections open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +30,13 @@ static void test_io_timeout(void **state)
     assert_true(p->c.in.len < (size_t)4096 * 16384);
     pair_close(p);
 
-    /* 400 is the handler's answer to a failed read. */
+    /* A body that stops coming before the handler runs: 408. */
+    p = pair_open_opts(&o);
+    expect_fatal(&p->c, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten b", 408);
+    pair_close(p);
+
+    /* One too big to buffer goes to the handler, whose read fails: its 400. */
+    o.max_body_buffer = 4;
     p = pair_open_opts(&o);
     expect_fatal(&p->c, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten b", 400);
     pair_close(p);
@@ -206,38 +213,75 @@ static void test_idle_timeout(void **state)
     srv_stop(&v);
 }
 
-static void test_max_connections_503(void **state)
+static void test_max_connections(void **state)
 {
     struct http_server_opts o = {.handler = handle, .max_connections = 2};
     struct srv v;
     srv_start(&v, &o);
-    /* Two connections that have not sent their first request hold their
-     * slots: a third client gets 503. */
-    struct conn a = conn_tcp(v.port), b = conn_unix(v.path);
-    sleep_ms(50); /* both accepted */
+    /* Two connections that have not sent a byte hold both TCP slots: a
+     * third displaces the one that has waited longest, and is served. */
+    struct conn a = conn_tcp(v.port);
+    sleep_ms(20);
+    struct conn b = conn_tcp(v.port);
+    sleep_ms(20);
     struct conn c = conn_tcp(v.port);
-    expect_close(&c, "GET /hello HTTP/1.1\r\n\r\n", 503, "too many connections");
-    conn_close(&c);
-    /* over the Unix socket too, without even sending a request */
-    c = conn_unix(v.path);
-    expect_reply(&c, NULL, 503, NULL);
-    conn_close(&c);
-
-    /* The first two are unaffected. */
-    expect_hello(&a);
-    sleep_ms(20);
-    expect_hello(&b);
-    sleep_ms(20);
-
-    /* Now both wait idle for their next request: a new client is served,
-     * and the connection idle the longest (a) is closed to make room. */
-    c = conn_tcp(v.port);
     expect_hello(&c);
     expect_eof(&a);
+    conn_close(&a);
+    expect_hello(&b);
+
+    /* b proves a session, then c waits for its next request: a new client
+     * displaces c, though b has waited longer. */
+    expect_reply(&b, "GET /trust HTTP/1.1\r\n\r\n", 200, "trusted");
+    sleep_ms(20);
+    expect_hello(&c);
+    struct conn d = conn_tcp(v.port);
+    expect_hello(&d);
+    expect_eof(&c);
+    conn_close(&c);
+    expect_hello(&b);
+
+    /* Connections whose handlers run are never displaced: 503. */
+    send_str(b.fd, "GET /block HTTP/1.1\r\n\r\n");
+    send_str(d.fd, "GET /block HTTP/1.1\r\n\r\n");
+    seen_wait(&seen.blocked, 0);
+    sleep_ms(50); /* both handlers run */
+    c = conn_tcp(v.port);
+    expect_close(&c, "GET /hello HTTP/1.1\r\n\r\n", 503, "too many connections");
+    conn_close(&c);
+    /* The Unix socket has slots of its own: root on the host gets in. */
+    struct conn u = conn_unix(v.path);
+    expect_hello(&u);
+    conn_close(&u);
+    seen_set(&seen.release, 1);
+    expect_reply(&b, NULL, 200, "unblocked");
+    expect_reply(&d, NULL, 200, "unblocked");
+    conn_close(&b);
+    conn_close(&d);
+    srv_stop(&v);
+}
+
+static void test_max_per_address(void **state)
+{
+    struct http_server_opts o = {.handler = handle, .max_per_address = 2};
+    struct srv v;
+    srv_start(&v, &o);
+    struct conn a = conn_tcp_from("127.0.0.2", v.port), b = conn_tcp_from("127.0.0.2", v.port);
+    expect_hello(&a);
+    struct conn c = conn_tcp_from("127.0.0.2", v.port);
+    expect_close(&c, "GET /hello HTTP/1.1\r\n\r\n", 503, "too many connections");
+    conn_close(&c);
+    /* Another address is served, and a closed connection frees its place. */
+    c = conn_tcp_from("127.0.0.3", v.port);
+    expect_hello(&c);
+    conn_close(&c);
+    conn_close(&a);
+    sleep_ms(50);
+    a = conn_tcp_from("127.0.0.2", v.port);
+    expect_hello(&a);
     expect_hello(&b);
     conn_close(&a);
     conn_close(&b);
-    conn_close(&c);
     srv_stop(&v);
 }
 
@@ -293,7 +337,8 @@ int main(void)
         cmocka_unit_test(test_too_many_headers_431),
         cmocka_unit_test(test_slow_client_408),
         cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_max_connections_503),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_max_per_address),
         cmocka_unit_test(test_stop_with_idle_connections),
     };
     return cmocka_run_group_tests(tests, NULL, http_harness_teardown);

@@ -505,16 +505,18 @@ static void test_expect_continue(void **state)
                  200, "fast");
     pair_close(p);
 
-    /* A handler that answers without reading: no 100, and since the client
-     * holds its body back the connection cannot continue. */
-    p = pair_open();
+    /* A body too big to buffer (here over 16 bytes) is the handler's to
+     * ask for. One that answers without reading: no 100, and since the
+     * client holds its body back the connection cannot continue. */
+    struct http_server_opts o = {.handler = handle, .max_body_buffer = 16};
+    p = pair_open_opts(&o);
     expect_close(&p->c,
                  "POST /hello HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n", 200,
                  "hello");
     pair_close(p);
 
     /* Too big for the handler: 413 straight away, no 100. */
-    p = pair_open();
+    p = pair_open_opts(&o);
     expect_fatal(
         &p->c, "POST /small HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n", 413);
     assert_int_equal(seen_int(&seen.small_rc), -2);

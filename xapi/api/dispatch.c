@@ -129,7 +129,7 @@ static int xapi_check_args(struct xapi_call *c, struct val **given, struct rpc_r
 }
 
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
-                               const char *log_ctx, const struct xapi_client *client)
+                               const char *log_ctx, struct xapi_client *client)
 {
     const char *name = call->method;
     bool async = strncmp(name, "Async.", 6) == 0;
@@ -158,6 +158,8 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
         const char *ref = val_str(given[0]);
         if (!ref || !session_check(x, ref, &roles))
             return rpc_reply_error(a, API_ERR_SESSION_INVALID, ref ? ref : "", NULL);
+        if (client)
+            client->proven = true;
         /* A message without roles in the schema is for the local
          * superuser alone (upstream's "local root only"). */
         if (m->roles ? !(roles & m->roles) : roles != ~(uint32_t)0)

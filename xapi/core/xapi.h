@@ -82,8 +82,8 @@ struct xapi_settings {
     const char *address;   /* the TCP listener's address; NULL: every address */
     int port;              /* 0: any free port (see http_server_port) */
     size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
-    int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections;
-    int max_sessions; /* live sessions on the host; 0: SESSION_MAX_DEFAULT */
+    int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections, max_per_address;
+    int max_sessions;         /* live sessions on the host; 0: SESSION_MAX_DEFAULT */
     struct xapi_product product;
     /* The modules, NULL-terminated; NULL: xapi_modules (module.h). Tests
      * add modules of their own. */
@@ -98,13 +98,15 @@ struct xapi {
     pthread_mutex_t id_lock; /* id.root_password changes (session.change_password) */
     struct db *db;           /* has its own locks */
     struct http_server *http;
-    atomic_ulong next_request; /* numbers requests for the logs */
-    struct xapi_role role;     /* where this host stands in its pool */
-    struct tasks *tasks;       /* core/task.c: Async. calls and their threads */
-    struct events *events;     /* core/event.c: event.next's registrations */
-    struct throttle *logins;   /* core/throttle.h: who failed to log in */
-    struct xenops *xenops;     /* core/xenops.h: xenopsd's client */
-    struct vm_service *vm;     /* vm/vm.h: following xenopsd */
+    atomic_ulong next_request;     /* numbers requests for the logs */
+    struct xapi_role role;         /* where this host stands in its pool */
+    struct tasks *tasks;           /* core/task.c: Async. calls and their threads */
+    struct events *events;         /* core/event.c: event.next's registrations */
+    struct throttle *logins;       /* core/throttle.h: who failed to log in */
+    struct loginfail *failed;      /* core/loginfail.h: and for the report */
+    struct session_alerts *alerts; /* session.c: the report's thread */
+    struct xenops *xenops;         /* core/xenops.h: xenopsd's client */
+    struct vm_service *vm;         /* vm/vm.h: following xenopsd */
     /* The modules' messages by message index and hooks by class (module.h);
      * written once at start, read-only after. */
     xapi_explicit_fn *handlers;
@@ -147,6 +149,7 @@ struct xapi_client {
     int fd;           /* its socket, to notice a hang-up (http_req_watch_fd) */
     const char *peer; /* "ADDRESS:PORT", "[ADDRESS]:PORT" or "unix" */
     bool local;       /* on xapi.sock: root on this host */
+    bool proven;      /* set by xapi_dispatch: the call carried a valid session */
 };
 
 /* The arguments of a call, named by the parameter ids of api_ids.h
@@ -160,9 +163,10 @@ int64_t xapi_arg_int(const struct xapi_call *c, api_param_id p);
 bool xapi_arg_bool(const struct xapi_call *c, api_param_id p);
 double xapi_arg_float(const struct xapi_call *c, api_param_id p);
 
-/* dispatch.c: runs a call; never fails to reply. */
+/* dispatch.c: runs a call; never fails to reply. Sets client->proven
+ * when the call carried a valid session. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
-                               const char *log_ctx, const struct xapi_client *client);
+                               const char *log_ctx, struct xapi_client *client);
 /* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
  * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
  * live). */

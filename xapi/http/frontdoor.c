@@ -144,6 +144,8 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
                                      .peer = http_req_peer(req),
                                      .local = http_req_is_unix(req)};
         struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx, &client);
+        if (client.proven) /* the last this connection loses to a flood */
+            http_req_trust(req);
         if (reply.error)
             log_info(log_ctx, "%s failed: %s", method, val_str(reply.error->u.arr.items[0]));
         buf_reset(&body);
