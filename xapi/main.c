@@ -9,7 +9,7 @@
  *   --foreground (log to stderr as well as STATE/log/xapi.log)
  *   max-rpc-size, http-header-timeout-ms, http-idle-timeout-ms,
  *   http-io-timeout-ms, max-connections, max-connections-per-address,
- *   max-sessions, log-level;
+ *   max-sessions, failed-login-alert-freq (seconds), log-level;
  *   what the host says it is (host.software_version): product-brand,
  *   product-version, product-version-text, platform-name,
  *   platform-version, build-number
@@ -19,7 +19,7 @@
 
 static int xapi_read_settings(struct daemon *d, struct xapi_settings *s)
 {
-    long long port, max_rpc, header_ms, idle_ms, io_ms, max_conns, per_addr, max_sessions;
+    long long port, max_rpc, header_ms, idle_ms, io_ms, max_conns, per_addr, max_sessions, alert_s;
     const char *err;
     struct config *cfg = d->cfg;
     if (config_get_int(cfg, "port", 80, 0, 65535, &port, &err) ||
@@ -29,7 +29,8 @@ static int xapi_read_settings(struct daemon *d, struct xapi_settings *s)
         config_get_int(cfg, "http-io-timeout-ms", 60000, 1, 3600000, &io_ms, &err) ||
         config_get_int(cfg, "max-connections", 4096, 1, 100000, &max_conns, &err) ||
         config_get_int(cfg, "max-connections-per-address", 256, 1, 100000, &per_addr, &err) ||
-        config_get_int(cfg, "max-sessions", 5000, 1, 1000000, &max_sessions, &err))
+        config_get_int(cfg, "max-sessions", 5000, 1, 1000000, &max_sessions, &err) ||
+        config_get_int(cfg, "failed-login-alert-freq", 3600, 1, 86400 * 365, &alert_s, &err))
         return daemon_bad_setting(d, err);
     *s = (struct xapi_settings){
         .state_dir = d->state_dir,
@@ -43,6 +44,7 @@ static int xapi_read_settings(struct daemon *d, struct xapi_settings *s)
         .max_connections = (int)max_conns,
         .max_per_address = (int)per_addr,
         .max_sessions = (int)max_sessions,
+        .failed_login_alert_s = (int)alert_s,
         .product = {.brand = config_get(cfg, "product-brand", NULL),
                     .version = config_get(cfg, "product-version", NULL),
                     .version_text = config_get(cfg, "product-version-text", NULL),

@@ -11,7 +11,9 @@
 #include "core/module.h"
 #include "api/api.h"
 #include "api/api_value.h"
+#include "arena.h"
 #include "db/db.h"
+#include "log.h"
 
 #include <string.h>
 #include <time.h>
@@ -44,6 +46,32 @@ static struct rpc_reply message_create(struct xapi_call *c)
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *o = db_txn_create(t, API_C_message, &v, NULL);
     return xapi_commit(c, t, val_string(c->a, o->ref));
+}
+
+int message_raise(struct xapi *x, const char *name, int64_t priority, int cls, const char *obj_uuid,
+                  const char *body)
+{
+    struct arena *a = arena_new();
+    struct db_values v = db_values_new(a, API_C_message);
+    db_values_set(&v, API_F_message_name, val_string(a, name));
+    db_values_set(&v, API_F_message_priority, val_int(a, priority));
+    db_values_set(&v, API_F_message_cls,
+                  val_string(a, cls == API_C_pool   ? "Pool"
+                                : cls == API_C_host ? "Host"
+                                                    : api_classes[cls].name));
+    db_values_set(&v, API_F_message_obj_uuid, val_string(a, obj_uuid));
+    db_values_set(&v, API_F_message_body, val_string(a, body));
+    db_values_set(&v, API_F_message_timestamp, api_value_datetime(a, time(NULL)));
+    struct db_txn *t = db_begin(x->db);
+    const char *ref = arena_strdup(a, db_txn_create(t, API_C_message, &v, NULL)->ref);
+    const char *err = NULL;
+    int rc = db_commit(t, &err);
+    if (rc < 0)
+        log_warn(NULL, "cannot raise message %s: %s", name, err);
+    else
+        log_info(NULL, "raised message %s (%s) about %s", name, ref, obj_uuid);
+    arena_free(a);
+    return rc;
 }
 
 static struct rpc_reply message_destroy_many(struct xapi_call *c)

@@ -6,17 +6,20 @@
  *
  * Limits as upstream: a session unused for 24 hours expires, and one
  * originator (or user name) holds at most 500 sessions, the oldest
- * making room. A failed login costs the caller a second, which makes
- * guessing the password over the API slow.
+ * making room. Failed logins over the network are throttled
+ * (throttle.h), and every failed login is counted for the report that
+ * loginfail.h describes, raised from a thread of this module.
  */
 #include "core/xapi.h"
 #include "core/module.h"
+#include "core/loginfail.h"
 #include "core/throttle.h"
 #include "api/api.h"
 #include "api/api_value.h"
 #include "clock.h"
 #include "db/db.h"
 #include "log.h"
+#include "mem.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -201,6 +204,20 @@ static bool session_throttle_keys(const struct xapi_call *c, const char *user,
     return true;
 }
 
+/* A failed login, for the report (loginfail.h): who tried, from where. */
+static void session_note_failure(struct xapi_call *c, const char *user, const char *originator,
+                                 const char *addr)
+{
+    const struct xapi_client *cl = c->client;
+    struct loginfail_client who = {
+        .user = user,
+        .originator = originator,
+        .user_agent = cl ? cl->user_agent : NULL,
+        .ip = addr ? addr + strlen("addr:") : NULL,
+    };
+    loginfail_record(c->x->failed, &who, (int64_t)time(NULL));
+}
+
 static struct rpc_reply session_auth_failed(struct xapi_call *c, const char *user)
 {
     return rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
@@ -228,6 +245,7 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
                      "%s: login of '%s' from %s refused for %lld ms more: too many "
                      "failures",
                      c->m->wire_name, log_field(fu, user), from, (long long)wait);
+            session_note_failure(c, user, originator, addr);
             return session_auth_failed(c, user);
         }
     }
@@ -242,6 +260,7 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
                  "%s: authentication of '%s' from %s failed (%u in a row from there, %u for "
                  "the user)",
                  c->m->wire_name, log_field(fu, user), from, by_addr, by_user);
+        session_note_failure(c, user, originator, throttled ? addr : NULL);
         return session_auth_failed(c, user);
     }
     if (throttled) {
@@ -355,9 +374,83 @@ static const struct xapi_explicit session_messages[] = {
     {0, NULL},
 };
 
+/* --- the failed-login report --- */
+
+#define SESSION_ALERT_DEFAULT_S 3600 /* as upstream's failed-login-alert-freq */
+
+struct session_alerts {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC */
+    bool stop;           /* under lock */
+    pthread_t thread;
+    int interval_s;
+};
+
+/* Raises FAILED_LOGIN_ATTEMPTS about the pool when logins failed since
+ * the last report. */
+static void session_report_failures(struct xapi *x)
+{
+    struct buf body = BUF_INIT;
+    if (!loginfail_report(x->failed, &body))
+        return;
+    char uuid[64] = "";
+    db_read_lock(x->db);
+    const struct db_obj *pool = db_first(x->db, API_C_pool);
+    if (pool)
+        snprintf(uuid, sizeof(uuid), "%s", db_obj_str(pool, API_F_pool_uuid));
+    db_read_unlock(x->db);
+    log_info(NULL, "failed logins since the last report: raising FAILED_LOGIN_ATTEMPTS");
+    if (*uuid)
+        message_raise(x, "FAILED_LOGIN_ATTEMPTS", 3, API_C_pool, uuid, body.data);
+    buf_free(&body);
+}
+
+static void *session_alerts_main(void *arg)
+{
+    struct xapi *x = arg;
+    struct session_alerts *al = x->alerts;
+    pthread_mutex_lock(&al->lock);
+    while (!al->stop) {
+        int64_t deadline = clock_now_ms() + (int64_t)al->interval_s * 1000;
+        while (!al->stop && clock_cond_wait_until(&al->wake, &al->lock, deadline))
+            ;
+        if (al->stop)
+            break;
+        pthread_mutex_unlock(&al->lock);
+        session_report_failures(x);
+        pthread_mutex_lock(&al->lock);
+    }
+    pthread_mutex_unlock(&al->lock);
+    return NULL;
+}
+
 static int session_start(struct xapi *x)
 {
     x->logins = throttle_new();
+    x->failed = loginfail_new();
+    struct session_alerts *al = xcalloc(1, sizeof(*al));
+    pthread_mutex_init(&al->lock, NULL);
+    clock_cond_init(&al->wake);
+    al->interval_s = x->settings.failed_login_alert_s > 0 ? x->settings.failed_login_alert_s
+                                                          : SESSION_ALERT_DEFAULT_S;
+    x->alerts = al;
+    if (pthread_create(&al->thread, NULL, session_alerts_main, x) != 0) {
+        log_error(NULL, "cannot start the failed-login report's thread");
+        return -1;
+    }
+    return 0;
+}
+
+static int session_stop(struct xapi *x)
+{
+    struct session_alerts *al = x->alerts;
+    if (!al)
+        return 0;
+    pthread_mutex_lock(&al->lock);
+    al->stop = true;
+    pthread_cond_broadcast(&al->wake);
+    pthread_mutex_unlock(&al->lock);
+    pthread_join(al->thread, NULL);
     return 0;
 }
 
@@ -365,11 +458,20 @@ static void session_free(struct xapi *x)
 {
     throttle_free(x->logins);
     x->logins = NULL;
+    loginfail_free(x->failed);
+    x->failed = NULL;
+    if (x->alerts) {
+        pthread_mutex_destroy(&x->alerts->lock);
+        pthread_cond_destroy(&x->alerts->wake);
+        free(x->alerts);
+        x->alerts = NULL;
+    }
 }
 
 const struct xapi_module session_module = {
     .name = "session",
     .messages = session_messages,
     .start = session_start,
+    .stop = session_stop,
     .free = session_free,
 };

@@ -84,6 +84,7 @@ struct xapi_settings {
     size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
     int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections, max_per_address;
     int max_sessions;         /* live sessions on the host; 0: SESSION_MAX_DEFAULT */
+    int failed_login_alert_s; /* how often failed logins are reported; 0: an hour */
     struct xapi_product product;
     /* The modules, NULL-terminated; NULL: xapi_modules (module.h). Tests
      * add modules of their own. */
@@ -146,10 +147,11 @@ struct xapi_call {
 
 /* The connection a call came on. */
 struct xapi_client {
-    int fd;           /* its socket, to notice a hang-up (http_req_watch_fd) */
-    const char *peer; /* "ADDRESS:PORT", "[ADDRESS]:PORT" or "unix" */
-    bool local;       /* on xapi.sock: root on this host */
-    bool proven;      /* set by xapi_dispatch: the call carried a valid session */
+    int fd;                 /* its socket, to notice a hang-up (http_req_watch_fd) */
+    const char *peer;       /* "ADDRESS:PORT", "[ADDRESS]:PORT" or "unix" */
+    bool local;             /* on xapi.sock: root on this host */
+    const char *user_agent; /* its User-Agent header, or NULL */
+    bool proven;            /* set by xapi_dispatch: the call carried a valid session */
 };
 
 /* The arguments of a call, named by the parameter ids of api_ids.h
@@ -216,6 +218,12 @@ api_roles_t rbac_roles_of(struct db *db, const struct db_obj *subject);
  * datamodel, made or brought up to date. */
 struct xapi_sync;
 void rbac_roles_sync(struct xapi_sync *s);
+
+/* message.c: a message xapi raises itself (not a client's
+ * message.create) about the object of class cls with obj_uuid. 0, or -1
+ * (logged). */
+int message_raise(struct xapi *x, const char *name, int64_t priority, int cls, const char *obj_uuid,
+                  const char *body);
 
 /* task.c: runs fn as the task of an Async. call and answers its ref at
  * once. */

@@ -142,6 +142,7 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
         log_debug(log_ctx, "%s", method);
         struct xapi_client client = {.fd = http_req_watch_fd(req),
                                      .peer = http_req_peer(req),
+                                     .user_agent = http_req_header(req, "User-Agent"),
                                      .local = http_req_is_unix(req)};
         struct rpc_reply reply = xapi_dispatch(x, a, &call, log_ctx, &client);
         if (client.proven) /* the last this connection loses to a flood */
