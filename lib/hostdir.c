@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -37,6 +38,25 @@ static void hostdir_path(struct buf *p, const char *dir, const char *name)
     buf_printf(p, "%s/%s", dir, name);
 }
 
+/* The root password's hash from host.conf; an earlier version's password
+ * in clear is hashed (hostdir_init then stores the hash instead). */
+static int hostdir_load_password(struct arena *a, struct config *c, struct host_identity *id,
+                                 const char **err)
+{
+    id->root_password[0] = '\0';
+    if (config_get(c, "root-password-hash", NULL))
+        return hostdir_copy(a, id->root_password_hash, sizeof(id->root_password_hash), c,
+                            "root-password-hash", err);
+    char clear[HOSTDIR_PASSWORD_MAX + 1];
+    if (hostdir_copy(a, clear, sizeof(clear), c, "root-password", err))
+        return -1;
+    int rc = passwd_hash(clear, id->root_password_hash);
+    OPENSSL_cleanse(clear, sizeof(clear));
+    if (rc < 0)
+        *err = "cannot hash the root password";
+    return rc;
+}
+
 int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, const char **err)
 {
     struct buf path = BUF_INIT;
@@ -49,9 +69,10 @@ int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, con
     else if (hostdir_copy(a, id->host_uuid, sizeof(id->host_uuid), c, "host-uuid", err) ||
              hostdir_copy(a, id->host_ref, sizeof(id->host_ref), c, "host-ref", err) ||
              hostdir_copy(a, id->pool_uuid, sizeof(id->pool_uuid), c, "pool-uuid", err) ||
-             hostdir_copy(a, id->pool_ref, sizeof(id->pool_ref), c, "pool-ref", err) ||
-             hostdir_copy(a, id->root_password, sizeof(id->root_password), c, "root-password", err))
+             hostdir_copy(a, id->pool_ref, sizeof(id->pool_ref), c, "pool-ref", err))
         rc = -1;
+    else
+        rc = hostdir_load_password(a, c, id, err);
     config_free(c);
     buf_free(&path);
     return rc;
@@ -85,7 +106,7 @@ static int hostdir_save(struct arena *a, const char *dir, const struct host_iden
     config_set(c, "host-ref", id->host_ref);
     config_set(c, "pool-uuid", id->pool_uuid);
     config_set(c, "pool-ref", id->pool_ref);
-    config_set(c, "root-password", id->root_password);
+    config_set(c, "root-password-hash", id->root_password_hash);
     struct buf path = BUF_INIT;
     hostdir_path(&path, dir, "host.conf");
     int rc = config_save(c, path.data, 0600);
@@ -94,6 +115,20 @@ static int hostdir_save(struct arena *a, const char *dir, const struct host_iden
     buf_free(&path);
     config_free(c);
     return rc;
+}
+
+/* Whether host.conf still holds a password in clear (an earlier version's). */
+static bool hostdir_stored_clear(const char *dir)
+{
+    struct buf path = BUF_INIT;
+    hostdir_path(&path, dir, "host.conf");
+    struct config *c = config_new();
+    const char *why;
+    bool clear = config_load_file(c, path.data, false, &why) == 0 &&
+                 config_get(c, "root-password", NULL) != NULL;
+    config_free(c);
+    buf_free(&path);
+    return clear;
 }
 
 int hostdir_init(struct arena *a, const char *dir, const char *root_password,
@@ -126,12 +161,22 @@ int hostdir_init(struct arena *a, const char *dir, const char *root_password,
         ids_ref(id->host_ref);
         ids_uuid(id->pool_uuid);
         ids_ref(id->pool_ref);
-        ids_secret(id->root_password, 16);
-    } else if (!root_password || strcmp(root_password, id->root_password) == 0) {
-        return 0;
-    }
-    if (root_password)
+        if (root_password)
+            snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
+        else
+            ids_secret(id->root_password, 16);
+        root_password = id->root_password;
+    } else if (!root_password) {
+        return hostdir_stored_clear(dir) ? hostdir_save(a, dir, id, err) : 0;
+    } else {
         snprintf(id->root_password, sizeof(id->root_password), "%s", root_password);
+        if (passwd_check(root_password, id->root_password_hash) && !hostdir_stored_clear(dir))
+            return 0; /* the same password: the stored hash stays */
+    }
+    if (passwd_hash(root_password, id->root_password_hash) < 0) {
+        *err = "cannot hash the root password";
+        return -1;
+    }
     return hostdir_save(a, dir, id, err);
 }
 

@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "ids.h"
+#include "passwd.h"
 
 #define HOSTDIR_PASSWORD_MAX 128
 
@@ -22,15 +23,22 @@ struct host_identity {
     char host_ref[IDS_REF_LEN + 1];
     char pool_uuid[IDS_UUID_LEN + 1];
     char pool_ref[IDS_REF_LEN + 1];
+    char root_password_hash[PASSWD_HASH_MAX]; /* passwd.h: never the text */
+    /* The root password in clear when hostdir_init was given it or made
+     * it (to tell the operator), else "". Never stored. */
     char root_password[HOSTDIR_PASSWORD_MAX + 1];
 };
 
-/* Creates DIR (and DIR/log) if needed and the identity if DIR has none.
- * A non-NULL root_password replaces the stored one. *created tells whether
- * this call made the host. Returns 0, or -1 with *err a reason in a. */
+/* Creates DIR (and DIR/log) if needed and the identity if DIR has none,
+ * with a random root password. A non-NULL root_password replaces the
+ * stored one. Only its salted hash is stored (root-password-hash in
+ * host.conf); a host.conf of an earlier version holding the password in
+ * clear is rewritten with its hash. *created tells whether this call made
+ * the host. Returns 0, or -1 with *err a reason in a. */
 int hostdir_init(struct arena *a, const char *dir, const char *root_password,
                  struct host_identity *id, bool *created, const char **err);
-/* Loads the identity of an existing host. Returns 0, or -1 with *err (in a). */
+/* Loads the identity of an existing host (id->root_password ""). Returns
+ * 0, or -1 with *err (in a). */
 int hostdir_load(struct arena *a, const char *dir, struct host_identity *id, const char **err);
 /* mkdir -p with mode for every component created. Returns 0 or -1/errno. */
 int hostdir_mkdirs(const char *path, int mode);

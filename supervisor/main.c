@@ -113,7 +113,10 @@ static void cx_print_login(const struct config *args, const struct host_identity
     bool v6 = strchr(addr, ':') != NULL;
     printf("cxapi: host %s is up\n", id->host_uuid);
     printf("  URL:   http://%s%s%s:%d/\n", v6 ? "[" : "", addr, v6 ? "]" : "", port);
-    printf("  login: root / %s\n", id->root_password);
+    if (id->root_password[0])
+        printf("  login: root / %s\n", id->root_password);
+    else /* only its hash is kept */
+        printf("  login: root / (the password set before; --root-password sets another)\n");
     fflush(stdout);
 }
 

@@ -79,6 +79,11 @@ def test_status_lists_xapi_running(host):
 def test_host_conf_created(host):
     conf = read_host_conf(host)
     assert re.fullmatch(r"[0-9a-f-]{36}", conf.get("host-uuid", "")), conf
+    # The root password is kept as /etc/shadow keeps it: a salted hash.
+    assert conf.get("root-password-hash", "").startswith("$y$"), conf
+    assert "root-password" not in conf, conf
+    with open(os.path.join(host.state, "host.conf")) as f:
+        assert host.password not in f.read()
 
 
 def test_second_start_refused(host):
@@ -155,7 +160,9 @@ def test_stop_status_restart_same_identity(host):
     r = run_cxapi("start", "--state", host.state, "--port", str(host.port))
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert conf_before["host-uuid"] in r.stdout, r.stdout
-    assert "login: root / %s" % host.password in r.stdout, r.stdout
+    # Only its hash is kept, so the password cannot be told again.
+    assert "login: root / (the password set before" in r.stdout, r.stdout
+    assert host.password not in r.stdout, r.stdout
     assert read_host_conf(host)["host-uuid"] == conf_before["host-uuid"]
     assert host.wait_api(30)
     s = host.login()  # same password

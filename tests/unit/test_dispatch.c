@@ -163,7 +163,10 @@ static void test_dispatch_change_password(void **state)
     struct host_identity id;
     const char *err;
     assert_int_equal(hostdir_load(a, fx->dir, &id, &err), 0);
-    assert_string_equal(id.root_password, "better");
+    assert_true(passwd_check("better", id.root_password_hash));
+    /* the old one no longer, even though the cache had it */
+    r = call(fx, a, "session.login_with_password", "root", "secret", NULL);
+    assert_non_null(r.error);
     arena_free(a);
 }
 

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "db/db.h"
 #include "log.h"
+#include "passwd.h"
 #include "mem.h"
 
 #include <openssl/crypto.h>
@@ -177,14 +178,25 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
     }
 }
 
-/* Compares in time independent of where the strings differ. */
+/* Whether given is the root password: against the cache of the last one
+ * found right, else against the stored hash, which costs tens of
+ * milliseconds and so runs outside the lock. */
 static bool session_password_ok(struct xapi *x, const char *given)
 {
+    char hash[PASSWD_HASH_MAX];
     pthread_mutex_lock(&x->id_lock);
-    size_t lg = strlen(given), ls = strlen(x->id.root_password);
-    bool ok = lg == ls && CRYPTO_memcmp(given, x->id.root_password, ls) == 0;
+    bool hit = passwd_cache_hit(&x->pw_cache, given);
+    memcpy(hash, x->id.root_password_hash, sizeof(hash));
     pthread_mutex_unlock(&x->id_lock);
-    return ok;
+    if (hit)
+        return true;
+    if (!passwd_check(given, hash))
+        return false;
+    pthread_mutex_lock(&x->id_lock);
+    if (strcmp(hash, x->id.root_password_hash) == 0) /* not changed meanwhile */
+        passwd_cache_fill(&x->pw_cache, given);
+    pthread_mutex_unlock(&x->id_lock);
+    return true;
 }
 
 /* The throttle's keys for a login over the network: its source address
@@ -340,7 +352,8 @@ static struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
     return xapi_commit(c, t, val_nil(c->a));
 }
 
-/* Only the local superuser has a password here; it lives in DIR/host.conf. */
+/* Only the local superuser has a password here; its salted hash lives in
+ * DIR/host.conf. */
 static struct rpc_reply session_change_password(struct xapi_call *c)
 {
     const char *old_pw = xapi_arg_str(c, API_P_session_change_password_old_pwd);
@@ -354,8 +367,11 @@ static struct rpc_reply session_change_password(struct xapi_call *c)
     const char *why;
     pthread_mutex_lock(&c->x->id_lock);
     int rc = hostdir_init(c->a, c->x->state_dir, new_pw, &id, &created, &why);
-    if (rc == 0)
-        memcpy(c->x->id.root_password, id.root_password, sizeof(id.root_password));
+    if (rc == 0) {
+        memcpy(c->x->id.root_password_hash, id.root_password_hash, sizeof(id.root_password_hash));
+        passwd_cache_clear(&c->x->pw_cache);
+    }
+    OPENSSL_cleanse(id.root_password, sizeof(id.root_password));
     pthread_mutex_unlock(&c->x->id_lock);
     if (rc < 0)
         return rpc_reply_error(c->a, API_ERR_CHANGE_PASSWORD_REJECTED, why, NULL);

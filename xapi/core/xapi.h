@@ -41,6 +41,7 @@
 #include "api/api.h"
 #include "arena.h"
 #include "hostdir.h"
+#include "passwd.h"
 #include "http_server.h"
 #include "value.h"
 
@@ -96,8 +97,9 @@ struct xapi {
     const char *state_dir;         /* settings.state_dir */
     const char *run_dir;           /* settings.run_dir, or STATE/run */
     struct host_identity id;
-    pthread_mutex_t id_lock; /* id.root_password changes (session.change_password) */
-    struct db *db;           /* has its own locks */
+    pthread_mutex_t id_lock;      /* id.root_password_hash changes (session.change_password) */
+    struct passwd_cache pw_cache; /* under id_lock: the last root password found right */
+    struct db *db;                /* has its own locks */
     struct http_server *http;
     atomic_ulong next_request;     /* numbers requests for the logs */
     struct xapi_role role;         /* where this host stands in its pool */
