@@ -3,6 +3,7 @@ facts, metrics and CPUs, the control domain, the internal network, roles,
 templates), and that restarting xapi refreshes them without duplicating
 anything."""
 
+import hashlib
 import os
 import uuid
 
@@ -186,13 +187,22 @@ def test_roles(api):
         ref, r = by_name[name]
         assert r["is_internal"] is False
         assert r["name_description"]
-        assert r["uuid"] == str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:xenapi:role:" + name))
+        # upstream's: pool-admin's is fixed, the others' the MD5 of the name
+        want = ("0165f154-ba3e-034e-6b27-5d271af109ba" if name == "pool-admin" else
+                str(uuid.UUID(bytes=hashlib.md5(name.encode()).digest())))
+        assert r["uuid"] == want, name
+        assert ref == "OpaqueRef:" + want, name
     refs = {name: by_name[name][0] for name in ROLES}
     for i, name in enumerate(CHAIN):
         subroles = by_name[name][1]["subroles"]
         assert sorted(subroles) == sorted(refs[n] for n in CHAIN[:i]), name
     assert by_name["client-cert"][1]["subroles"] == []
     assert api("role.get_by_uuid", by_name["pool-admin"][1]["uuid"]) == refs["pool-admin"]
+    # A new subject's default role (the schema's) is pool-admin, which exists.
+    subj = api("subject.create", {"subject_identifier": "u-test-default-role", "other_config": {}})
+    assert api("subject.get_roles", subj) == [refs["pool-admin"]]
+    assert "vm.destroy" in api("subject.get_permissions_name_label", subj)
+    api("subject.destroy", subj)
 
 
 def counts(api):

@@ -2,8 +2,13 @@
  * roles.c - the roles of the datamodel, made or brought up to date at
  * every start of xapi: the rbac module's part of the start-up sync.
  *
- * A role is found again by its uuid, else by its name. The uuid is
- * name-based, so every host gives a role the same one.
+ * A role has upstream's uuid and reference, so that what clients and the
+ * schema take for granted holds: pool-admin is
+ * 0165f154-ba3e-034e-6b27-5d271af109ba (the default of subject.roles
+ * names OpaqueRef:0165f154-...), every other role's uuid is the MD5 of
+ * its name read as a uuid, and a role's reference is OpaqueRef:UUID.
+ * A role found under another reference (an earlier version's) is made
+ * again under the right one, and subjects follow it.
  */
 #include "core/xapi.h"
 #include "core/module.h"
@@ -18,9 +23,8 @@
 
 #include <openssl/evp.h>
 
-/* uuid5(NAMESPACE_URL, "urn:xenapi:role:" + name_label). */
-static const unsigned char roles_ns_url[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
-                                               0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+/* Upstream's fixed uuid of pool-admin, the default role of a subject. */
+#define ROLES_POOL_ADMIN_UUID "0165f154-ba3e-034e-6b27-5d271af109ba"
 
 /* From the least to the most powerful: each role's subroles are all the
  * roles before it in the chain. client-cert stands apart. */
@@ -38,24 +42,38 @@ static const struct {
     {"client-cert", "What a client authenticated by its TLS certificate may call", false},
 };
 
-/* A name-based uuid (RFC 4122 section 4.3, version 5: SHA-1 of the
- * namespace's 16 bytes then the name). */
-static void roles_uuid_v5(const unsigned char ns[16], const char *name, char out[IDS_UUID_LEN + 1])
+/* A role's uuid as upstream makes it: fixed for pool-admin, else the MD5
+ * of the name, its 16 bytes printed as a uuid. */
+static void roles_uuid(const char *name, char out[IDS_UUID_LEN + 1])
 {
-    size_t n = strlen(name);
-    unsigned char *buf = malloc(16 + n), md[EVP_MAX_MD_SIZE];
+    if (strcmp(name, "pool-admin") == 0) {
+        snprintf(out, IDS_UUID_LEN + 1, "%s", ROLES_POOL_ADMIN_UUID);
+        return;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    memcpy(buf, ns, 16);
-    memcpy(buf + 16, name, n);
-    if (!EVP_Digest(buf, 16 + n, md, &md_len, EVP_sha1(), NULL) || md_len < 16)
-        abort(); /* SHA-1 is always there in libcrypto */
-    free(buf);
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    if (!EVP_Digest(name, strlen(name), md, &md_len, EVP_md5(), NULL) || md_len != 16)
+        abort(); /* MD5 is always there in libcrypto */
     snprintf(out, IDS_UUID_LEN + 1,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1],
              md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13],
              md[14], md[15]);
+}
+
+/* A role under a reference other than upstream's (an earlier version
+ * made it): subjects are moved to ref, and the old object goes. */
+static void roles_replace(struct xapi_sync *s, struct db_obj *old, const char *ref)
+{
+    struct db *db = s->x->db;
+    for (struct db_obj *subj = db_first(db, API_C_subject); subj; subj = db_next(db, subj)) {
+        bool had;
+        struct val *roles = val_set_edit(s->a, db_obj_field(subj, API_F_subject_roles),
+                                         val_string(s->a, old->ref), false, &had);
+        if (had)
+            db_txn_set(s->t, subj, API_F_subject_roles,
+                       val_set_edit(s->a, roles, val_string(s->a, ref), true, &had));
+    }
+    db_txn_destroy(s->t, old);
 }
 
 void rbac_roles_sync(struct xapi_sync *s)
@@ -68,20 +86,20 @@ void rbac_roles_sync(struct xapi_sync *s)
     for (size_t i = 0; i < n; i++) {
         const char *name = roles_table[i].name;
         char uuid[IDS_UUID_LEN + 1];
-        roles_uuid_v5(roles_ns_url, arena_printf(a, "urn:xenapi:role:%s", name), uuid);
-        struct db_obj *found[1], *r = NULL;
-        if (db_get_by_name_label(db, API_C_role, name, found, 1) > 0)
-            r = found[0];
-        /* A role of that name with our uuid wins over any other. */
-        struct db_obj *by_uuid = db_get_by_uuid(db, API_C_role, uuid);
-        if (by_uuid)
-            r = by_uuid;
+        roles_uuid(name, uuid);
+        const char *ref = arena_printf(a, "OpaqueRef:%s", uuid);
+        struct db_obj *r = db_get(db, API_C_role, ref);
+        struct db_obj *found[4];
+        int n_found = db_get_by_name_label(db, API_C_role, name, found, 4);
+        for (int k = 0; k < n_found && k < 4; k++)
+            if (found[k] != r)
+                roles_replace(s, found[k], ref);
         struct val *subroles = roles_table[i].chain ? val_copy(a, chain) : val_array(a);
         if (!r) {
             struct db_values v = db_values_new(a, API_C_role);
             db_values_set(&v, API_F_role_uuid, val_string(a, uuid));
             db_values_set(&v, API_F_role_name_label, val_string(a, name));
-            r = db_txn_create(t, API_C_role, &v, NULL);
+            r = db_txn_create(t, API_C_role, &v, ref);
         }
         db_txn_update(t, r, API_F_role_name_description, val_string(a, roles_table[i].description));
         db_txn_update(t, r, API_F_role_subroles, subroles);
