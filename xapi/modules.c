@@ -3,6 +3,7 @@
  * steps run in this order too, and they stop in the reverse one). A new
  * concern is a folder and one line here; see core/module.h.
  */
+#include "core/extauth.h"
 #include "core/module.h"
 #include "host/host.h"
 #include "vm/vm.h"
@@ -14,6 +15,7 @@ const struct xapi_module *const xapi_modules[] = {
     &event_module,   /* */
     &message_module, /* */
     &rbac_module,    /* */
+    &extauth_module, /* */
     &host_module,    /* this host's objects first in the sync: the others point at them */
     &vm_module,      /* templates; follows xenopsd */
     NULL,

@@ -87,6 +87,7 @@ struct api_field {
 
 /* Roles as a bit set, in the order of api_roles[]. */
 typedef uint32_t api_roles_t;
+#define API_ROLES_ALL (~(api_roles_t)0) /* the local superuser's */
 
 enum api_impl {
     API_EXPLICIT, /* hand-written, found by name in the explicit table */

@@ -151,6 +151,7 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
         .n_args = n,
         .log_ctx = log_ctx,
         .client = client,
+        .roles = API_ROLES_ALL,
     };
     struct val **given = call->params->u.arr.items;
     if (m->with_session) {
@@ -165,6 +166,7 @@ struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc
         if (m->roles ? !(roles & m->roles) : roles != ~(uint32_t)0)
             return xapi_permission_denied(a, m->wire_name);
         c.session = ref;
+        c.roles = roles;
     }
     struct rpc_reply reply;
     if (xapi_check_args(&c, given, &reply) < 0 || xapi_route(&c, &reply) < 0)

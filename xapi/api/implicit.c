@@ -10,8 +10,10 @@
 #include "api/api_value.h"
 #include "db/db.h"
 #include "log.h"
+#include "mem.h"
 #include "api/where.h"
 
+#include <pthread.h>
 #include <string.h>
 
 struct val *xapi_record(struct arena *a, const struct db_obj *o)
@@ -51,6 +53,28 @@ static struct val *implicit_arg(const struct xapi_call *c, int i)
 
 /* --- reads --- */
 
+/* The roles that may read each class: those of its get_record. */
+static api_roles_t *implicit_readers;
+static pthread_once_t implicit_readers_once = PTHREAD_ONCE_INIT;
+
+static void implicit_readers_init(void)
+{
+    implicit_readers = xcalloc((size_t)api_n_classes, sizeof(*implicit_readers));
+    for (int i = 0; i < api_n_messages; i++)
+        if (api_messages[i].impl == API_GET_RECORD)
+            implicit_readers[api_messages[i].cls] = api_messages[i].roles;
+}
+
+bool xapi_may_see(const struct xapi_call *c, int cls, const char *ref)
+{
+    if (!c || c->roles == API_ROLES_ALL)
+        return true;
+    pthread_once(&implicit_readers_once, implicit_readers_init);
+    if (!(implicit_readers[cls] & c->roles))
+        return false;
+    return cls != API_C_session || (c->session && strcmp(ref, c->session) == 0);
+}
+
 static struct rpc_reply implicit_read(struct xapi_call *c)
 {
     const struct api_message *m = c->m;
@@ -59,7 +83,7 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
     struct db_obj *o = NULL;
     bool self = m->impl == API_GET_FIELD || m->impl == API_GET_RECORD;
     db_read_lock(db);
-    if (self && !(o = db_get(db, m->cls, implicit_self(c)))) {
+    if (self && (!(o = db_get(db, m->cls, implicit_self(c))) || !xapi_may_see(c, m->cls, o->ref))) {
         db_read_unlock(db);
         return xapi_handle_invalid(c, m->cls, implicit_self(c));
     }
@@ -71,7 +95,8 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
         out = xapi_record_stream(c, m->cls, o->ref);
         break;
     case API_GET_BY_UUID:
-        if ((o = db_get_by_uuid(db, m->cls, val_str(implicit_arg(c, 0)))))
+        if ((o = db_get_by_uuid(db, m->cls, val_str(implicit_arg(c, 0)))) &&
+            xapi_may_see(c, m->cls, o->ref))
             out = val_string(c->a, o->ref);
         break;
     case API_GET_BY_NAME_LABEL: {
@@ -88,7 +113,8 @@ static struct rpc_reply implicit_read(struct xapi_call *c)
         size_t n = 0;
         const char **refs = arena_alloc(c->a, (db_count(db, m->cls) + 1) * sizeof(*refs));
         for (o = db_first(db, m->cls); o; o = db_next(db, o))
-            refs[n++] = arena_strdup(c->a, o->ref);
+            if (xapi_may_see(c, m->cls, o->ref))
+                refs[n++] = arena_strdup(c->a, o->ref);
         out = xapi_refs_stream(c, refs, n);
         break;
     }
@@ -127,7 +153,7 @@ static struct rpc_reply implicit_get_all_records(struct xapi_call *c)
     for (struct db_obj *o = db_first(db, c->m->cls); o; o = db_next(db, o)) {
         for (int i = 0; where && i < cls->n_fields; i++)
             view->u.st.members[i].value = o->f[i];
-        if (!where || where_match(where, view))
+        if ((!where || where_match(where, view)) && xapi_may_see(c, c->m->cls, o->ref))
             refs[n++] = arena_strdup(c->a, o->ref);
     }
     db_read_unlock(db);

@@ -338,6 +338,7 @@ struct event_scan {
     uint64_t from;
     struct event_item *items; /* malloc'd */
     size_t n, cap;
+    const struct xapi_call *c; /* whose roles say what it may see */
 };
 
 static void event_scan_push(struct event_scan *s, struct event_item it)
@@ -352,7 +353,7 @@ static void event_scan_push(struct event_scan *s, struct event_item it)
 static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen)
 {
     struct event_scan *s = ctx;
-    if (event_subs_match(s->subs, cls, ref))
+    if (event_subs_match(s->subs, cls, ref) && xapi_may_see(s->c, cls, ref))
         event_scan_push(s, (struct event_item){gen, cls, ref, NULL, false});
 }
 
@@ -360,6 +361,8 @@ static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen
  * token is an "add" even if it changed again since. */
 static void event_scan_obj(struct event_scan *s, const struct db_obj *o)
 {
+    if (!xapi_may_see(s->c, o->cls, o->ref))
+        return;
     bool add = o->gen_created > s->from;
     event_scan_push(
         s, (struct event_item){add ? o->gen_created : o->gen_modified, o->cls, o->ref, o, add});
@@ -558,7 +561,7 @@ static struct rpc_reply event_from_loop(struct xapi_call *c, const struct event_
     for (;;) {
         bool last = clock_now_ms() >= deadline || atomic_load(&c->x->events->stopping) ||
                     atomic_load(&client->gone);
-        struct event_scan s = {subs, from, NULL, 0, 0};
+        struct event_scan s = {subs, from, NULL, 0, 0, c};
         struct val *out = NULL;
         const char *error = NULL;
         db_read_lock(db);
@@ -760,7 +763,7 @@ static struct rpc_reply event_next_loop(struct xapi_call *c, struct hangup *clie
         } else {
             /* Scanned under the registry lock: the subscriptions stay put. */
             from = r->last_gen;
-            s = (struct event_scan){&r->subs, from, NULL, 0, 0};
+            s = (struct event_scan){&r->subs, from, NULL, 0, 0, c};
             if (r->last_gen > gen || !event_scan(db, &s))
                 error = API_ERR_EVENTS_LOST;
             else if (s.n > 0)

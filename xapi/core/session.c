@@ -12,12 +12,15 @@
  */
 #include "core/xapi.h"
 #include "core/module.h"
+#include "core/extauth.h"
 #include "core/loginfail.h"
 #include "core/throttle.h"
 #include "api/api.h"
 #include "api/api_value.h"
 #include "clock.h"
 #include "db/db.h"
+#include "hmap.h"
+#include "ids.h"
 #include "log.h"
 #include "passwd.h"
 #include "mem.h"
@@ -45,14 +48,53 @@ static bool session_active_before(const struct db_obj *s, const char *when)
                   when) < 0;
 }
 
-/* The roles of a session: all of them for the local superuser, else the
- * roles of its subject (read under the caller's lock). */
+/* The roles of externally authenticated sessions, fixed at their login
+ * (as upstream fixes a session's permissions): the union of the roles of
+ * every subject the user matched, itself or through its groups. Kept
+ * beside the database, not in it, as sessions themselves are in memory
+ * only; entries of ended sessions are dropped when they pile up. */
+struct session_ext {
+    pthread_mutex_t lock; /* after the database's lock, never before */
+    struct hmap *roles;   /* session ref -> api_roles_t, as uintptr_t */
+};
+
+/* The roles of a session: all of them for the local superuser, else those
+ * found at its login (read under the caller's lock). */
 static api_roles_t session_roles(struct xapi *x, const struct db_obj *s)
 {
     if (db_obj_bool(s, API_F_session_is_local_superuser))
         return ~(uint32_t)0;
+    if (x->ext) {
+        pthread_mutex_lock(&x->ext->lock);
+        api_roles_t roles = (api_roles_t)(uintptr_t)hmap_get(x->ext->roles, s->ref);
+        pthread_mutex_unlock(&x->ext->lock);
+        if (roles)
+            return roles;
+    }
     const struct db_obj *subj = db_obj_follow(x->db, s, API_F_session_subject);
     return subj ? rbac_roles_of(x->db, subj) : 0;
+}
+
+/* Keeps the roles of a new external session, first dropping the entries of
+ * sessions that ended once they outnumber the live ones. */
+static void session_ext_keep(struct xapi *x, const char *ref, api_roles_t roles)
+{
+    db_read_lock(x->db);
+    pthread_mutex_lock(&x->ext->lock);
+    size_t n = hmap_count(x->ext->roles);
+    if (n >= 64 && n > 2 * db_count(x->db, API_C_session)) {
+        struct hmap *live = hmap_new();
+        const char *k;
+        void *v;
+        for (size_t it = 0; hmap_next(x->ext->roles, &it, &k, &v);)
+            if (db_get(x->db, API_C_session, k))
+                hmap_put(live, k, v);
+        hmap_free(x->ext->roles);
+        x->ext->roles = live;
+    }
+    hmap_put(x->ext->roles, ref, (void *)(uintptr_t)roles);
+    pthread_mutex_unlock(&x->ext->lock);
+    db_read_unlock(x->db);
 }
 
 /* The times session_check compares with, in the wire form: formatted
@@ -261,7 +303,19 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
             return session_auth_failed(c, user);
         }
     }
-    if (strcmp(user, "root") != 0 || !session_password_ok(c->x, password)) {
+    struct extauth_login ext = {0};
+    struct rpc_reply refused;
+    bool counts = true;
+    bool ok = strcmp(user, "root") == 0
+                  ? session_password_ok(c->x, password)
+                  : extauth_login(c, user, password, &ext, &refused, &counts) == 0;
+    if (!ok && strcmp(user, "root") != 0 && !counts) {
+        char fw[LOG_FIELD_BUF];
+        log_info(c->log_ctx, "%s: '%s' from %s may not log in: %s", c->m->wire_name,
+                 log_field(fu, user), from, log_field(fw, val_str(refused.error->u.arr.items[0])));
+        return refused;
+    }
+    if (!ok) {
         unsigned by_addr = 0, by_user = 0;
         if (throttled) {
             int64_t now = clock_now_ms();
@@ -273,7 +327,7 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
                  "the user)",
                  c->m->wire_name, log_field(fu, user), from, by_addr, by_user);
         session_note_failure(c, user, originator, throttled ? addr : NULL);
-        return session_auth_failed(c, user);
+        return strcmp(user, "root") == 0 ? session_auth_failed(c, user) : refused;
     }
     if (throttled) {
         throttle_forget(c->x->logins, addr);
@@ -284,12 +338,21 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
     db_values_set(&v, API_F_session_this_host, val_string(c->a, c->x->id.host_ref));
     db_values_set(&v, API_F_session_last_active, now);
     db_values_set(&v, API_F_session_validation_time, now);
-    db_values_set(&v, API_F_session_is_local_superuser, val_bool(c->a, true));
+    db_values_set(&v, API_F_session_is_local_superuser, val_bool(c->a, !ext.subject));
+    if (ext.subject) {
+        db_values_set(&v, API_F_session_subject, val_string(c->a, ext.subject));
+        db_values_set(&v, API_F_session_auth_user_sid, val_string(c->a, ext.sid));
+    }
     db_values_set(&v, API_F_session_auth_user_name, val_string(c->a, user));
     db_values_set(&v, API_F_session_originator, val_string(c->a, originator));
+    /* The roles are kept before the session exists: no call finds it without. */
+    char sref[IDS_REF_LEN + 1];
+    ids_ref(sref);
+    if (ext.subject)
+        session_ext_keep(c->x, sref, ext.roles);
     struct db_txn *t = db_begin(c->x->db);
     session_sweep(c, t, originator, user);
-    struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, &v, sref);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
     char fo[LOG_FIELD_BUF];
@@ -444,6 +507,9 @@ static int session_start(struct xapi *x)
 {
     x->logins = throttle_new();
     x->failed = loginfail_new();
+    x->ext = xcalloc(1, sizeof(*x->ext));
+    pthread_mutex_init(&x->ext->lock, NULL);
+    x->ext->roles = hmap_new();
     struct session_alerts *al = xcalloc(1, sizeof(*al));
     pthread_mutex_init(&al->lock, NULL);
     clock_cond_init(&al->wake);
@@ -476,6 +542,12 @@ static void session_free(struct xapi *x)
     x->logins = NULL;
     loginfail_free(x->failed);
     x->failed = NULL;
+    if (x->ext) {
+        hmap_free(x->ext->roles);
+        pthread_mutex_destroy(&x->ext->lock);
+        free(x->ext);
+        x->ext = NULL;
+    }
     if (x->alerts) {
         pthread_mutex_destroy(&x->alerts->lock);
         pthread_cond_destroy(&x->alerts->wake);

@@ -108,6 +108,7 @@ struct xapi {
     struct throttle *logins;       /* core/throttle.h: who failed to log in */
     struct loginfail *failed;      /* core/loginfail.h: and for the report */
     struct session_alerts *alerts; /* session.c: the report's thread */
+    struct session_ext *ext;       /* session.c: external sessions' roles */
     struct xenops *xenops;         /* core/xenops.h: xenopsd's client */
     struct vm_service *vm;         /* vm/vm.h: following xenopsd */
     /* The modules' messages by message index and hooks by class (module.h);
@@ -145,6 +146,9 @@ struct xapi_call {
     /* Where the call came from; NULL for a call of xapi's own (a task's
      * body, the tests'). */
     const struct xapi_client *client;
+    /* The roles of the caller's session (every bit for the local
+     * superuser and for xapi's own calls): what it may see. */
+    api_roles_t roles;
 };
 
 /* The connection a call came on. */
@@ -171,6 +175,10 @@ double xapi_arg_float(const struct xapi_call *c, api_param_id p);
  * when the call carried a valid session. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
                                const char *log_ctx, struct xapi_client *client);
+/* implicit.c: whether the caller may see object ref of class cls: the
+ * local superuser sees everything; another session sees the classes its
+ * roles may read (their get_record), and of sessions only its own. */
+bool xapi_may_see(const struct xapi_call *c, int cls, const char *ref);
 /* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
  * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
  * live). */
