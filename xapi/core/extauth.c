@@ -27,17 +27,81 @@ const char *extauth_config(const struct val *config, const char *key, const char
     return v ? v : def;
 }
 
+/* The suffix of a configuration key whose value is kept in a secret
+ * object, as upstream keeps an SR's passwords: KEY_secret names the
+ * secret's uuid, and the backends read KEY. */
+#define EXTAUTH_SECRET_SUFFIX "_secret"
+
+/* The key without its secret suffix, or NULL when it has none. */
+static const char *extauth_secret_key(struct arena *a, const char *key)
+{
+    size_t n = strlen(key), sn = strlen(EXTAUTH_SECRET_SUFFIX);
+    if (n <= sn || strcmp(key + n - sn, EXTAUTH_SECRET_SUFFIX) != 0)
+        return NULL;
+    return arena_strndup(a, key, n - sn);
+}
+
 /* This host's external authentication: its type ("" when off) and
- * configuration, copied into c's arena. */
+ * configuration, copied into c's arena with its secrets read back. Hold
+ * no lock. */
 static const char *extauth_host(struct xapi_call *c, const struct val **config)
 {
-    db_read_lock(c->x->db);
-    const struct db_obj *h = db_get(c->x->db, API_C_host, c->x->id.host_ref);
+    struct db *db = c->x->db;
+    db_read_lock(db);
+    const struct db_obj *h = db_get(db, API_C_host, c->x->id.host_ref);
     const char *type = arena_strdup(c->a, h ? db_obj_str(h, API_F_host_external_auth_type) : "");
-    *config = h ? val_copy(c->a, db_obj_field(h, API_F_host_external_auth_configuration))
-                : val_struct(c->a);
-    db_read_unlock(c->x->db);
+    struct val *conf =
+        h ? val_copy(c->a, db_obj_field(h, API_F_host_external_auth_configuration)) : NULL;
+    if (!conf || conf->type != VAL_STRUCT)
+        conf = val_struct(c->a);
+    size_t n = conf->u.st.n;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = extauth_secret_key(c->a, conf->u.st.members[i].name);
+        const struct db_obj *sec =
+            key ? db_get_by_uuid(db, API_C_secret, val_str(conf->u.st.members[i].value)) : NULL;
+        if (sec)
+            val_struct_add(c->a, conf, key, val_copy(c->a, db_obj_field(sec, API_F_secret_value)));
+    }
+    db_read_unlock(db);
+    *config = conf;
     return type;
+}
+
+/* The configuration to store: a password (any key ending in "password")
+ * goes into a secret object of its own, created in t, and the stored map
+ * names it (KEY_secret). */
+static struct val *extauth_stored_config(struct xapi_call *c, struct db_txn *t,
+                                         const struct val *config)
+{
+    struct val *out = val_struct(c->a);
+    for (size_t i = 0; config && config->type == VAL_STRUCT && i < config->u.st.n; i++) {
+        const char *key = config->u.st.members[i].name;
+        struct val *v = config->u.st.members[i].value;
+        size_t n = strlen(key);
+        if (n < 8 || strcmp(key + n - 8, "password") != 0) {
+            val_struct_add(c->a, out, key, v);
+            continue;
+        }
+        struct db_values sv = db_values_new(c->a, API_C_secret);
+        db_values_set(&sv, API_F_secret_value, v);
+        struct db_obj *sec = db_txn_create(t, API_C_secret, &sv, NULL);
+        val_struct_add(c->a, out, arena_printf(c->a, "%s%s", key, EXTAUTH_SECRET_SUFFIX),
+                       val_string(c->a, db_obj_str(sec, API_F_secret_uuid)));
+    }
+    return out;
+}
+
+/* Destroys the secrets a stored configuration names. */
+static void extauth_drop_secrets(struct xapi_call *c, struct db_txn *t, const struct val *config)
+{
+    for (size_t i = 0; config && config->type == VAL_STRUCT && i < config->u.st.n; i++) {
+        struct db_obj *sec =
+            extauth_secret_key(c->a, config->u.st.members[i].name)
+                ? db_get_by_uuid(c->x->db, API_C_secret, val_str(config->u.st.members[i].value))
+                : NULL;
+        if (sec)
+            db_txn_destroy(t, sec);
+    }
 }
 
 /* --- logging in --- */
@@ -155,7 +219,7 @@ static int extauth_enable_host(struct xapi_call *c, const char *host, const stru
     }
     db_txn_set(t, h, API_F_host_external_auth_type, val_string(c->a, type));
     db_txn_set(t, h, API_F_host_external_auth_service_name, val_string(c->a, service));
-    db_txn_set(t, h, API_F_host_external_auth_configuration, config);
+    db_txn_set(t, h, API_F_host_external_auth_configuration, extauth_stored_config(c, t, config));
     *reply = xapi_commit(c, t, val_nil(c->a));
     if (!reply->error)
         log_info(c->log_ctx, "external authentication %s enabled (service '%s')", type, service);
@@ -174,6 +238,7 @@ static int extauth_disable_host(struct xapi_call *c, const char *host, struct rp
                    : xapi_handle_invalid(c, API_C_host, host);
         return -1;
     }
+    extauth_drop_secrets(c, t, db_obj_field(h, API_F_host_external_auth_configuration));
     db_txn_set(t, h, API_F_host_external_auth_type, val_string(c->a, ""));
     db_txn_set(t, h, API_F_host_external_auth_service_name, val_string(c->a, ""));
     db_txn_set(t, h, API_F_host_external_auth_configuration, val_struct(c->a));

@@ -14,6 +14,10 @@
  *          posixGroups naming its uid and the groupOfNames naming its DN.
  *          A subject's identifier is its entry's entryUUID.
  *
+ * A password in the configuration (a key ending in "password") is stored
+ * in a secret object, the host's configuration naming it as KEY_secret;
+ * the backends get the value back under KEY.
+ *
  * Who may log in, and with which roles, is the pool's list of subjects:
  * a user whose identifier, or one of whose groups' identifiers, is a
  * subject gets the union of those subjects' roles (rbac.c).
