@@ -171,6 +171,9 @@ def test_pam_users_and_roles(accounts):
         me = ok(ro.raw("session.get_record", ro.session))
         assert me["is_local_superuser"] is False and me["auth_user_name"] == READER
         assert me["auth_user_sid"] == reader_sid and me["subject"] == readers
+        # Only root changes the root password.
+        assert failure(ro.raw("session.change_password", PASSWORD, "x"))[0] == \
+            "RBAC_PERMISSION_DENIED"
         root_uuid = root.call("session.get_uuid", root.session)
         assert failure(ro.raw("session.get_by_uuid", root_uuid))[0] == "UUID_INVALID"
         assert failure(ro.raw("session.get_record", root.session))[0] == "HANDLE_INVALID"
