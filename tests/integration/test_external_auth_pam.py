@@ -194,6 +194,13 @@ def test_pam_users_and_roles(accounts):
         assert ok(op.raw("VM.hard_shutdown", vm)) == ""
         assert failure(op.raw("VM.destroy", vm))[:2] == ["RBAC_PERMISSION_DENIED", "vm.destroy"]
         assert failure(op.raw("VM.set_name_label", vm, "x"))[0] == "RBAC_PERMISSION_DENIED"
+        # Whose sessions live, and ending those of a group, as upstream.
+        live = root.call("session.get_all_subject_identifiers")
+        assert {reader_sid, operator_sid, group_sid} <= set(live), live
+        root.call("session.logout_subject_identifier", group_sid)
+        assert failure(op.raw("VM.get_power_state", vm))[0] == "SESSION_INVALID"
+        assert ok(ro.raw("VM.get_power_state", vm)) == "Halted"
+        assert group_sid not in root.call("session.get_all_subject_identifiers")
 
         # Every role against the sample.
         roller_sid = root.call("auth.get_subject_identifier", ROLLER)

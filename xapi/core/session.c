@@ -391,25 +391,51 @@ static struct rpc_reply session_logout(struct xapi_call *c)
     return xapi_commit(c, t, val_nil(c->a));
 }
 
+/* The identifiers an external session stands for: its user's, and that
+ * of the subject it logged in as (a group, perhaps), "" when none. Hold
+ * the read lock. */
+static const char *session_subject_sid(struct xapi *x, const struct db_obj *s)
+{
+    const struct db_obj *subj = db_obj_follow(x->db, s, API_F_session_subject);
+    return subj ? db_obj_str(subj, API_F_subject_subject_identifier) : "";
+}
+
+/* As upstream: the identifiers of every external session's user and
+ * subject, each once. */
 static struct rpc_reply session_get_all_subject_identifiers(struct xapi_call *c)
 {
     struct val *ids = val_array(c->a);
     db_read_lock(c->x->db);
-    for (struct db_obj *s = db_first(c->x->db, API_C_subject); s; s = db_next(c->x->db, s))
-        val_array_push(c->a, ids,
-                       val_copy(c->a, db_obj_field(s, API_F_subject_subject_identifier)));
+    for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = db_next(c->x->db, s)) {
+        if (db_obj_bool(s, API_F_session_is_local_superuser))
+            continue;
+        const char *sids[2] = {db_obj_str(s, API_F_session_auth_user_sid),
+                               session_subject_sid(c->x, s)};
+        for (int k = 0; k < 2; k++) {
+            bool seen = !*sids[k];
+            for (size_t i = 0; !seen && i < ids->u.arr.n; i++)
+                seen = strcmp(val_str(ids->u.arr.items[i]), sids[k]) == 0;
+            if (!seen)
+                val_array_push(c->a, ids, val_string(c->a, sids[k]));
+        }
+    }
     db_read_unlock(c->x->db);
     return rpc_reply_ok(ids);
 }
 
+/* As upstream: ends the external sessions of a user, or of everyone who
+ * logged in through a subject (a group), but never root's, nor the
+ * caller's own. */
 static struct rpc_reply session_logout_subject_identifier(struct xapi_call *c)
 {
     const char *sid = xapi_arg_str(c, API_P_session_logout_subject_identifier_subject_identifier);
     struct db_txn *t = db_begin(c->x->db);
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = db_next(c->x->db, s);
-        const struct db_obj *subj = db_obj_follow(c->x->db, s, API_F_session_subject);
-        if (subj && strcmp(db_obj_str(subj, API_F_subject_subject_identifier), sid) == 0)
+        if (db_obj_bool(s, API_F_session_is_local_superuser) || strcmp(s->ref, c->session) == 0)
+            continue;
+        if (strcmp(db_obj_str(s, API_F_session_auth_user_sid), sid) == 0 ||
+            strcmp(session_subject_sid(c->x, s), sid) == 0)
             db_txn_destroy(t, s);
     }
     return xapi_commit(c, t, val_nil(c->a));
