@@ -112,8 +112,23 @@ class Host:
 
     # --- lifecycle -------------------------------------------------------
     def start(self, extra=()):
-        return run_cxapi("start", "--state", self.state, "--port", str(self.port),
-                         "--root-password", self.password, *extra, binary=self.binary)
+        r = run_cxapi("start", "--state", self.state, "--port", str(self.port),
+                      "--root-password", self.password, *extra, binary=self.binary)
+        if r.returncode != 0:  # the logs go with the failure: teardown removes them
+            r.stderr += self.log_tails()
+        return r
+
+    def log_tails(self, lines=15):
+        """The last lines of each of the host's logs, for a failure's message."""
+        out = ""
+        for path in sorted(glob.glob(os.path.join(self.state, "log", "*"))):
+            try:
+                with open(path, errors="replace") as f:
+                    tail = f.read().splitlines()[-lines:]
+            except OSError:
+                continue
+            out += "\n== %s ==\n%s" % (os.path.basename(path), "\n".join(tail))
+        return out
 
     def stop(self):
         return run_cxapi("stop", "--state", self.state, binary=self.binary)

@@ -61,6 +61,20 @@ def test_host_session_cap_evicts_the_least_used():
             assert "evicted: the host holds 200" in f.read()
 
 
+def test_20000_logins_keep_the_default_cap():
+    """The probe's finding at full size: 20,000 logins with distinct
+    originators leave exactly max-sessions (default 5,000) live, the
+    newest; every session is counted through event.from, which lists the
+    live ones to root."""
+    with own_host("cxapi-sessions-") as h:
+        s = h.proxy()
+        refs = [login(s, h.password, "many-%d" % i) for i in range(20000)]
+        events = ok(getattr(s.event, "from")(refs[-1], ["session"], "", 0.0))["events"]
+        live = {e["ref"] for e in events if e["class"] == "session"}
+        assert len(live) == 5000, len(live)
+        assert live == set(refs[-5000:])
+
+
 def test_failed_logins_are_throttled_per_address():
     """The first 3 failures from an address cost nothing; after that each
     bars the address (and the user name) for a doubling delay, during
