@@ -72,6 +72,16 @@ void config_set(struct config *c, const char *key, const char *value)
     c->n++;
 }
 
+bool config_next(const struct config *c, size_t *it, const char **key, const char **value)
+{
+    if (*it >= c->n)
+        return false;
+    *key = c->entries[*it].key;
+    *value = c->entries[*it].value;
+    (*it)++;
+    return true;
+}
+
 const char *config_get(const struct config *c, const char *key, const char *def)
 {
     const struct config_entry *e = config_find(c, key);

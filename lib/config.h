@@ -33,6 +33,9 @@ int config_parse_args(struct config *c, int argc, char **argv, const char **err)
 void config_set(struct config *c, const char *key, const char *value);
 /* The value, or def when the key is not set. */
 const char *config_get(const struct config *c, const char *key, const char *def);
+/* Iterates the settings in the order they were set:
+ * for (size_t it = 0; config_next(c, &it, &key, &value);) ... */
+bool config_next(const struct config *c, size_t *it, const char **key, const char **value);
 /* Integer in [min, max]; def when unset. Returns 0, or -1 with *err. */
 int config_get_int(struct config *c, const char *key, long long def, long long min, long long max,
                    long long *out, const char **err);

@@ -487,8 +487,10 @@ static bool hs_ready(const struct http_req *r)
 /* Parses the input read so far into the request. */
 static enum http_conn_next hs_parse_step(struct http_req *r)
 {
-    if (r->phase == PH_IDLE)
+    if (r->phase == PH_IDLE && r->served_one)
         hs_phase(r, PH_HEAD);
+    else if (r->phase == PH_IDLE) /* the first request's clock runs from the accept */
+        r->phase = PH_HEAD;
     bool had_headers = r->headers_done;
     if (hs_parse(r) < 0) {
         enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);

@@ -156,11 +156,18 @@ static bool hs_unbusy(struct http_server *s)
 
 /* --- connections --- */
 
-static void hs_arm(struct http_server *s, int fd, int op, void *ptr)
+/* Arms fd for one event. 0, or -1 (ENOMEM, or the host's limit on
+ * watches): then no event will ever come for it. */
+static int hs_arm(struct http_server *s, int fd, int op, void *ptr)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = ptr};
-    epoll_ctl(s->epfd, op, fd, &ev);
+    return epoll_ctl(s->epfd, op, fd, &ev);
 }
+
+/* A connection that cannot be armed would never be served, expired or
+ * closed: take it back (nobody else can have it, as no event was armed)
+ * and drop it. */
+static void hs_unarmed(struct http_server *s, struct hs_conn *c);
 
 /* Gives the connection back to the event loop until its next input. */
 static void hs_park(struct http_server *s, struct hs_conn *c)
@@ -171,7 +178,8 @@ static void hs_park(struct http_server *s, struct hs_conn *c)
     c->since = c->r->phase_start;
     pthread_mutex_unlock(&s->lock);
     /* Nobody can take it before it is armed: only an event gives it away. */
-    hs_arm(s, c->slot.fd, EPOLL_CTL_MOD, c);
+    if (hs_arm(s, c->slot.fd, EPOLL_CTL_MOD, c) < 0)
+        hs_unarmed(s, c);
 }
 
 static void hs_addr_count(struct http_server *s, const char *addr, int delta)
@@ -199,6 +207,16 @@ static void hs_drop(struct http_server *s, struct hs_conn *c)
         hs_addr_count(s, c->addr, -1);
     pthread_mutex_unlock(&s->lock);
     free(c);
+}
+
+static void hs_unarmed(struct http_server *s, struct hs_conn *c)
+{
+    log_warn("http", "dropping the connection of %s: cannot watch it: %s", c->r->peer,
+             strerror(errno));
+    pthread_mutex_lock(&s->lock);
+    c->parked = false;
+    pthread_mutex_unlock(&s->lock);
+    hs_drop(s, c);
 }
 
 /* Serves an event of a connection. False when this thread should end. */
@@ -357,7 +375,8 @@ static void hs_take(struct http_server *s, const struct hs_listener *l, int fd,
     if (!l->is_unix)
         hs_addr_count(s, addr, 1);
     pthread_mutex_unlock(&s->lock);
-    hs_arm(s, fd, EPOLL_CTL_ADD, c);
+    if (hs_arm(s, fd, EPOLL_CTL_ADD, c) < 0)
+        hs_unarmed(s, c);
 }
 
 /* A listener has connections waiting: takes a batch, then re-arms it. */
@@ -377,8 +396,8 @@ static void hs_accept(struct http_server *s, struct hs_listener *l)
             usleep(10000); /* out of descriptors: let connections finish */
         break;
     }
-    if (!atomic_load(&s->stopping))
-        hs_arm(s, l->fd, EPOLL_CTL_MOD, l);
+    if (!atomic_load(&s->stopping) && hs_arm(s, l->fd, EPOLL_CTL_MOD, l) < 0)
+        log_error("http", "cannot watch a listener any more: %s", strerror(errno));
 }
 
 /* --- the event loop --- */
@@ -590,6 +609,11 @@ void http_server_stop(struct http_server *s)
 {
     if (atomic_exchange(&s->stopping, true) || !s->started)
         return;
+    /* No new connections from now on: a client is refused at once rather
+     * than left in the backlog, and a new server may take the socket's
+     * path. Closed at the end: a thread may be in accept4 on it. */
+    for (int i = 0; i < s->n_listeners; i++)
+        shutdown(s->listeners[i].fd, SHUT_RDWR);
     if (s->wakefd >= 0) {
         uint64_t one = 1;
         ssize_t n = write(s->wakefd, &one, sizeof(one));

@@ -117,7 +117,7 @@ class User:
 
 
 def test_pam_users_and_roles(accounts):
-    with own_host("cxapi-pam-", "") as h:
+    with own_host("cxapi-pam-", "max-sessions=20\n") as h:
         root = Api(h)
         pool = root.call("pool.get_all")[0]
         host = root.call("host.get_all")[0]
@@ -215,6 +215,28 @@ def test_pam_users_and_roles(accounts):
                 denied = r.get("Status") == "Failure" and \
                     r["ErrorDescription"][0] == "RBAC_PERMISSION_DENIED"
                 assert denied == (i < ROLES.index(least)), (role, method, r)
+
+        # A pool-admin (the roller's last role) sees other users' sessions;
+        # a reader does not.
+        admin = User(h, ROLLER)
+        ok(admin.raw("session.get_record", root.session))
+
+        # Roles follow the subjects at once: a role removed is gone from
+        # the session, and a subject removed ends its users' sessions.
+        refs = role_refs(root)
+        root.call("subject.remove_from_roles", readers, refs["read-only"])
+        root.call("subject.add_to_roles", readers, refs["vm-operator"])
+        assert ok(ro.raw("VM.get_power_state", vm)) == "Halted"  # vm-operator reads too
+        ok(ro.raw("VM.start", vm, False, False))
+        ok(ro.raw("VM.hard_shutdown", vm))
+        root.call("subject.destroy", roller)
+        assert failure(admin.raw("pool.get_all"))[0] == "SESSION_INVALID"
+
+        # However often a user logs in, root's sessions are not evicted to
+        # make room (max-sessions is 20 here).
+        for i in range(30):
+            ok(h.proxy().session.login_with_password(READER, PASSWORD, "1.0", "flood-%d" % i))
+        assert root.call("pool.get_all") == [pool]
 
         # Off again: the users' sessions end and they cannot log in.
         root.call("pool.disable_external_auth", pool, {})

@@ -53,8 +53,11 @@ static struct val *implicit_arg(const struct xapi_call *c, int i)
 
 /* --- reads --- */
 
-/* The roles that may read each class: those of its get_record. */
+/* The roles that may read each class (those of its get_record), and those
+ * that may see other users' sessions (those that may end them:
+ * session.logout_subject_identifier). */
 static api_roles_t *implicit_readers;
+static api_roles_t implicit_session_readers;
 static pthread_once_t implicit_readers_once = PTHREAD_ONCE_INIT;
 
 static void implicit_readers_init(void)
@@ -63,16 +66,23 @@ static void implicit_readers_init(void)
     for (int i = 0; i < api_n_messages; i++)
         if (api_messages[i].impl == API_GET_RECORD)
             implicit_readers[api_messages[i].cls] = api_messages[i].roles;
+    implicit_session_readers = api_messages[API_M_session_logout_subject_identifier].roles;
 }
 
-bool xapi_may_see(const struct xapi_call *c, int cls, const char *ref)
+bool xapi_may_read_class(const struct xapi_call *c, int cls)
 {
     if (!c || c->roles == API_ROLES_ALL)
         return true;
     pthread_once(&implicit_readers_once, implicit_readers_init);
-    if (!(implicit_readers[cls] & c->roles))
-        return false;
-    return cls != API_C_session || (c->session && strcmp(ref, c->session) == 0);
+    return (implicit_readers[cls] & c->roles) != 0;
+}
+
+bool xapi_may_see(const struct xapi_call *c, int cls, const char *ref)
+{
+    if (!c || c->roles == API_ROLES_ALL || cls != API_C_session)
+        return true;
+    pthread_once(&implicit_readers_once, implicit_readers_init);
+    return (implicit_session_readers & c->roles) || (c->session && strcmp(ref, c->session) == 0);
 }
 
 static struct rpc_reply implicit_read(struct xapi_call *c)

@@ -52,6 +52,14 @@ static enum extauth_rc dir_connect(struct arena *a, const struct val *config, co
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    /* Passwords cross the network: "start_tls" = "true" protects an
+     * ldap:// server (an ldaps:// uri is TLS from the start). */
+    if (strcmp(extauth_config(config, "start_tls", "false"), "true") == 0 &&
+        (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+        *why = dir_why(a, "StartTLS", rc);
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return EXTAUTH_ERROR;
+    }
     if (!dn) {
         dn = extauth_config(config, "bind_dn", NULL);
         password = extauth_config(config, "bind_password", "");
@@ -186,8 +194,10 @@ static enum extauth_rc dir_enable(struct arena *a, const struct val *config, con
 }
 
 static enum extauth_rc dir_authenticate(struct arena *a, const struct val *config, const char *user,
-                                        const char *password, const char **sid, const char **why)
+                                        const char *password, const char *rhost, const char **sid,
+                                        const char **why)
 {
+    (void)rhost;
     if (!*password) { /* a bind without one is anonymous, and always works */
         *why = "LDAP: an empty password";
         return EXTAUTH_NO;

@@ -79,7 +79,7 @@ static enum extauth_rc pam_identifier(struct arena *a, const struct val *config,
 
 static enum extauth_rc pam_authenticate_user(struct arena *a, const struct val *config,
                                              const char *user, const char *password,
-                                             const char **sid, const char **why)
+                                             const char *rhost, const char **sid, const char **why)
 {
     pam_handle_t *h = NULL;
     struct pam_conv conv = {pam_conv_password, (void *)password};
@@ -90,6 +90,8 @@ static enum extauth_rc pam_authenticate_user(struct arena *a, const struct val *
         return EXTAUTH_ERROR;
     }
     pam_set_item(h, PAM_FAIL_DELAY, (const void *)pam_no_delay);
+    if (rhost) /* for rules on where logins come from (pam_access, pam_faillock) */
+        pam_set_item(h, PAM_RHOST, rhost);
     rc = pam_authenticate(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
     if (rc == PAM_SUCCESS)
         rc = pam_acct_mgmt(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);

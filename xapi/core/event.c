@@ -353,7 +353,8 @@ static void event_scan_push(struct event_scan *s, struct event_item it)
 static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen)
 {
     struct event_scan *s = ctx;
-    if (event_subs_match(s->subs, cls, ref) && xapi_may_see(s->c, cls, ref))
+    if (event_subs_match(s->subs, cls, ref) && xapi_may_read_class(s->c, cls) &&
+        xapi_may_see(s->c, cls, ref))
         event_scan_push(s, (struct event_item){gen, cls, ref, NULL, false});
 }
 
@@ -361,7 +362,7 @@ static void event_scan_deleted(void *ctx, int cls, const char *ref, uint64_t gen
  * token is an "add" even if it changed again since. */
 static void event_scan_obj(struct event_scan *s, const struct db_obj *o)
 {
-    if (!xapi_may_see(s->c, o->cls, o->ref))
+    if (!xapi_may_read_class(s->c, o->cls) || !xapi_may_see(s->c, o->cls, o->ref))
         return;
     bool add = o->gen_created > s->from;
     event_scan_push(

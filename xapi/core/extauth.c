@@ -8,9 +8,12 @@
 #include "core/module.h"
 #include "api/api.h"
 #include "db/db.h"
+#include "config.h"
 #include "log.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct extauth_backend *extauth_backend_of(const char *type)
 {
@@ -27,81 +30,83 @@ const char *extauth_config(const struct val *config, const char *key, const char
     return v ? v : def;
 }
 
-/* The suffix of a configuration key whose value is kept in a secret
- * object, as upstream keeps an SR's passwords: KEY_secret names the
- * secret's uuid, and the backends read KEY. */
-#define EXTAUTH_SECRET_SUFFIX "_secret"
-
-/* The key without its secret suffix, or NULL when it has none. */
-static const char *extauth_secret_key(struct arena *a, const char *key)
+/* Where the passwords of the configuration are kept: a file of the
+ * host's own (0600 in the 0700 state directory), out of the API's reach. */
+static void extauth_private_path(struct xapi *x, struct buf *path)
 {
-    size_t n = strlen(key), sn = strlen(EXTAUTH_SECRET_SUFFIX);
-    if (n <= sn || strcmp(key + n - sn, EXTAUTH_SECRET_SUFFIX) != 0)
-        return NULL;
-    return arena_strndup(a, key, n - sn);
+    buf_reset(path);
+    buf_printf(path, "%s/external-auth.conf", x->state_dir);
+}
+
+/* Whether a configuration key holds a password (kept in the file). */
+static bool extauth_private_key(const char *key)
+{
+    size_t n = strlen(key);
+    return n >= 8 && strcmp(key + n - 8, "password") == 0;
 }
 
 /* This host's external authentication: its type ("" when off) and
- * configuration, copied into c's arena with its secrets read back. Hold
- * no lock. */
+ * configuration, copied into c's arena, with the passwords of the private
+ * file added back. */
 static const char *extauth_host(struct xapi_call *c, const struct val **config)
 {
-    struct db *db = c->x->db;
-    db_read_lock(db);
-    const struct db_obj *h = db_get(db, API_C_host, c->x->id.host_ref);
+    db_read_lock(c->x->db);
+    const struct db_obj *h = db_get(c->x->db, API_C_host, c->x->id.host_ref);
     const char *type = arena_strdup(c->a, h ? db_obj_str(h, API_F_host_external_auth_type) : "");
     struct val *conf =
         h ? val_copy(c->a, db_obj_field(h, API_F_host_external_auth_configuration)) : NULL;
+    db_read_unlock(c->x->db);
     if (!conf || conf->type != VAL_STRUCT)
         conf = val_struct(c->a);
-    size_t n = conf->u.st.n;
-    for (size_t i = 0; i < n; i++) {
-        const char *key = extauth_secret_key(c->a, conf->u.st.members[i].name);
-        const struct db_obj *sec =
-            key ? db_get_by_uuid(db, API_C_secret, val_str(conf->u.st.members[i].value)) : NULL;
-        if (sec)
-            val_struct_add(c->a, conf, key, val_copy(c->a, db_obj_field(sec, API_F_secret_value)));
+    struct buf path = BUF_INIT;
+    extauth_private_path(c->x, &path);
+    struct config *priv = config_new();
+    const char *why;
+    if (*type && config_load_file(priv, path.data, true, &why) == 0) {
+        const char *key, *value;
+        for (size_t it = 0; config_next(priv, &it, &key, &value);)
+            if (extauth_private_key(key))
+                val_struct_add(c->a, conf, key, val_string(c->a, value));
     }
-    db_read_unlock(db);
+    config_free(priv);
+    buf_free(&path);
     *config = conf;
     return type;
 }
 
-/* The configuration to store: a password (any key ending in "password")
- * goes into a secret object of its own, created in t, and the stored map
- * names it (KEY_secret). */
-static struct val *extauth_stored_config(struct xapi_call *c, struct db_txn *t,
-                                         const struct val *config)
+/* Splits a configuration given to enable: the passwords go to the private
+ * file (written now), the rest is what the host's record shows. NULL when
+ * the file cannot be written (*why). */
+static struct val *extauth_store_private(struct xapi_call *c, const struct val *config,
+                                         const char **why)
 {
-    struct val *out = val_struct(c->a);
+    struct val *pub = val_struct(c->a);
+    struct config *priv = config_new();
     for (size_t i = 0; config && config->type == VAL_STRUCT && i < config->u.st.n; i++) {
         const char *key = config->u.st.members[i].name;
-        struct val *v = config->u.st.members[i].value;
-        size_t n = strlen(key);
-        if (n < 8 || strcmp(key + n - 8, "password") != 0) {
-            val_struct_add(c->a, out, key, v);
-            continue;
-        }
-        struct db_values sv = db_values_new(c->a, API_C_secret);
-        db_values_set(&sv, API_F_secret_value, v);
-        struct db_obj *sec = db_txn_create(t, API_C_secret, &sv, NULL);
-        val_struct_add(c->a, out, arena_printf(c->a, "%s%s", key, EXTAUTH_SECRET_SUFFIX),
-                       val_string(c->a, db_obj_str(sec, API_F_secret_uuid)));
+        const char *value = val_str(config->u.st.members[i].value);
+        if (extauth_private_key(key))
+            config_set(priv, key, value ? value : "");
+        else
+            val_struct_add(c->a, pub, key, config->u.st.members[i].value);
     }
-    return out;
+    struct buf path = BUF_INIT;
+    extauth_private_path(c->x, &path);
+    int rc = config_save(priv, path.data, 0600);
+    if (rc < 0)
+        *why = arena_printf(c->a, "cannot write %s: %s", path.data, strerror(errno));
+    buf_free(&path);
+    config_free(priv);
+    return rc < 0 ? NULL : pub;
 }
 
-/* Destroys the secrets a stored configuration names. */
-static void extauth_drop_secrets(struct xapi_call *c, struct db_txn *t, const struct val *config)
+/* Forgets the passwords (external authentication turned off). */
+static void extauth_drop_private(struct xapi *x)
 {
-    for (size_t i = 0; config && config->type == VAL_STRUCT && i < config->u.st.n; i++) {
-        struct db_obj *sec =
-            extauth_secret_key(c->a, config->u.st.members[i].name)
-                ? db_get_by_uuid(c->x->db, API_C_secret, val_str(config->u.st.members[i].value))
-                : NULL;
-        if (sec)
-            db_txn_destroy(t, sec);
-    }
+    struct buf path = BUF_INIT;
+    extauth_private_path(x, &path);
+    unlink(path.data);
+    buf_free(&path);
 }
 
 /* --- logging in --- */
@@ -114,6 +119,8 @@ static bool extauth_match(struct xapi_call *c, const char *sid, const struct val
     struct db *db = c->x->db;
     const char *chosen = NULL;
     db_read_lock(db);
+    out->subjects = arena_alloc(c->a, (db_count(db, API_C_subject) + 1) * sizeof(*out->subjects));
+    out->n_subjects = 0;
     for (const struct db_obj *s = db_first(db, API_C_subject); s; s = db_next(db, s)) {
         const char *id = db_obj_str(s, API_F_subject_subject_identifier);
         bool own = strcmp(id, sid) == 0, member = false;
@@ -123,8 +130,9 @@ static bool extauth_match(struct xapi_call *c, const char *sid, const struct val
         if (!own && !member)
             continue;
         out->roles |= rbac_roles_of(db, s);
+        out->subjects[out->n_subjects++] = arena_strdup(c->a, s->ref);
         if (own || !chosen)
-            chosen = arena_strdup(c->a, s->ref);
+            chosen = out->subjects[out->n_subjects - 1];
     }
     db_read_unlock(db);
     out->subject = chosen;
@@ -139,14 +147,20 @@ int extauth_login(struct xapi_call *c, const char *user, const char *password,
     const struct val *config;
     const char *type = extauth_host(c, &config);
     const struct extauth_backend *be = extauth_backend_of(type);
-    const char *why = "Authentication failure";
+    const char *why = "external authentication is off";
+    const char *rhost = c->client && !c->client->local ? c->client->peer : NULL;
     enum extauth_rc rc =
-        be ? be->authenticate(c->a, config, user, password, &out->sid, &why) : EXTAUTH_NO;
+        be ? be->authenticate(c->a, config, user, password, rhost, &out->sid, &why) : EXTAUTH_NO;
     if (rc != EXTAUTH_OK) {
+        /* The client learns nothing of the directory (which names exist,
+         * its layout, its address): the log does. */
         *counts = rc == EXTAUTH_NO;
-        if (rc == EXTAUTH_ERROR)
-            log_warn(c->log_ctx, "external authentication (%s) failed: %s", type, why);
-        *reply = rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user, why, NULL);
+        char fw[LOG_FIELD_BUF];
+        log_msg(rc == EXTAUTH_ERROR ? LOG_WARN : LOG_INFO, c->log_ctx,
+                "external authentication (%s) refused: %s", *type ? type : "off",
+                log_field(fw, why));
+        *reply = rpc_reply_error(c->a, API_ERR_SESSION_AUTHENTICATION_FAILED, user,
+                                 "Authentication failure", NULL);
         return -1;
     }
     struct val *groups = NULL;
@@ -212,14 +226,22 @@ static int extauth_enable_host(struct xapi_call *c, const char *host, const stru
         return -1;
     }
     t = db_begin(c->x->db);
-    if (!(h = db_get(c->x->db, API_C_host, host))) {
+    if (!(h = db_get(c->x->db, API_C_host, host)) ||
+        *db_obj_str(h, API_F_host_external_auth_type)) {
+        db_abort(t); /* gone, or enabled by another call meanwhile */
+        *reply = h ? rpc_reply_error(c->a, API_ERR_AUTH_ALREADY_ENABLED, type, service, NULL)
+                   : xapi_handle_invalid(c, API_C_host, host);
+        return -1;
+    }
+    struct val *shown = extauth_store_private(c, config, &why);
+    if (!shown) {
         db_abort(t);
-        *reply = xapi_handle_invalid(c, API_C_host, host);
+        *reply = rpc_reply_error(c->a, API_ERR_AUTH_ENABLE_FAILED, why, NULL);
         return -1;
     }
     db_txn_set(t, h, API_F_host_external_auth_type, val_string(c->a, type));
     db_txn_set(t, h, API_F_host_external_auth_service_name, val_string(c->a, service));
-    db_txn_set(t, h, API_F_host_external_auth_configuration, extauth_stored_config(c, t, config));
+    db_txn_set(t, h, API_F_host_external_auth_configuration, shown);
     *reply = xapi_commit(c, t, val_nil(c->a));
     if (!reply->error)
         log_info(c->log_ctx, "external authentication %s enabled (service '%s')", type, service);
@@ -238,7 +260,6 @@ static int extauth_disable_host(struct xapi_call *c, const char *host, struct rp
                    : xapi_handle_invalid(c, API_C_host, host);
         return -1;
     }
-    extauth_drop_secrets(c, t, db_obj_field(h, API_F_host_external_auth_configuration));
     db_txn_set(t, h, API_F_host_external_auth_type, val_string(c->a, ""));
     db_txn_set(t, h, API_F_host_external_auth_service_name, val_string(c->a, ""));
     db_txn_set(t, h, API_F_host_external_auth_configuration, val_struct(c->a));
@@ -248,8 +269,10 @@ static int extauth_disable_host(struct xapi_call *c, const char *host, struct rp
             db_txn_destroy(t, s);
     }
     *reply = xapi_commit(c, t, val_nil(c->a));
-    if (!reply->error)
+    if (!reply->error) {
+        extauth_drop_private(c->x);
         log_info(c->log_ctx, "external authentication disabled; external users' sessions ended");
+    }
     return reply->error ? -1 : 0;
 }
 

@@ -14,9 +14,11 @@
  *          posixGroups naming its uid and the groupOfNames naming its DN.
  *          A subject's identifier is its entry's entryUUID.
  *
- * A password in the configuration (a key ending in "password") is stored
- * in a secret object, the host's configuration naming it as KEY_secret;
- * the backends get the value back under KEY.
+ * A password in the configuration (a key ending in "password") is not
+ * stored in the database, where any session that may read the host would
+ * see it (or, in a secret, a pool-operator): it goes to
+ * STATE/external-auth.conf (0600), and the backends get it back with the
+ * rest.
  *
  * Who may log in, and with which roles, is the pool's list of subjects:
  * a user whose identifier, or one of whose groups' identifiers, is a
@@ -38,9 +40,11 @@ struct extauth_backend {
     const char *type; /* host.external_auth_type */
     /* Checks the configuration and that the service answers. */
     enum extauth_rc (*enable)(struct arena *a, const struct val *config, const char **why);
-    /* A user's password: its subject identifier in *sid. */
+    /* A user's password, from the client at rhost (NULL: this host): its
+     * subject identifier in *sid. */
     enum extauth_rc (*authenticate)(struct arena *a, const struct val *config, const char *user,
-                                    const char *password, const char **sid, const char **why);
+                                    const char *password, const char *rhost, const char **sid,
+                                    const char **why);
     /* The identifier of a user or group by name. */
     enum extauth_rc (*identifier)(struct arena *a, const struct val *config, const char *name,
                                   const char **sid, const char **why);
@@ -62,10 +66,13 @@ const struct extauth_backend *extauth_backend_of(const char *type);
 const char *extauth_config(const struct val *config, const char *key, const char *def);
 
 /* What an external login earned: the subject it logs in as, the user's
- * own identifier, and the union of the roles of every subject it matched. */
+ * own identifier, every subject it matched (the session's roles are
+ * theirs), and their roles now. */
 struct extauth_login {
     const char *subject; /* ref */
     const char *sid;
+    const char **subjects; /* refs */
+    size_t n_subjects;
     api_roles_t roles;
 };
 

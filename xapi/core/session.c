@@ -25,6 +25,7 @@
 #include "passwd.h"
 #include "mem.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -48,51 +49,71 @@ static bool session_active_before(const struct db_obj *s, const char *when)
                   when) < 0;
 }
 
-/* The roles of externally authenticated sessions, fixed at their login
- * (as upstream fixes a session's permissions): the union of the roles of
- * every subject the user matched, itself or through its groups. Kept
- * beside the database, not in it, as sessions themselves are in memory
- * only; entries of ended sessions are dropped when they pile up. */
+/* The subjects an externally authenticated session logged in through:
+ * the user's own and those of its groups that the pool lists. Its roles
+ * are their roles now, so removing a subject or one of its roles takes
+ * effect at the session's next call; with none of them left, the session
+ * is over. Kept beside the database, not in it, as sessions themselves
+ * are in memory only; entries of ended sessions are dropped when they
+ * pile up. */
 struct session_ext {
-    pthread_mutex_t lock; /* after the database's lock, never before */
-    struct hmap *roles;   /* session ref -> api_roles_t, as uintptr_t */
+    pthread_mutex_t lock;  /* after the database's lock, never before */
+    struct hmap *subjects; /* session ref -> struct session_subjects */
+};
+
+struct session_subjects {
+    size_t n;
+    char refs[][IDS_REF_LEN + 1];
 };
 
 /* The roles of a session: all of them for the local superuser, else those
- * found at its login (read under the caller's lock). */
+ * of its subjects (read under the caller's lock). */
 static api_roles_t session_roles(struct xapi *x, const struct db_obj *s)
 {
     if (db_obj_bool(s, API_F_session_is_local_superuser))
-        return ~(uint32_t)0;
+        return API_ROLES_ALL;
+    const struct session_subjects *e = NULL;
+    api_roles_t roles = 0;
     if (x->ext) {
         pthread_mutex_lock(&x->ext->lock);
-        api_roles_t roles = (api_roles_t)(uintptr_t)hmap_get(x->ext->roles, s->ref);
+        e = hmap_get(x->ext->subjects, s->ref);
+        for (size_t i = 0; e && i < e->n; i++) {
+            const struct db_obj *subj = db_get(x->db, API_C_subject, e->refs[i]);
+            roles |= subj ? rbac_roles_of(x->db, subj) : 0;
+        }
         pthread_mutex_unlock(&x->ext->lock);
-        if (roles)
-            return roles;
     }
+    if (e)
+        return roles;
     const struct db_obj *subj = db_obj_follow(x->db, s, API_F_session_subject);
     return subj ? rbac_roles_of(x->db, subj) : 0;
 }
 
-/* Keeps the roles of a new external session, first dropping the entries of
- * sessions that ended once they outnumber the live ones. */
-static void session_ext_keep(struct xapi *x, const char *ref, api_roles_t roles)
+/* Keeps the subjects of a new external session (committed, its ref not
+ * yet given out), first dropping the entries of sessions that ended once
+ * they outnumber the live ones. */
+static void session_ext_keep(struct xapi *x, const char *ref, const struct extauth_login *ext)
 {
+    struct session_subjects *e = xmalloc(sizeof(*e) + ext->n_subjects * sizeof(e->refs[0]));
+    e->n = ext->n_subjects;
+    for (size_t i = 0; i < e->n; i++)
+        snprintf(e->refs[i], sizeof(e->refs[i]), "%s", ext->subjects[i]);
     db_read_lock(x->db);
     pthread_mutex_lock(&x->ext->lock);
-    size_t n = hmap_count(x->ext->roles);
+    size_t n = hmap_count(x->ext->subjects);
     if (n >= 64 && n > 2 * db_count(x->db, API_C_session)) {
         struct hmap *live = hmap_new();
         const char *k;
         void *v;
-        for (size_t it = 0; hmap_next(x->ext->roles, &it, &k, &v);)
+        for (size_t it = 0; hmap_next(x->ext->subjects, &it, &k, &v);)
             if (db_get(x->db, API_C_session, k))
                 hmap_put(live, k, v);
-        hmap_free(x->ext->roles);
-        x->ext->roles = live;
+            else
+                free(v);
+        hmap_free(x->ext->subjects);
+        x->ext->subjects = live;
     }
-    hmap_put(x->ext->roles, ref, (void *)(uintptr_t)roles);
+    free(hmap_put(x->ext->subjects, ref, e));
     pthread_mutex_unlock(&x->ext->lock);
     db_read_unlock(x->db);
 }
@@ -131,6 +152,8 @@ bool session_check(struct xapi *x, const char *ref, api_roles_t *roles)
     if (s) {
         *roles = session_roles(x, s);
         refresh = session_active_before(s, stale);
+        if (!*roles) /* an external user whose subjects are gone */
+            s = NULL;
     }
     db_read_unlock(x->db);
     if (refresh) {
@@ -159,38 +182,46 @@ static bool session_of_user(const struct db_obj *s, const char *user)
 
 /* The session of the earliest last_active (the oldest of those, as they
  * are kept in creation order): the one least in use. */
-static struct db_obj *session_least_used(struct db *db)
+static struct db_obj *session_least_used(struct db *db, bool external)
 {
     struct db_obj *least = NULL;
     char a[API_DATETIME_LEN], b[API_DATETIME_LEN];
     for (struct db_obj *s = db_first(db, API_C_session); s; s = db_next(db, s))
-        if (!least || strcmp(api_datetime_comparable(a, sizeof(a),
-                                                     db_obj_field(s, API_F_session_last_active)),
-                             api_datetime_comparable(
-                                 b, sizeof(b), db_obj_field(least, API_F_session_last_active))) < 0)
+        if (external && db_obj_bool(s, API_F_session_is_local_superuser))
+            continue;
+        else if (!least ||
+                 strcmp(api_datetime_comparable(a, sizeof(a),
+                                                db_obj_field(s, API_F_session_last_active)),
+                        api_datetime_comparable(
+                            b, sizeof(b), db_obj_field(least, API_F_session_last_active))) < 0)
             least = s;
     return least;
 }
 
 /* Drops sessions idle for a day, the oldest of this originator's and
  * this user's beyond the limit, and, when the host holds its cap of
- * sessions, the least used of all, so that one more fits. */
+ * sessions, the least used of all, so that one more fits. The login of
+ * an external user never evicts root's sessions: whatever its role, it
+ * cannot log root out by logging in often. */
 static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *originator,
-                          const char *user)
+                          const char *user, bool external)
 {
     char idle[API_DATETIME_LEN];
     api_datetime_format(idle, sizeof(idle), time(NULL) - SESSION_IDLE_S);
     size_t same_origin = 0, same_user = 0, total = 0;
     for (struct db_obj *s = db_first(c->x->db, API_C_session); s; s = db_next(c->x->db, s)) {
         total++;
+        if (external && db_obj_bool(s, API_F_session_is_local_superuser))
+            continue;
         same_origin += session_of_originator(s, originator);
         same_user += session_of_user(s, user);
     }
     /* Sessions are kept in creation order, so the first ones are the oldest. */
     for (struct db_obj *s = db_first(c->x->db, API_C_session), *next; s; s = next) {
         next = db_next(c->x->db, s);
-        bool origin = session_of_originator(s, originator);
-        bool mine = session_of_user(s, user);
+        bool spared = external && db_obj_bool(s, API_F_session_is_local_superuser);
+        bool origin = !spared && session_of_originator(s, originator);
+        bool mine = !spared && session_of_user(s, user);
         bool expired = session_active_before(s, idle);
         /* The user-name limit is for callers that give no originator:
          * every login here is root, so counting users would let one
@@ -211,7 +242,7 @@ static void session_sweep(struct xapi_call *c, struct db_txn *t, const char *ori
     }
     int max = c->x->settings.max_sessions;
     size_t cap = (size_t)(max > 0 ? max : SESSION_MAX_DEFAULT);
-    for (struct db_obj *s; total >= cap && (s = session_least_used(c->x->db)); total--) {
+    for (struct db_obj *s; total >= cap && (s = session_least_used(c->x->db, external)); total--) {
         char fu[LOG_FIELD_BUF], fo[LOG_FIELD_BUF];
         log_info(c->log_ctx, "session %s of '%s' (originator '%s') evicted: the host holds %zu",
                  s->ref, log_field(fu, db_obj_str(s, API_F_session_auth_user_name)),
@@ -253,8 +284,17 @@ static bool session_throttle_keys(const struct xapi_call *c, const char *user,
     const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
     int len = end ? (int)(end - peer) + (peer[0] == '[') : (int)strlen(peer);
     snprintf(addr, LOG_FIELD_BUF + 8, "addr:%.*s", len, peer);
+    /* A directory may match names regardless of case and of spaces
+     * around them: so does the key, or "ALICE" would escape "alice"'s bar. */
     char f[LOG_FIELD_BUF];
-    snprintf(name, LOG_FIELD_BUF + 8, "user:%s", log_field(f, user));
+    const char *u = log_field(f, user);
+    while (*u == ' ' || *u == '\t')
+        u++;
+    int n = snprintf(name, LOG_FIELD_BUF + 8, "user:%s", u);
+    for (char *p = name + 5; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    while (n > 5 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+        name[--n] = '\0';
     return true;
 }
 
@@ -345,16 +385,15 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
     }
     db_values_set(&v, API_F_session_auth_user_name, val_string(c->a, user));
     db_values_set(&v, API_F_session_originator, val_string(c->a, originator));
-    /* The roles are kept before the session exists: no call finds it without. */
-    char sref[IDS_REF_LEN + 1];
-    ids_ref(sref);
-    if (ext.subject)
-        session_ext_keep(c->x, sref, ext.roles);
     struct db_txn *t = db_begin(c->x->db);
-    session_sweep(c, t, originator, user);
-    struct db_obj *s = db_txn_create(t, API_C_session, &v, sref);
+    session_sweep(c, t, originator, user, ext.subject != NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
     struct val *ref = val_string(c->a, s->ref);
     struct rpc_reply r = xapi_commit(c, t, ref);
+    /* Its subjects are kept before its ref is given out: no call can
+     * name the session without them. */
+    if (!r.error && ext.subject)
+        session_ext_keep(c->x, val_str(ref), &ext);
     char fo[LOG_FIELD_BUF];
     if (!r.error)
         log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name,
@@ -535,7 +574,7 @@ static int session_start(struct xapi *x)
     x->failed = loginfail_new();
     x->ext = xcalloc(1, sizeof(*x->ext));
     pthread_mutex_init(&x->ext->lock, NULL);
-    x->ext->roles = hmap_new();
+    x->ext->subjects = hmap_new();
     struct session_alerts *al = xcalloc(1, sizeof(*al));
     pthread_mutex_init(&al->lock, NULL);
     clock_cond_init(&al->wake);
@@ -569,7 +608,11 @@ static void session_free(struct xapi *x)
     loginfail_free(x->failed);
     x->failed = NULL;
     if (x->ext) {
-        hmap_free(x->ext->roles);
+        const char *k;
+        void *v;
+        for (size_t it = 0; hmap_next(x->ext->subjects, &it, &k, &v);)
+            free(v);
+        hmap_free(x->ext->subjects);
         pthread_mutex_destroy(&x->ext->lock);
         free(x->ext);
         x->ext = NULL;

@@ -175,10 +175,14 @@ double xapi_arg_float(const struct xapi_call *c, api_param_id p);
  * when the call carried a valid session. */
 struct rpc_reply xapi_dispatch(struct xapi *x, struct arena *a, const struct rpc_call *call,
                                const char *log_ctx, struct xapi_client *client);
-/* implicit.c: whether the caller may see object ref of class cls: the
- * local superuser sees everything; another session sees the classes its
- * roles may read (their get_record), and of sessions only its own. */
+/* implicit.c: whether the caller may see object ref of class cls. The
+ * local superuser, and a session whose roles may end other users'
+ * sessions (pool-operator and up), see everything; another session sees
+ * of sessions only its own. */
 bool xapi_may_see(const struct xapi_call *c, int cls, const char *ref);
+/* Whether the caller's roles may read class cls (its get_record): what
+ * events tell it about. */
+bool xapi_may_read_class(const struct xapi_call *c, int cls);
 /* route.c: the dispatch policy stage: 0 when c runs here, else -1 with
  * *reply (HOST_IS_SLAVE on a slave, HOST_OFFLINE for a host that is not
  * live). */
