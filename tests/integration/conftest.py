@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import xmlrpc.client
@@ -58,8 +59,14 @@ def wait_for(pred, timeout=10, step=0.05):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+    """A port no socket uses on any address, as xapi will bind it (every
+    address, IPv4 and IPv6). Bound on 127.0.0.1 only, the kernel would
+    offer a port that a socket of another loopback address (a test's
+    client from 127.0.1.x in TIME_WAIT) still holds, and xapi's bind
+    would fail with "address already in use"."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", 0))
         return s.getsockname()[1]
 
 
@@ -115,7 +122,10 @@ class Host:
         r = run_cxapi("start", "--state", self.state, "--port", str(self.port),
                       "--root-password", self.password, *extra, binary=self.binary)
         if r.returncode != 0:  # the logs go with the failure: teardown removes them
-            r.stderr += self.log_tails()
+            tails = self.log_tails(40)
+            r.stderr += tails
+            # In full: an assertion's message is cut short in the report.
+            print("cxapi start failed:\n%s%s" % (r.stderr, ""), file=sys.stderr)
         return r
 
     def log_tails(self, lines=15):

@@ -14,6 +14,7 @@ import errno
 import resource
 import selectors
 import socket
+import struct
 import time
 import xmlrpc.client
 
@@ -68,6 +69,9 @@ class Attacker:
 
     def close(self, sel):
         sel.unregister(self.sock)
+        # A reset, not a FIN: thousands of sockets in TIME_WAIT would hold
+        # their ports for a minute after the test.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
         self.sock = None
 
