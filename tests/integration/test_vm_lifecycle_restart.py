@@ -8,6 +8,7 @@ duplicated, the same domids, nothing stuck in current_operations.
 import json
 import os
 import signal
+import socket
 
 import pytest
 
@@ -57,8 +58,22 @@ def kill9_and_wait(host, name):
 
     new = wait_for(restarted, timeout=40, step=0.2)
     assert new and pid_alive(new), "%s not restarted:\n%s" % (name, host.status().stdout)
-    assert wait_for(lambda: os.path.exists(os.path.join(host.run, "%s.sock" % name)), 20)
+    # Until the new daemon listens: the killed one's socket file is still
+    # there, refusing connections, until the new one binds it again.
+    assert wait_for(lambda: listening(os.path.join(host.run, "%s.sock" % name)), 20)
     assert host.wait_api(30)
+
+
+def listening(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(5)
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def consistent(api, host, vm):
