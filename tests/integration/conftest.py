@@ -33,6 +33,19 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer
 CMD_TIMEOUT = 60  # seconds, for any cxapi start/stop/status invocation
 
 
+class TimedTransport(xmlrpc.client.Transport):
+    """An XML-RPC transport whose connection gives up after timeout seconds."""
+
+    def __init__(self, timeout):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
 def ok(r):
     """The value of a XenAPI reply that must have succeeded."""
     assert isinstance(r, dict), r

@@ -13,26 +13,15 @@ import xmlrpc.client
 
 import pytest
 
-from conftest import failure, ok
+from conftest import TimedTransport, failure, ok
 
 TOKEN_RE = re.compile(r"^\d{20},\d{20}$")
 CLIENT_TIMEOUT = 30  # seconds, socket timeout of every client connection
 
 
-class _Transport(xmlrpc.client.Transport):
-    def __init__(self, timeout):
-        super().__init__()
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
-
-
 def proxy(host):
     """A fresh connection: threads never share one."""
-    return xmlrpc.client.ServerProxy(host.url, transport=_Transport(CLIENT_TIMEOUT),
+    return xmlrpc.client.ServerProxy(host.url, transport=TimedTransport(CLIENT_TIMEOUT),
                                      allow_none=True)
 
 

@@ -18,7 +18,7 @@ import struct
 import time
 import xmlrpc.client
 
-from conftest import own_host
+from conftest import TimedTransport, own_host
 
 SLOW_HEADER = 1000
 SLOW_BODY = 800
@@ -112,17 +112,6 @@ def attack_step(sel, attackers, now, stats):
         elif not a.trickle(now):
             a.close(sel)
             a.connect(sel, now)
-
-
-class TimedTransport(xmlrpc.client.Transport):
-    def __init__(self, timeout):
-        super().__init__()
-        self.timeout = timeout
-
-    def make_connection(self, host):
-        c = super().make_connection(host)
-        c.timeout = self.timeout
-        return c
 
 
 def test_logins_succeed_under_slow_header_and_slow_body_floods():
