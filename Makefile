@@ -8,7 +8,7 @@ RUN_BUILD ?= build-run
 PORT ?= 8080
 STATE ?= state
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = xmlrpc jsonrpc http config where xs_wire
+FUZZ_TARGETS = xmlrpc jsonrpc http config where xs_wire cli
 
 # The test build carries ASan and UBSan, so tests catch memory errors where
 # they happen. Users run the optimised build (-O2 -g, assertions kept, no

@@ -153,6 +153,7 @@ int xapi_start(struct xapi *x)
 
 int xapi_stop(struct xapi *x)
 {
+    atomic_store(&x->quiescing, true);
     for (size_t i = 0; i < x->n_started; i++)
         if (x->settings.modules[i]->quiesce)
             x->settings.modules[i]->quiesce(x);

@@ -3,6 +3,7 @@
  * steps run in this order too, and they stop in the reverse one). A new
  * concern is a folder and one line here; see core/module.h.
  */
+#include "cli/cli.h"
 #include "core/extauth.h"
 #include "core/module.h"
 #include "host/host.h"
@@ -18,5 +19,6 @@ const struct xapi_module *const xapi_modules[] = {
     &extauth_module, /* */
     &host_module,    /* this host's objects first in the sync: the others point at them */
     &vm_module,      /* templates; follows xenopsd */
+    &cli_module,     /* xe's POST /cli */
     NULL,
 };

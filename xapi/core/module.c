@@ -8,6 +8,7 @@
 #include "mem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Adds one module's messages; the wire name of an entry that is not an
  * explicit message of the schema or is listed twice, or NULL. */
@@ -70,6 +71,25 @@ void xapi_modules_unindex(struct xapi *x)
 xapi_explicit_fn xapi_explicit_of(const struct xapi *x, const struct api_message *m)
 {
     return x->handlers[m - api_messages];
+}
+
+const struct xapi_http_route *xapi_http_route_of(const struct xapi *x, const char *method,
+                                                 const char *path, bool *method_ok)
+{
+    const struct xapi_module *const *mods =
+        x->settings.modules ? x->settings.modules : xapi_modules;
+    const struct xapi_http_route *found = NULL;
+    *method_ok = false;
+    for (size_t i = 0; mods[i]; i++)
+        for (const struct xapi_http_route *r = mods[i]->routes; r && r->path; r++)
+            if (strcmp(r->path, path) == 0) {
+                found = r;
+                if (strcmp(r->method, method) == 0) {
+                    *method_ok = true;
+                    return r;
+                }
+            }
+    return found;
 }
 
 const struct xapi_class_hooks *const *xapi_hooks_of(const struct xapi *x, int cls)

@@ -52,10 +52,22 @@ struct xapi_sync {
     int64_t now; /* time(NULL) at the start of the sync */
 };
 
+/* An HTTP handler a module serves beside the XenAPI's own (xe's POST
+ * /cli; import and export, consoles and RRDs to come): the method
+ * ("POST") and the exact path. The handler answers the request, or takes
+ * its socket (http_server.h). A table ends with an entry whose path is
+ * NULL. */
+struct xapi_http_route {
+    const char *method;
+    const char *path;
+    void (*fn)(struct xapi *x, struct http_req *req, const char *log_ctx);
+};
+
 struct xapi_module {
     const char *name;
     const struct xapi_explicit *messages; /* or NULL */
     const struct xapi_class_hooks *hooks; /* or NULL */
+    const struct xapi_http_route *routes; /* or NULL */
     /* In the order of xapi_modules[]; NULL when the module has none. */
     void (*sync)(struct xapi_sync *s);
     /* After the sync, before the API is served: its threads and clients.
@@ -86,6 +98,10 @@ int xapi_modules_index(struct xapi *x, const char **why);
 void xapi_modules_unindex(struct xapi *x);
 /* The hand-written function of message m, or NULL. */
 xapi_explicit_fn xapi_explicit_of(const struct xapi *x, const struct api_message *m);
+/* The modules' handler for path, or NULL; *method_ok tells whether it
+ * takes method. */
+const struct xapi_http_route *xapi_http_route_of(const struct xapi *x, const char *method,
+                                                 const char *path, bool *method_ok);
 /* The hooks of class cls: up to XAPI_HOOKS_PER_CLASS, NULL after the last. */
 const struct xapi_class_hooks *const *xapi_hooks_of(const struct xapi *x, int cls);
 

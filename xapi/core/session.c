@@ -318,6 +318,42 @@ static struct rpc_reply session_auth_failed(struct xapi_call *c, const char *use
                            "Authentication failure", NULL);
 }
 
+/* A new session for user, who has proven who they are (ext: the
+ * subjects of an external user; zero for root). */
+static struct rpc_reply session_open(struct xapi_call *c, const char *user, const char *originator,
+                                     const struct extauth_login *e)
+{
+    struct extauth_login ext = *e;
+    char fu[LOG_FIELD_BUF];
+    struct db_values v = db_values_new(c->a, API_C_session);
+    struct val *now = api_value_datetime(c->a, time(NULL));
+    db_values_set(&v, API_F_session_this_host, val_string(c->a, c->x->id.host_ref));
+    db_values_set(&v, API_F_session_last_active, now);
+    db_values_set(&v, API_F_session_validation_time, now);
+    db_values_set(&v, API_F_session_is_local_superuser, val_bool(c->a, !ext.subject));
+    if (ext.subject) {
+        db_values_set(&v, API_F_session_subject, val_string(c->a, ext.subject));
+        db_values_set(&v, API_F_session_auth_user_sid, val_string(c->a, ext.sid));
+    }
+    db_values_set(&v, API_F_session_auth_user_name, val_string(c->a, user));
+    db_values_set(&v, API_F_session_originator, val_string(c->a, originator));
+    struct db_txn *t = db_begin(c->x->db);
+    session_sweep(c, t, originator, user, ext.subject != NULL);
+    struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
+    struct val *ref = val_string(c->a, s->ref);
+    struct rpc_reply r = xapi_commit(c, t, ref);
+    /* Its subjects are kept before its ref is given out: no call can
+     * name the session without them. */
+    if (!r.error && ext.subject)
+        session_ext_keep(c->x, val_str(ref), &ext);
+    char fo[LOG_FIELD_BUF];
+    if (!r.error)
+        log_info(c->log_ctx, "%s: %s logged in (originator '%s')",
+                 c->m ? c->m->wire_name : "local login", log_field(fu, user),
+                 log_field(fo, originator));
+    return r;
+}
+
 /* A login of user with password: a new session, from originator ("" when
  * the client gave none). Over the network, an address or a user name
  * that keeps failing is refused for a while without a look at the
@@ -373,32 +409,23 @@ static struct rpc_reply session_login(struct xapi_call *c, const char *user, con
         throttle_forget(c->x->logins, addr);
         throttle_forget(c->x->logins, name);
     }
-    struct db_values v = db_values_new(c->a, API_C_session);
-    struct val *now = api_value_datetime(c->a, time(NULL));
-    db_values_set(&v, API_F_session_this_host, val_string(c->a, c->x->id.host_ref));
-    db_values_set(&v, API_F_session_last_active, now);
-    db_values_set(&v, API_F_session_validation_time, now);
-    db_values_set(&v, API_F_session_is_local_superuser, val_bool(c->a, !ext.subject));
-    if (ext.subject) {
-        db_values_set(&v, API_F_session_subject, val_string(c->a, ext.subject));
-        db_values_set(&v, API_F_session_auth_user_sid, val_string(c->a, ext.sid));
+    return session_open(c, user, originator, &ext);
+}
+
+/* A session for root on this host without a password: for callers that
+ * are root already (xe on the local socket, as upstream's xapi trusts
+ * its Unix socket). Returns its ref in a, or NULL (logged). */
+const char *session_open_local(struct xapi *x, struct arena *a, const char *originator,
+                               const char *log_ctx)
+{
+    struct xapi_call c = {.x = x, .a = a, .log_ctx = log_ctx, .roles = API_ROLES_ALL};
+    struct extauth_login none = {0};
+    struct rpc_reply r = session_open(&c, "root", originator, &none);
+    if (r.error) {
+        log_info(log_ctx, "local session refused: %s", val_str(r.error->u.arr.items[0]));
+        return NULL;
     }
-    db_values_set(&v, API_F_session_auth_user_name, val_string(c->a, user));
-    db_values_set(&v, API_F_session_originator, val_string(c->a, originator));
-    struct db_txn *t = db_begin(c->x->db);
-    session_sweep(c, t, originator, user, ext.subject != NULL);
-    struct db_obj *s = db_txn_create(t, API_C_session, &v, NULL);
-    struct val *ref = val_string(c->a, s->ref);
-    struct rpc_reply r = xapi_commit(c, t, ref);
-    /* Its subjects are kept before its ref is given out: no call can
-     * name the session without them. */
-    if (!r.error && ext.subject)
-        session_ext_keep(c->x, val_str(ref), &ext);
-    char fo[LOG_FIELD_BUF];
-    if (!r.error)
-        log_info(c->log_ctx, "%s: %s logged in (originator '%s')", c->m->wire_name,
-                 log_field(fu, user), log_field(fo, originator));
-    return r;
+    return val_str(r.value);
 }
 
 static struct rpc_reply session_login_with_password(struct xapi_call *c)

@@ -103,6 +103,7 @@ struct xapi {
     struct http_server *http;
     atomic_ulong next_request;     /* numbers requests for the logs */
     struct xapi_role role;         /* where this host stands in its pool */
+    atomic_bool quiescing;         /* xapi_stop began: what waits for a change ends */
     struct tasks *tasks;           /* core/task.c: Async. calls and their threads */
     struct events *events;         /* core/event.c: event.next's registrations */
     struct throttle *logins;       /* core/throttle.h: who failed to log in */
@@ -225,6 +226,11 @@ struct val *xapi_refs_stream(struct xapi_call *c, const char **refs, size_t n);
 /* session.c: whether ref is a live session; fills its roles. Updates
  * last_active. */
 bool session_check(struct xapi *x, const char *ref, api_roles_t *roles);
+/* session.c: a new session for root without a password, for a caller
+ * that is root on this host already (the CLI on xapi.sock). Its ref in
+ * a, or NULL. */
+const char *session_open_local(struct xapi *x, struct arena *a, const char *originator,
+                               const char *log_ctx);
 
 /* rbac.c: the roles a subject holds (hold the read lock). */
 api_roles_t rbac_roles_of(struct db *db, const struct db_obj *subject);

@@ -1,6 +1,7 @@
 /*
  * frontdoor.c - xapi's HTTP routes: XML-RPC on POST / (and /RPC2,
- * /xmlrpc), JSON-RPC on POST /jsonrpc, on every listener alike.
+ * /xmlrpc), JSON-RPC on POST /jsonrpc, on every listener alike; the
+ * modules' own handlers (xe's POST /cli) by their paths (module.h).
  *
  * A body that is not a well-formed call gets an HTTP 500 naming the
  * problem and the connection is closed, as upstream xapi does; a call that
@@ -8,6 +9,7 @@
  * a chunk are streamed (chunked transfer encoding) as their producers
  * write them from the database: see frontdoor_reply.
  */
+#include "core/module.h"
 #include "core/xapi.h"
 #include "buf.h"
 #include "jsonrpc.h"
@@ -175,6 +177,18 @@ void xapi_frontdoor(struct http_req *req, void *ctx)
     }
     if (wire != WIRE_NONE) {
         http_reply_header(req, "Allow", "GET, HEAD, POST");
+        frontdoor_text(req, 405, "method not allowed\n", false);
+        return;
+    }
+    bool method_ok;
+    const struct xapi_http_route *route =
+        xapi_http_route_of(x, method, http_req_path(req), &method_ok);
+    if (route && method_ok) {
+        route->fn(x, req, log_ctx);
+        return;
+    }
+    if (route) {
+        http_reply_header(req, "Allow", route->method);
         frontdoor_text(req, 405, "method not allowed\n", false);
         return;
     }

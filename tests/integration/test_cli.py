@@ -1,0 +1,521 @@
+"""xe against a live host: build/xe for every command, output compared
+with text laid out by the upstream format (docs/cli.md), and the thin
+CLI protocol driven by tests/integration/thincli.py, a client written
+from the protocol's description that shares nothing with build/xe."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import thincli
+from conftest import BUILD, ok, wait_for
+
+XE = os.path.join(BUILD, "xe")
+
+
+def xe(host, *args, local=False, stdin=None, timeout=60, env=None):
+    """Runs build/xe: over TCP as root, or (local) on the host's socket."""
+    if local:
+        cmd = [XE, "--state", host.state] + list(args)
+    else:
+        cmd = [XE, "-s", "127.0.0.1", "-p", str(host.port), "--nossl", "-u", "root",
+               "-pw", host.password] + list(args)
+    e = dict(os.environ, HOME=host.state)  # no ~/.xe of the tester's
+    e.pop("XE_EXTRA_ARGS", None)
+    e.update(env or {})
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
+                          env=e)
+
+
+def proto(host, *args, **kw):
+    return thincli.run(("127.0.0.1", host.port),
+                       list(args) + ["username=root", "password=" + host.password], **kw)
+
+
+def record(pairs):
+    """One record as upstream's CLI lays it out: the keys padded to the
+    longest key plus four (the first on the right, the others on the
+    left), and two empty lines after it on the terminal."""
+    width = 4 + max(len(k) for k, _ in pairs)
+    lines = []
+    for i, (k, v) in enumerate(pairs):
+        key = k.ljust(width) if i == 0 else k.rjust(width)
+        lines.append("%s: %s" % (key, v))
+    return "\n".join(lines) + "\n\n\n"
+
+
+@pytest.fixture(scope="module")
+def api(host):
+    p = host.proxy()
+    return p, host.login()
+
+
+def dom0(p, s):
+    vms = ok(p.VM.get_all_records(s))
+    return [(r, v) for r, v in vms.items() if v["is_control_domain"]][0]
+
+
+def new_vm(p, s, name):
+    ref = ok(p.VM.create(s, {
+        "name_label": name, "memory_static_max": "1073741824",
+        "memory_dynamic_max": "1073741824", "memory_dynamic_min": "1073741824",
+        "memory_static_min": "536870912", "VCPUs_max": "1", "VCPUs_at_startup": "1"}))
+    return ref, ok(p.VM.get_uuid(s, ref))
+
+
+# --- the protocol -----------------------------------------------------
+
+def test_protocol_version_print_and_exit(host, api):
+    r = proto(host, "host-list", "params=uuid")
+    assert r.server_version == (0, 2)
+    assert r.exit == 0
+    kinds = [(k, t) for k, t, _ in r.messages]
+    assert kinds[-1] == (thincli.COMMAND, thincli.EXIT)
+    assert all(t == thincli.PRINT for _, t in kinds[:-1])
+    p, s = api
+    host_uuid = ok(p.host.get_uuid(s, ok(p.session.get_this_host(s, s))))
+    assert r.stdout == record([("uuid ( RO)", host_uuid)])
+
+
+def test_protocol_error_message_for_a_code_without_text(host, api):
+    """A code xe has no sentence for travels as the Error message."""
+    r = proto(host, "vm-param-get", "uuid=nope", "param-name=name-label")
+    assert r.exit == 1
+    assert r.stderr.startswith("No object of this class has the uuid.\n")
+    assert "type: VM\nuuid: nope\n" in r.stderr
+    r = proto(host, "vm-list", "no-such-field=1")
+    assert r.exit == 1
+    errors = [f for k, t, f in r.messages if t == thincli.ERROR]
+    assert errors == [["Missing parameter", ["no-such-field"]]], r.messages
+
+
+def test_protocol_prompt_yes_and_no(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "prompted")
+    r = proto(host, "vm-uninstall", "uuid=" + uuid, answer="no")
+    assert r.exit == 0
+    assert any(t == thincli.PROMPT for _, t, _ in r.messages)
+    assert "Type 'yes' to continue" in r.stdout and "Aborted (you typed: 'no')" in r.stdout
+    assert ok(p.VM.get_uuid(s, ref)) == uuid
+    r = proto(host, "vm-uninstall", "uuid=" + uuid, answer=" YES ")
+    assert r.exit == 0, r.stderr
+    assert "All objects destroyed" in r.stdout
+    assert p.VM.get_uuid(s, ref)["ErrorDescription"][0] == "HANDLE_INVALID"
+
+
+def test_protocol_over_the_unix_socket_needs_no_password(host):
+    r = thincli.run(host.sock_path, ["vm-list", "params=power-state", "--minimal"])
+    assert r.exit == 0
+    assert r.stdout == "running\n"
+
+
+def test_protocol_session_id_line(host, api):
+    p, s = api
+    r = thincli.run(("127.0.0.1", host.port),
+                    ["session_id=" + s, "host-list", "params=name-label", "--minimal"])
+    assert r.exit == 0, r.stderr
+    assert r.stdout.strip() == ok(p.host.get_name_label(s, ok(p.session.get_this_host(s, s))))
+    r = thincli.run(("127.0.0.1", host.port), ["session_id=OpaqueRef:bogus", "host-list"])
+    assert r.exit == 1
+    assert "SESSION_INVALID" not in r.stdout and "session" in r.stderr.lower()
+
+
+# --- output as upstream prints it ---------------------------------------
+
+def test_vm_list_default_fields(host, api):
+    p, s = api
+    ref, vm = dom0(p, s)
+    _, uuid = new_vm(p, s, "listed one")
+    r = xe(host, "vm-list")
+    assert r.returncode == 0, r.stderr
+    assert record([("uuid ( RO)", vm["uuid"]), ("name-label ( RW)", vm["name_label"]),
+                   ("power-state ( RO)", "running")]) in r.stdout
+    assert record([("uuid ( RO)", uuid), ("name-label ( RW)", "listed one"),
+                   ("power-state ( RO)", "halted")]) in r.stdout
+    # templates are not VMs to vm-list
+    assert "Debian Bookworm 12" not in r.stdout
+
+
+def test_vm_list_filters_and_params(host, api):
+    p, s = api
+    _, uuid = new_vm(p, s, "filtered")
+    r = xe(host, "vm-list", "name-label=filtered", "params=name-label,uuid,is-a-template")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == record([("uuid ( RO)", uuid), ("name-label ( RW)", "filtered"),
+                               ("is-a-template ( RW)", "false")])
+    r = xe(host, "vm-list", "name-label=nothing-called-so")
+    assert r.returncode == 0 and r.stdout == ""
+
+
+def test_minimal_escapes_commas_and_backslashes(host, api):
+    p, s = api
+    ref, _ = new_vm(p, s, "a,b\\c")
+    ok(p.VM.add_to_other_config(s, ref, "cli-test", "minimal"))
+    r = xe(host, "vm-list", "other-config:cli-test=minimal", "params=name-label", "--minimal")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "a\\,b\\\\c\n"
+    r = xe(host, "template-list", "--minimal")
+    uuids = r.stdout.strip().split(",")
+    assert len(uuids) > 3 and all(len(u) == 36 for u in uuids)
+
+
+def test_vm_param_list_layout(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "param-listed")
+    ok(p.VM.add_to_other_config(s, ref, "k1", "v1"))
+    ok(p.VM.add_to_other_config(s, ref, "k2", "v2"))
+    ok(p.VM.add_tags(s, ref, "blue"))
+    r = xe(host, "vm-param-list", "uuid=" + uuid)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    keys = [l.split(": ", 1)[0] for l in lines if ": " in l]
+    width = max(len(k) for k in keys)
+    assert all(len(k) == width for k in keys)  # padded to one column
+    assert lines[0] == "uuid ( RO)".ljust(width) + ": " + uuid
+    def line(k, v):
+        return k.rjust(width) + ": " + v
+    for want in [line("name-label ( RW)", "param-listed"),
+                 line("power-state ( RO)", "halted"),
+                 line("memory-static-max ( RW)", "1073741824"),
+                 line("other-config (MRW)", "k1: v1; k2: v2"),
+                 line("tags (SRW)", "blue"),
+                 line("HVM-shadow-multiplier ( RW)", "1."),
+                 line("ha-always-run ( RW) [DEPRECATED]", "false"),
+                 line("resident-on ( RO)", "<not in database>")]:
+        assert want in lines, want
+    # the longest key sets the width: 4 more than it
+    assert width == 4 + max(len(k.strip()) for k in keys)
+    assert r.stdout.endswith("\n\n\n")
+
+
+def test_host_param_get_with_a_map_key(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    ok(p.host.add_to_other_config(s, h, "cli-key", "cli value"))
+    uuid = ok(p.host.get_uuid(s, h))
+    r = xe(host, "host-param-get", "uuid=" + uuid, "param-name=other-config",
+           "param-key=cli-key")
+    assert (r.returncode, r.stdout) == (0, "cli value\n"), r.stderr
+    r = xe(host, "host-param-get", "uuid=" + uuid, "param-name=other-config",
+           "param-key=absent")
+    assert r.returncode == 1 and "absent" in r.stderr
+    r = xe(host, "host-param-get", "uuid=" + uuid, "param-name=name-label")
+    assert r.stdout == ok(p.host.get_name_label(s, h)) + "\n"
+
+
+def test_param_set_add_remove_clear(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "settable")
+    r = xe(host, "vm-param-set", "uuid=" + uuid, "name-label=renamed",
+           "other-config:colour=green", "memory-static-max=2GiB", "VCPUs-max=2")
+    assert r.returncode == 0, r.stderr
+    rec = ok(p.VM.get_record(s, ref))
+    assert rec["name_label"] == "renamed"
+    assert rec["other_config"]["colour"] == "green"
+    assert rec["memory_static_max"] == str(2 << 30) and rec["VCPUs_max"] == "2"
+    assert xe(host, "vm-param-set", "uuid=" + uuid, "other-config:colour=red").returncode == 0
+    assert ok(p.VM.get_other_config(s, ref))["colour"] == "red"
+    assert xe(host, "vm-param-add", "uuid=" + uuid, "param-name=tags",
+              "param-key=t1").returncode == 0
+    assert xe(host, "vm-param-add", "uuid=" + uuid, "param-name=other-config",
+              "a=1", "b=2").returncode == 0
+    assert ok(p.VM.get_tags(s, ref)) == ["t1"]
+    assert ok(p.VM.get_other_config(s, ref)) == {"colour": "red", "a": "1", "b": "2"}
+    assert xe(host, "vm-param-remove", "uuid=" + uuid, "param-name=other-config",
+              "param-key=a").returncode == 0
+    r = xe(host, "vm-param-remove", "uuid=" + uuid, "param-name=tags", "param-key=nope")
+    assert r.returncode == 1 and "Error: " in r.stderr
+    assert xe(host, "vm-param-clear", "uuid=" + uuid, "param-name=other-config").returncode == 0
+    assert xe(host, "vm-param-clear", "uuid=" + uuid,
+              "param-name=name-description").returncode == 0
+    rec = ok(p.VM.get_record(s, ref))
+    assert rec["other_config"] == {} and rec["name_description"] == ""
+    for bad, why in [("power-state=running", "read-only"), ("VCPUs-max=many", "integer"),
+                     ("is-a-template=maybe", "true or false"), ("tags=x", "set")]:
+        r = xe(host, "vm-param-set", "uuid=" + uuid, bad)
+        assert r.returncode == 1 and why in r.stderr, (bad, r.stderr)
+
+
+# --- explicit commands ---------------------------------------------------
+
+def test_vm_install_start_shutdown_clone_uninstall(host, api):
+    p, s = api
+    # a template with disks needs an SR, and this host has none yet
+    r = xe(host, "vm-install", "template=Debian Bookworm 12", "new-name-label=installed")
+    assert r.returncode == 1
+    assert r.stderr.startswith("The pool has no default SR, or it is gone.\n")
+    assert xe(host, "vm-list", "name-label=installed").stdout == ""  # nothing left behind
+    # a template of the operator's own, without disks
+    tpl = ok(p.VM.clone(s, ok(p.VM.get_by_name_label(s, "Other install media"))[0], "diskless"))
+    ok(p.VM.remove_from_other_config(s, tpl, "disks"))
+    r = xe(host, "vm-install", "template=diskless", "new-name-label=installed")
+    assert r.returncode == 0, r.stderr
+    uuid = r.stdout.strip()
+    ref = ok(p.VM.get_by_uuid(s, uuid))
+    assert ok(p.VM.get_is_a_template(s, ref)) is False
+    assert xe(host, "vm-start", "vm=installed").returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    r = xe(host, "vm-list", "uuid=" + uuid, "params=power-state", "--minimal")
+    assert r.stdout == "running\n"
+    r = xe(host, "vm-start", "vm=installed")
+    assert r.returncode == 1
+    assert "The VM is not in the power state the operation needs." in r.stderr
+    assert "vm: " + uuid in r.stderr  # a ref in an error is shown as its uuid
+    assert xe(host, "vm-pause", "uuid=" + uuid).returncode == 0
+    assert xe(host, "vm-unpause", "uuid=" + uuid).returncode == 0
+    assert xe(host, "vm-shutdown", "vm=" + uuid, "--force").returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Halted"
+    r = xe(host, "vm-clone", "vm=installed", "new-name-label=cloned",
+           "new-name-description=a copy")
+    assert r.returncode == 0, r.stderr
+    clone = ok(p.VM.get_by_uuid(s, r.stdout.strip()))
+    assert ok(p.VM.get_name_description(s, clone)) == "a copy"
+    r = xe(host, "vm-uninstall", "vm=cloned", "--force")
+    assert r.returncode == 0 and "All objects destroyed" in r.stdout, r.stderr
+    assert p.VM.get_uuid(s, clone)["ErrorDescription"][0] == "HANDLE_INVALID"
+
+
+def test_selectors_none_several_and_multiple(host, api):
+    p, s = api
+    new_vm(p, s, "twin")
+    new_vm(p, s, "twin")
+    r = xe(host, "vm-start", "vm=nobody-has-this-name")
+    assert r.returncode == 1 and r.stderr == "Error: No matching VMs found\n"
+    r = xe(host, "vm-start", "name-label=twin")
+    assert r.returncode == 1 and "--multiple" in r.stderr
+    assert xe(host, "vm-start", "name-label=twin", "--multiple").returncode == 0
+    r = xe(host, "vm-list", "name-label=twin", "params=power-state", "--minimal")
+    assert r.stdout == "running,running\n"
+    assert xe(host, "vm-shutdown", "name-label=twin", "--multiple", "--force").returncode == 0
+    # the control domain is never selected
+    r = xe(host, "vm-shutdown", "is-control-domain=true", "--force")
+    assert r.returncode == 1 and "No matching VMs" in r.stderr
+
+
+def test_memory_limits_and_vif_disk_lists(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "limits")
+    r = xe(host, "vm-memory-limits-set", "uuid=" + uuid, "static-min=256MiB",
+           "static-max=2GiB", "dynamic-min=512MiB", "dynamic-max=1GiB")
+    assert r.returncode == 0, r.stderr
+    rec = ok(p.VM.get_record(s, ref))
+    assert (rec["memory_static_min"], rec["memory_dynamic_max"]) == (str(256 << 20),
+                                                                     str(1 << 30))
+    net = ok(p.network.create(s, {"name_label": "cli-net"}))
+    vif = ok(p.VIF.create(s, {"device": "0", "network": net, "VM": ref, "MAC": "",
+                              "MTU": "1500", "other_config": {}, "qos_algorithm_type": "",
+                              "qos_algorithm_params": {}}))
+    r = xe(host, "vm-vif-list", "uuid=" + uuid)
+    assert r.returncode == 0, r.stderr
+    assert ok(p.VIF.get_uuid(s, vif)) in r.stdout
+    assert "network-name-label ( RO): cli-net" in r.stdout
+    r = xe(host, "vm-disk-list", "uuid=" + uuid)
+    assert (r.returncode, r.stdout) == (0, "")
+
+
+def test_task_message_and_event_wait(host, api):
+    p, s = api
+    r = xe(host, "message-create", "name=CLI_TEST", "priority=3", "body=from xe",
+           "host-uuid=" + ok(p.host.get_uuid(s, ok(p.session.get_this_host(s, s)))))
+    assert r.returncode == 0, r.stderr
+    r = xe(host, "message-list", "name=CLI_TEST", "params=body", "--minimal")
+    assert r.stdout == "from xe\n"
+    task = ok(p.task.create(s, "cli-task", "cancel me"))
+    tuuid = ok(p.task.get_uuid(s, task))
+    r = xe(host, "task-list", "uuid=" + tuuid, "params=status", "--minimal")
+    assert r.stdout == "pending\n"
+    # event-wait returns once a VM of that name exists
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=xe(host, "event-wait", "class=vm",
+                                                          "name-label=awaited")))
+    t.start()
+    time.sleep(1.0)
+    assert t.is_alive()
+    new_vm(p, s, "awaited")
+    t.join(30)
+    assert not t.is_alive() and out["r"].returncode == 0, out
+    # and at once when it already holds; /= negates
+    assert xe(host, "event-wait", "class=vm", "name-label=awaited").returncode == 0
+    assert xe(host, "event-wait", "class=vm", "name-label=awaited",
+              "power-state=/=running").returncode == 0
+
+
+def test_help(host):
+    r = xe(host, "help")
+    assert r.returncode == 0 and "vm-start" in r.stdout and "vm-param-list" not in r.stdout
+    r = xe(host, "help", "--all")
+    assert "vm-param-list" in r.stdout and "host-cpu-list" in r.stdout
+    r = xe(host, "help", "vm-start")
+    assert r.returncode == 0
+    assert "reqd params     : \n" in r.stdout
+    assert "optional params : force, on, paused, <vm-selectors>" in r.stdout
+    r = xe(host, "help", "--all", "--minimal")
+    assert "vm-start" in r.stdout.strip().split(",")
+
+
+# --- errors ------------------------------------------------------------
+
+def test_usage_errors(host):
+    r = xe(host, "no-such-command")
+    assert (r.returncode, r.stderr) == (1, "Unknown command: no-such-command\n"
+                                           "For usage run: 'xe help'\n")
+    r = xe(host, "vm-param-get", "uuid=x")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Required parameter not found: param-name\n")
+    r = xe(host, "vm-list", "-z", "1")
+    assert r.returncode == 1 and "Unknown switch: -z" in r.stderr
+
+
+def test_wrong_password_and_no_server(host):
+    r = subprocess.run([XE, "-s", "127.0.0.1", "-p", str(host.port), "--nossl", "-u", "root",
+                        "-pw", "wrong", "vm-list"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == "Authentication failed\nFor usage run: 'xe help'\n"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    r = subprocess.run([XE, "-s", "127.0.0.1", "-p", str(dead), "--nossl", "vm-list"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Unable to contact server" in r.stderr
+
+
+def test_local_xe_needs_no_password(host, api):
+    r = xe(host, "host-list", "params=uuid", "--minimal", local=True)
+    assert r.returncode == 0, r.stderr
+    p, s = api
+    assert r.stdout.strip() == ok(p.host.get_uuid(s, ok(p.session.get_this_host(s, s))))
+    r = subprocess.run([XE, "host-list", "--minimal"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, XE_STATE=host.state, HOME=host.state))
+    assert r.returncode == 0, r.stderr
+
+
+def test_rc_file_and_extra_args(host):
+    with open(os.path.join(host.state, ".xe"), "w") as f:
+        f.write("server=127.0.0.1\nport=%d\nnossl=true\nusername=root\npassword=%s\n"
+                % (host.port, host.password))
+    env = dict(os.environ, HOME=host.state)
+    r = subprocess.run([XE, "host-list", "--minimal"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    # the command line wins over ~/.xe, and XE_EXTRA_ARGS sits between
+    env["XE_EXTRA_ARGS"] = "password=wrong"
+    r = subprocess.run([XE, "host-list"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1 and "Authentication failed" in r.stderr
+    r = subprocess.run([XE, "-pw", host.password, "host-list", "--minimal"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    os.unlink(os.path.join(host.state, ".xe"))
+
+
+def test_password_file(host, tmp_path):
+    pwf = tmp_path / "pw"
+    pwf.write_text("root\n%s\n" % host.password)
+    r = subprocess.run([XE, "-s", "127.0.0.1", "-p", str(host.port), "--nossl", "-pwf",
+                        str(pwf), "host-list", "--minimal"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+# --- malformed conversations ---------------------------------------------
+
+def raw(host, data, read=True):
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        s.sendall(data)
+        if not read:
+            return b""
+        out = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            out += b
+        return out
+
+
+def still_serving(host):
+    r = xe(host, "host-list", "params=uuid", "--minimal")
+    return r.returncode == 0
+
+
+def test_binary_garbage_and_a_bad_hello(host):
+    garbage = bytes(range(256)) * 8
+    req = b"POST /cli HTTP/1.0\r\ncontent-length: %d\r\n\r\n" % len(garbage) + garbage
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        s.sendall(req)
+        major, _ = thincli.hello(s)
+        assert major == 0
+        kind, tag, fields = thincli.read_message(s)
+        while tag != thincli.EXIT:
+            kind, tag, fields = thincli.read_message(s)
+        assert fields == [1]
+    # a client whose hello is not the protocol's is dropped
+    req = thincli.request(["vm-list"])
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        s.sendall(req)
+        thincli.read_exact(s, len(thincli.PREFIX) + 8)
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n" + b"x" * 20)
+        assert s.recv(100) == b""
+    assert still_serving(host)
+
+
+def test_ten_megabyte_command_line(host):
+    """Refused from its length, before the body is read; and a body that
+    says nothing of its length is cut off at the limit."""
+    big = thincli.request(["vm-list"] + ["name-label=" + "x" * 1024] * 10240)
+    head, body = big.split(b"\r\n\r\n", 1)
+    assert len(body) > 10 << 20
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        s.sendall(head + b"\r\n\r\n")
+        out = s.recv(4096)
+    assert out.startswith(b"HTTP/1.1 413"), out[:100]
+    chunked = head.replace(b"content-length: %d" % len(body), b"Transfer-Encoding: chunked")
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        s.sendall(chunked + b"\r\n\r\n")
+        try:
+            for i in range(0, len(body), 1 << 16):
+                piece = body[i:i + (1 << 16)]
+                s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        out = s.recv(4096)
+    assert out.startswith(b"HTTP/1.1 413"), out[:100]
+    assert still_serving(host)
+
+
+def test_client_vanishes_mid_conversation(host):
+    for cut in ("before-hello", "after-hello", "at-prompt"):
+        args = ["vm-uninstall", "vm=nobody"] if cut != "at-prompt" else ["help"]
+        with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+            s.sendall(thincli.request(args + ["username=root", "password=x"]))
+            if cut != "before-hello":
+                thincli.hello(s)
+    assert still_serving(host)
+
+
+def test_unknown_tag_in_an_answer(host, api):
+    p, s = api
+    _, uuid = new_vm(p, s, "tagged")
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+        sock.sendall(thincli.request(["vm-uninstall", "uuid=" + uuid, "username=root",
+                                      "password=" + host.password]))
+        thincli.hello(sock)
+        while True:
+            kind, tag, _ = thincli.read_message(sock)
+            if tag == thincli.PROMPT:
+                break
+        sock.sendall(thincli.frame(thincli.i32(11), thincli.i32(99)))  # Blob of tag 99
+        rest = b""
+        while True:
+            b = sock.recv(4096)
+            if not b:
+                break
+            rest += b
+    assert ok(p.VM.get_uuid(s, ok(p.VM.get_by_uuid(s, uuid)))) == uuid  # not destroyed
+    assert still_serving(host)

@@ -1,0 +1,489 @@
+/*
+ * cli_server.c - POST /cli: the thin CLI protocol's server side.
+ *
+ * The request body is the command line, one argument per line. Once it
+ * is read, the server takes the socket from the HTTP server, says hello
+ * (cli_proto.h), reads the client's, and from then on speaks only the
+ * protocol: the command's output as Print and PrintStderr messages, and
+ * at the end Exit with the status. A client that sends something the
+ * protocol does not have, or goes away, ends the conversation; nothing
+ * it sends can outlive it.
+ *
+ * Who runs the command: the session_id= line, or username= and
+ * password= through session.login_with_password (so throttling and
+ * external authentication apply), or, on xapi.sock with no credentials
+ * of its own, root on this host (as upstream trusts its Unix socket).
+ */
+#include "cli/cli.h"
+#include "cli_proto.h"
+#include "core/module.h"
+#include "db/db.h"
+#include "log.h"
+#include "valout.h"
+#include "xmlrpc.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* The whole command line: upstream's xapi takes up to 200 KiB; a little
+ * more here, and a larger body is refused before the protocol starts. */
+#define CLI_MAX_BODY (1024 * 1024)
+/* How long the client may keep us waiting: a Prompt waits for a person. */
+#define CLI_READ_TIMEOUT_S 600
+#define CLI_WRITE_TIMEOUT_S 60
+/* Output is sent once this much is pending, and before every read. */
+#define CLI_FLUSH_AT (64 * 1024)
+
+/* The frames not sent yet: one per connection, so per thread. */
+static _Thread_local struct buf *cli_out;
+
+static void cli_flush(struct cli_ctx *c)
+{
+    if (!cli_out || !cli_out->len)
+        return;
+    if (!c->gone && cli_write_full(c->fd, cli_out->data, cli_out->len) < 0) {
+        c->gone = true;
+        log_info(c->log_ctx, "xe: the client went away");
+    }
+    buf_reset(cli_out);
+}
+
+static void cli_sent(struct cli_ctx *c)
+{
+    if (cli_out->len >= CLI_FLUSH_AT)
+        cli_flush(c);
+}
+
+void cli_print(struct cli_ctx *c, const char *text)
+{
+    cli_put_print(cli_out, CLI_PRINT, text, strlen(text));
+    cli_sent(c);
+}
+
+void cli_print_stderr(struct cli_ctx *c, const char *text)
+{
+    cli_put_print(cli_out, CLI_PRINT_STDERR, text, strlen(text));
+    cli_sent(c);
+}
+
+int cli_fail(struct cli_ctx *c, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "Error: ");
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    buf_putc(&b, '\n');
+    cli_print_stderr(c, b.data);
+    char f[LOG_FIELD_BUF];
+    log_info(c->log_ctx, "xe %s failed: %s", log_field(f, c->cmd ? c->cmd : ""), b.data + 7);
+    buf_free(&b);
+    c->failed = true;
+    return -1;
+}
+
+/* A parameter of an error as xe shows it: a ref by its object's uuid. */
+static const char *cli_error_param(struct cli_ctx *c, const char *p)
+{
+    if (strncmp(p, "OpaqueRef:", 10) != 0)
+        return p;
+    const char *shown = p;
+    db_read_lock(c->x->db);
+    const struct db_obj *o = db_get_any(c->x->db, p);
+    if (o && api_classes[o->cls].uuid_field >= 0)
+        shown =
+            arena_strdup(c->a, db_obj_str(o, API_FIELD_ID(o->cls, api_classes[o->cls].uuid_field)));
+    db_read_unlock(c->x->db);
+    return shown;
+}
+
+int cli_api_error(struct cli_ctx *c, const struct val *error)
+{
+    size_t n = error->u.arr.n ? error->u.arr.n - 1 : 0;
+    const char *code = n || error->u.arr.n ? val_str(error->u.arr.items[0]) : "INTERNAL_ERROR";
+    const char **params = arena_alloc(c->a, (n + 1) * sizeof(*params));
+    for (size_t i = 0; i < n; i++)
+        params[i] = cli_error_param(c, val_str(error->u.arr.items[i + 1]));
+    char f[LOG_FIELD_BUF], g[LOG_FIELD_BUF];
+    log_info(c->log_ctx, "xe %s failed: %s", log_field(f, c->cmd ? c->cmd : ""),
+             log_field(g, code));
+    c->failed = true;
+    const char *text = cli_error_text(code);
+    const struct api_error *e = NULL;
+    for (int i = 0; i < api_n_errors && !e; i++)
+        if (strcmp(api_errors[i].code, code) == 0)
+            e = &api_errors[i];
+    if (!text || !e) {
+        cli_put_error(cli_out, code, params, n);
+        cli_sent(c);
+        return -1;
+    }
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s\n", text);
+    cli_print_stderr(c, b.data);
+    size_t names = (size_t)e->n_params;
+    for (size_t i = 0; i < names || i < n; i++) {
+        buf_reset(&b);
+        buf_printf(&b, "%s: %s\n", i < names ? e->params[i] : "<extra>",
+                   i < n ? params[i] : "<unknown>");
+        cli_print_stderr(c, b.data);
+    }
+    buf_free(&b);
+    return -1;
+}
+
+/* Upstream's answer to a command line it cannot use: the problem, and
+ * where to look. */
+static void cli_usage_error(struct cli_ctx *c, const char *what, const char *detail)
+{
+    struct buf b = BUF_INIT;
+    if (what)
+        buf_printf(&b, "%s: %s\n", what, detail);
+    else
+        buf_printf(&b, "%s\n", detail);
+    cli_print_stderr(c, b.data);
+    cli_print_stderr(c, "For usage run: 'xe help'\n");
+    char f[LOG_FIELD_BUF];
+    log_info(c->log_ctx, "xe: %s", log_field(f, b.data));
+    buf_free(&b);
+    c->failed = true;
+}
+
+const char *cli_param(struct cli_ctx *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_params; i++)
+        if (strcmp(c->params[i].key, key) == 0) {
+            c->params[i].used = true;
+            return c->params[i].value;
+        }
+    return NULL;
+}
+
+bool cli_flag(struct cli_ctx *c, const char *key)
+{
+    const char *v = cli_param(c, key);
+    return v && strcasecmp(v, "true") == 0;
+}
+
+bool cli_may_read(struct cli_ctx *c, int cls)
+{
+    struct xapi_call call = {.x = c->x, .a = c->a, .roles = c->roles};
+    return xapi_may_read_class(&call, cls);
+}
+
+struct val *cli_call(struct cli_ctx *c, int msg, ...)
+{
+    const struct api_message *m = &api_messages[msg];
+    struct rpc_call call = {.method = m->wire_name, .params = val_array(c->a)};
+    val_array_push(c->a, call.params, val_string(c->a, c->session));
+    va_list ap;
+    va_start(ap, msg);
+    for (struct val *v; (v = va_arg(ap, struct val *));)
+        val_array_push(c->a, call.params, v);
+    va_end(ap);
+    struct rpc_reply r = xapi_dispatch(c->x, c->a, &call, c->log_ctx, &c->client);
+    if (r.error) {
+        cli_api_error(c, r.error);
+        return NULL;
+    }
+    return cli_whole(c, r.value);
+}
+
+struct val *cli_whole(struct cli_ctx *c, struct val *v)
+{
+    if (v->type != VAL_STREAM && !v->has_stream)
+        return v;
+    struct buf b = BUF_INIT;
+    struct val_out o;
+    val_out_init(&o, VAL_WIRE_XMLRPC, &b);
+    val_out_value(&o, v);
+    struct val *whole = NULL;
+    const char *err = NULL;
+    if (o.failed || o.error || xmlrpc_parse_value(c->a, b.data, b.len, &whole, &err) < 0)
+        whole = NULL;
+    buf_free(&b);
+    return whole ? whole : val_nil(c->a);
+}
+
+/* --- the command line --- */
+
+/* The command line into c: its name and parameters. */
+static int cli_parse(struct cli_ctx *c, char *body, const char **session, const char **why)
+{
+    struct cli_args args;
+    if (cli_args_parse(c->a, body, &args, why) < 0)
+        return -1;
+    *session = args.session;
+    c->cmd = args.cmd;
+    c->params = arena_zalloc(c->a, (args.n_params + 1) * sizeof(*c->params));
+    for (size_t i = 0; i < args.n_params; i++)
+        c->params[i] = (struct cli_param){args.params[i].key, args.params[i].value, false};
+    c->n_params = args.n_params;
+    return 0;
+}
+
+/* The log line of a command, without secrets: any parameter whose name
+ * holds "password" or "secret", and a secret's value. */
+static void cli_log_command(struct cli_ctx *c)
+{
+    struct buf b = BUF_INIT;
+    bool secret_cmd = strstr(c->cmd, "secret") != NULL;
+    for (size_t i = 0; i < c->n_params; i++) {
+        const char *k = c->params[i].key;
+        bool hide = strstr(k, "password") || strstr(k, "secret") ||
+                    (secret_cmd && strcmp(k, "value") == 0) || strncmp(k, "config:pass", 11) == 0;
+        buf_printf(&b, " %s=%s", k, hide ? "(omitted)" : c->params[i].value);
+    }
+    char f[LOG_FIELD_BUF], g[LOG_FIELD_BUF];
+    log_info(c->log_ctx, "xe %s%s from %s", log_field(f, c->cmd),
+             log_field(g, b.data ? b.data : ""), c->client.peer);
+    buf_free(&b);
+}
+
+/* The session the command runs as; NULL after reporting why not. Sets
+ * *own when it was made here (and must be ended). */
+static const char *cli_login(struct cli_ctx *c, const char *session, bool *own)
+{
+    *own = false;
+    if (session) {
+        if (!session_check(c->x, session, &c->roles)) {
+            struct val *e = val_array(c->a);
+            val_array_push(c->a, e, val_string(c->a, "SESSION_INVALID"));
+            val_array_push(c->a, e, val_string(c->a, session));
+            cli_api_error(c, e);
+            return NULL;
+        }
+        return session;
+    }
+    const char *user = cli_param(c, "username");
+    const char *pw = cli_param(c, "password");
+    bool no_credentials =
+        !user || !*user || (strcmp(user, "root") == 0 && (!pw || !*pw || strcmp(pw, "null") == 0));
+    if (c->client.local && no_credentials) {
+        const char *s = session_open_local(c->x, c->a, "cli", c->log_ctx);
+        if (!s) {
+            cli_fail(c, "could not open a session");
+            return NULL;
+        }
+        *own = true;
+        c->roles = API_ROLES_ALL;
+        return s;
+    }
+    struct rpc_call call = {.method = "session.login_with_password", .params = val_array(c->a)};
+    val_array_push(c->a, call.params, val_string(c->a, user ? user : ""));
+    val_array_push(c->a, call.params, val_string(c->a, pw ? pw : ""));
+    val_array_push(c->a, call.params, val_string(c->a, "1.0"));
+    val_array_push(c->a, call.params, val_string(c->a, "cli"));
+    struct rpc_reply r = xapi_dispatch(c->x, c->a, &call, c->log_ctx, &c->client);
+    if (r.error) {
+        const char *code = val_str(r.error->u.arr.items[0]);
+        if (strcmp(code, "SESSION_AUTHENTICATION_FAILED") == 0)
+            cli_usage_error(c, NULL,
+                            user && *user ? "Authentication failed"
+                                          : "Username/password must be specified");
+        else
+            cli_api_error(c, r.error);
+        return NULL;
+    }
+    const char *s = val_str(r.value);
+    if (!session_check(c->x, s, &c->roles)) {
+        cli_fail(c, "the new session ended at once");
+        return NULL;
+    }
+    *own = true;
+    return s;
+}
+
+static void cli_logout(struct cli_ctx *c, const char *session)
+{
+    struct rpc_call call = {.method = "session.logout", .params = val_array(c->a)};
+    val_array_push(c->a, call.params, val_string(c->a, session));
+    xapi_dispatch(c->x, c->a, &call, c->log_ctx, &c->client);
+}
+
+/* Runs the command line once the protocol is up. */
+static void cli_run(struct cli_ctx *c, char *body)
+{
+    const char *session = NULL, *why = NULL;
+    if (cli_parse(c, body, &session, &why) < 0) {
+        cli_usage_error(c, "Syntax error", why);
+        return;
+    }
+    const char *minimal = cli_param(c, "minimal");
+    c->minimal = minimal && strcasecmp(minimal, "true") == 0;
+    cli_log_command(c);
+    struct cli_cmd cmd;
+    if (!cli_cmd_find(c->a, c->cmd, &cmd)) {
+        cli_usage_error(c, "Unknown command", c->cmd);
+        return;
+    }
+    /* help needs no session: it says what exists, not what is there. */
+    bool own = false;
+    if (cmd.fn && strcmp(cmd.name, "help") != 0) {
+        const char *reqd = cmd.reqd ? cmd.reqd : "";
+        for (const char *p = reqd; *p;) {
+            size_t len = strcspn(p, ",");
+            char *key = arena_strndup(c->a, p, len);
+            if (!cli_param(c, key)) {
+                cli_usage_error(c, "Required parameter not found", key);
+                return;
+            }
+            p += len + (p[len] == ',');
+        }
+        if (!(c->session = cli_login(c, session, &own)))
+            return;
+        c->client.proven = true;
+    }
+    c->cc = cmd.cc;
+    cmd.fn(c);
+    if (c->minimal && !c->failed)
+        cli_print(c, c->minimal_out.data ? c->minimal_out.data : "");
+    if (own)
+        cli_logout(c, c->session);
+}
+
+/* Blocking reads and writes with deadlines, for the conversation. */
+static void cli_socket_setup(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval rt = {CLI_READ_TIMEOUT_S, 0}, wt = {CLI_WRITE_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof(rt));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wt, sizeof(wt));
+}
+
+/* The hellos: ours, then the client's, which must be of major 0. */
+static int cli_hello(struct cli_ctx *c)
+{
+    struct buf hello = BUF_INIT;
+    cli_put_hello(&hello);
+    int rc = cli_write_full(c->fd, hello.data, hello.len);
+    buf_free(&hello);
+    unsigned char theirs[CLI_PROTO_HELLO_LEN];
+    int32_t major, minor;
+    if (rc < 0 || cli_read_full(c->fd, theirs, sizeof(theirs)) < 0) {
+        log_info(c->log_ctx, "xe from %s: went away before its hello", c->client.peer);
+        return -1;
+    }
+    if (cli_check_hello(theirs, &major, &minor) < 0 || major != CLI_PROTO_MAJOR) {
+        log_info(c->log_ctx, "xe from %s: not a thin CLI client of version %d.x", c->client.peer,
+                 CLI_PROTO_MAJOR);
+        return -1;
+    }
+    return 0;
+}
+
+static void cli_handler(struct xapi *x, struct http_req *req, const char *log_ctx)
+{
+    struct buf body = BUF_INIT;
+    int rc = http_req_read_body_all(req, &body, CLI_MAX_BODY);
+    if (rc < 0) {
+        http_req_close_after(req);
+        if (rc == -2) {
+            log_info(log_ctx, "xe from %s: command line larger than %d bytes", http_req_peer(req),
+                     CLI_MAX_BODY);
+            static const char msg[] = "the command line is too long\n";
+            http_reply(req, 413, "text/plain", msg, sizeof(msg) - 1);
+        }
+        buf_free(&body);
+        return;
+    }
+    struct cli_ctx c = {.x = x, .a = arena_new(), .log_ctx = log_ctx};
+    c.client.local = http_req_is_unix(req);
+    c.client.peer = arena_strdup(c.a, http_req_peer(req));
+    const char *ua = http_req_header(req, "User-Agent");
+    c.client.user_agent = ua ? arena_strdup(c.a, ua) : NULL;
+    struct buf pending = BUF_INIT;
+    c.fd = http_req_take_socket(req, &pending);
+    c.client.fd = c.fd;
+    buf_free(&pending); /* the client waits for our hello: nothing can be pending */
+    cli_socket_setup(c.fd);
+    struct buf out = BUF_INIT;
+    cli_out = &out;
+    if (cli_hello(&c) == 0) {
+        cli_run(&c, body.data ? body.data : "");
+        cli_put_exit(cli_out, c.failed ? 1 : 0);
+        cli_flush(&c);
+    }
+    cli_out = NULL;
+    buf_free(&out);
+    buf_free(&c.minimal_out);
+    shutdown(c.fd, SHUT_WR);
+    close(c.fd);
+    arena_free(c.a);
+    buf_free(&body);
+}
+
+int cli_expect_ok(struct cli_ctx *c)
+{
+    cli_flush(c);
+    for (;;) {
+        struct cli_msg m;
+        const char *err = NULL;
+        int rc = c->gone ? -1 : cli_read_msg(c->fd, c->a, 4096, &m, &err);
+        if (rc < 0) {
+            c->gone = true;
+            if (rc == -2)
+                log_info(c->log_ctx, "xe: the client sent a malformed message: %s", err);
+            return -1;
+        }
+        if (m.kind == CLI_RESPONSE && m.tag == CLI_WAIT)
+            continue; /* a heartbeat */
+        return m.kind == CLI_RESPONSE && m.tag == CLI_OK ? 0 : -1;
+    }
+}
+
+/* The longest answer to a Prompt. */
+#define CLI_MAX_ANSWER 4096
+
+const char *cli_prompt(struct cli_ctx *c)
+{
+    cli_put_prompt(cli_out);
+    cli_flush(c);
+    struct cli_msg m;
+    const char *err = "";
+    if (c->gone || cli_read_msg(c->fd, c->a, 64, &m, &err) < 0 || m.kind != CLI_BLOB ||
+        m.tag != CLI_CHUNK || m.n > CLI_MAX_ANSWER) {
+        c->gone = true;
+        log_info(c->log_ctx, "xe: no answer to the prompt %s", err);
+        return NULL;
+    }
+    size_t len = (size_t)m.n;
+    char *answer = arena_alloc(c->a, len + 1);
+    if (cli_read_full(c->fd, answer, len) < 0 || cli_read_msg(c->fd, c->a, 64, &m, &err) < 0 ||
+        m.kind != CLI_BLOB || m.tag != CLI_END) {
+        c->gone = true;
+        log_info(c->log_ctx, "xe: the answer to the prompt broke off %s", err);
+        return NULL;
+    }
+    answer[len] = '\0';
+    char *start = answer;
+    while (*start == ' ' || *start == '\t')
+        start++;
+    for (char *p = start; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    size_t n = strlen(start);
+    while (n && (start[n - 1] == ' ' || start[n - 1] == '\t' || start[n - 1] == '\r' ||
+                 start[n - 1] == '\n'))
+        start[--n] = '\0';
+    return start;
+}
+
+static const struct xapi_http_route cli_routes[] = {
+    {"POST", "/cli", cli_handler},
+    {NULL, NULL, NULL},
+};
+
+const struct xapi_module cli_module = {
+    .name = "cli",
+    .routes = cli_routes,
+};
