@@ -17,7 +17,7 @@ FUZZ_TARGETS = xmlrpc jsonrpc http config where xs_wire cli
 SANITIZE = -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=undefined
 OPTIMISED = --buildtype=debugoptimized -Dtests=false
 
-.PHONY: all deps build optimised run test bench fuzz fuzz-build format clean
+.PHONY: all deps build optimised run test bench fuzz fuzz-build format clean install
 
 all: build
 
@@ -67,6 +67,12 @@ fuzz: fuzz-build
 
 format:
 	clang-format -i $$(tests/c-sources)
+
+# Installs xe and its bash completion from the optimised build, under
+# PREFIX (default /usr/local; DESTDIR= stages the files elsewhere).
+install: optimised
+	@[ -z "$(PREFIX)" ] || meson configure $(RUN_BUILD) -Dprefix=$(PREFIX) >/dev/null
+	meson install -C $(RUN_BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
 
 clean:
 	rm -rf $(BUILD) $(RUN_BUILD) build-release build-fuzz

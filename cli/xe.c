@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -385,11 +386,13 @@ static const char *xe_url_path(const char *url, char *host, size_t host_len)
     return p[n] ? p + n : "/";
 }
 
-/* Reads an HTTP response head; returns its status, or -1. */
-static int xe_http_status(int fd)
+/* Reads an HTTP response head; returns its status, or -1, and its
+ * Content-Length in *length (-1 when it has none). */
+static int xe_http_status(int fd, long long *length)
 {
     char head[8192];
     size_t len = 0;
+    *length = -1;
     while (len + 1 < sizeof(head)) {
         if (read(fd, head + len, 1) != 1)
             return -1;
@@ -398,13 +401,43 @@ static int xe_http_status(int fd)
             break;
     }
     head[len] = '\0';
+    for (char *p = strchr(head, '\n'); p; p = strchr(p + 1, '\n'))
+        if (strncasecmp(p + 1, "content-length:", 15) == 0)
+            *length = atoll(p + 16);
     int status;
     return sscanf(head, "HTTP/%*d.%*d %d", &status) == 1 ? status : -1;
 }
 
-/* Copies from one fd to another, sending Wait heartbeats to the server. */
-static int xe_copy(struct xe_run *r, int from, int to)
+/* A transfer's progress on a terminal: a bar on stderr, redrawn when the
+ * share done moves by a percent. */
+struct xe_progress {
+    long long total, done;
+    int shown; /* percent drawn, -1: none yet */
+    bool on;
+};
+
+static void xe_progress_step(struct xe_progress *p, long long n)
 {
+    p->done += n;
+    if (!p->on || p->total <= 0)
+        return;
+    int pct = (int)(p->done * 100 / p->total);
+    if (pct == p->shown)
+        return;
+    p->shown = pct;
+    char bar[51];
+    memset(bar, ' ', 50);
+    memset(bar, '#', (size_t)(pct / 2));
+    bar[50] = '\0';
+    fprintf(stderr, "\r[%s] %3d%%", bar, pct);
+    if (pct >= 100)
+        fputc('\n', stderr);
+}
+
+/* Copies from one fd to another, sending Wait heartbeats to the server. */
+static int xe_copy(struct xe_run *r, int from, int to, long long total)
+{
+    struct xe_progress progress = {total, 0, -1, isatty(STDERR_FILENO) && total > (1 << 20)};
     char data[65536];
     time_t last = time(NULL);
     struct buf b = BUF_INIT;
@@ -415,6 +448,7 @@ static int xe_copy(struct xe_run *r, int from, int to)
             continue;
         }
         rc = cli_write_full(to, data, (size_t)n);
+        xe_progress_step(&progress, n);
         if (time(NULL) - last >= XE_HEARTBEAT_S) {
             cli_put_response(&b, CLI_WAIT);
             rc = rc ? rc : xe_send(r, &b);
@@ -451,18 +485,27 @@ static int xe_http(struct xe_run *r, bool put, const char *file, const char *url
     if (fd >= 0) {
         struct stat st;
         char req[4096];
-        if (put && fstat(local, &st) == 0 && S_ISREG(st.st_mode))
+        long long size = -1, length;
+        if (put && fstat(local, &st) == 0 && S_ISREG(st.st_mode)) {
+            size = (long long)st.st_size;
             snprintf(req, sizeof(req), "PUT %s HTTP/1.0\r\nContent-Length: %lld\r\n\r\n", path,
-                     (long long)st.st_size);
-        else
+                     size);
+        } else
             snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\n\r\n", put ? "PUT" : "GET", path);
         xe_debug(r->xe, "%s %s\n", put ? "PUT" : "GET", path);
+        /* the response's head comes first, an upload's body after it */
         if (cli_write_full(fd, req, strlen(req)) == 0) {
-            int status = put ? 200 : xe_http_status(fd);
+            int status = xe_http_status(fd, &length);
             if (status == 200)
-                ok = put ? xe_copy(r, local, fd) == 0 : xe_copy(r, fd, local) == 0;
+                ok = put ? xe_copy(r, local, fd, size) == 0 : xe_copy(r, fd, local, length) == 0;
             else
                 fprintf(stderr, "The server answered HTTP %d to %s\n", status, path);
+            if (ok && put) { /* the host has it all once it closes */
+                char drain[256];
+                shutdown(fd, SHUT_WR);
+                while (read(fd, drain, sizeof(drain)) > 0)
+                    ;
+            }
         }
         close(fd);
     }
@@ -635,7 +678,6 @@ static int xe_run_command(struct xe *xe)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    struct xe xe = {.user = "root", .password = "null", .args = BUF_INIT, .mem = arena_new()};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-version") == 0) {
             printf("ThinCLI protocol: %d.%d\n", CLI_PROTO_MAJOR, CLI_PROTO_MINOR);
@@ -646,6 +688,7 @@ int main(int argc, char **argv)
             return 0;
         }
     }
+    struct xe xe = {.user = "root", .password = "null", .args = BUF_INIT, .mem = arena_new()};
     /* weakest first: each later source overrides */
     xe_read_rc(&xe);
     struct buf rc_args = xe.args;

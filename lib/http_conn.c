@@ -8,9 +8,10 @@
  * waiting and parses it, and says whether it needs more input (the
  * caller waits: http_server.c parks it in its event loop, http_serve_fd
  * polls), or has a request for http_conn_handle. A small body is read
- * whole before the handler runs; one too large to buffer (an import)
- * goes to the handler after its first max_body_buffer bytes, and the
- * handler streams the rest through http_req_read_body.
+ * whole before the handler runs; one too large to buffer goes to the
+ * handler after its first max_body_buffer bytes, and a PUT's (an
+ * upload) at once; the handler streams the rest through
+ * http_req_read_body.
  *
  * The parser is paused at the end of every message, so pipelined bytes
  * stay in the input buffer for the next request (or, after CONNECT, for
@@ -475,10 +476,12 @@ static void hs_headers_ready(struct http_req *r)
 
 /* Whether the handler should run: the whole request is read, or more
  * of its body than is buffered before the handler sees it (the handler
- * streams it, or refuses it at once). */
+ * streams it, or refuses it at once). A PUT is an upload, streamed by
+ * its handler from the start: upstream's xe sends the body only once it
+ * has the response's head. */
 static bool hs_ready(const struct http_req *r)
 {
-    if (r->msg_done || r->parser.upgrade)
+    if (r->msg_done || r->parser.upgrade || r->parser.method == HTTP_PUT)
         return true;
     size_t max = r->opts.max_body_buffer;
     return r->body.len >= max || r->content_length > (int64_t)max || r->body_reach > max;

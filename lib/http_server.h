@@ -41,7 +41,7 @@ struct http_server_opts {
     int io_timeout_ms;       /* longest stall reading a body or writing; 0 = 60 s */
     int max_connections;     /* open at once, per kind (TCP, Unix); 0 = 4096 */
     int max_per_address;     /* TCP connections from one address; 0 = 256; over it: 503 */
-    size_t max_body_buffer;  /* body read before the handler runs; 0 = 1 MiB */
+    size_t max_body_buffer;  /* body read before the handler runs (not a PUT's); 0 = 1 MiB */
     int min_body_rate;       /* bytes/s a buffered body must keep up; 0 = 1024 */
 };
 

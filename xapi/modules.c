@@ -15,6 +15,7 @@ const struct xapi_module *const xapi_modules[] = {
     &task_module,    /* */
     &event_module,   /* */
     &message_module, /* */
+    &blob_module,    /* blobs and /blob */
     &rbac_module,    /* */
     &extauth_module, /* */
     &host_module,    /* this host's objects first in the sync: the others point at them */

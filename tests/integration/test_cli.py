@@ -519,3 +519,182 @@ def test_unknown_tag_in_an_answer(host, api):
             rest += b
     assert ok(p.VM.get_uuid(s, ok(p.VM.get_by_uuid(s, uuid)))) == uuid  # not destroyed
     assert still_serving(host)
+
+
+# --- uploads and downloads: blobs ----------------------------------------
+
+def http_exchange(host, method, url, body=b""):
+    """One HTTP/1.0 request on a new connection, as xe makes for HttpPut
+    and HttpGet: (status, body). A PUT sends its body only once the
+    response's head has come, as upstream's xe does."""
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as s:
+        head = "%s %s HTTP/1.0\r\n" % (method, url)
+        if method == "PUT":
+            head += "Content-Length: %d\r\n" % len(body)
+        s.sendall((head + "\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            b = s.recv(4096)
+            assert b, data
+            data += b
+        status = int(data.split(b" ", 2)[1])
+        rest = data.split(b"\r\n\r\n", 1)[1]
+        if method == "PUT" and status == 200:
+            s.sendall(body)
+            s.shutdown(socket.SHUT_WR)
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            rest += b
+        return status, rest
+
+
+def test_protocol_http_put_and_get(host, api):
+    """blob-put and blob-get through the protocol's HttpPut and HttpGet,
+    answered by the test's own client."""
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    r = proto(host, "blob-create", "name=notes", "mime-type=text/plain",
+              "host-uuid=" + ok(p.host.get_uuid(s, h)))
+    assert r.exit == 0, r.stderr
+    uuid = r.stdout.strip()
+    payload = os.urandom(200000)
+    seen = []
+
+    def answer(sock, tag, fields):
+        seen.append((tag, fields[0]))
+        if tag == thincli.HTTP_PUT:
+            status, _ = http_exchange(host, "PUT", fields[1], payload)
+        else:
+            status, body = http_exchange(host, "GET", fields[1])
+            assert body == payload
+        sock.sendall(thincli.response(thincli.OK if status == 200 else thincli.FAILED))
+
+    r = proto(host, "blob-put", "uuid=" + uuid, "filename=/some/file", on_command=answer)
+    assert r.exit == 0, r.stderr
+    r = proto(host, "blob-get", "uuid=" + uuid, "filename=/other/file", on_command=answer)
+    assert r.exit == 0, r.stderr
+    assert seen == [(thincli.HTTP_PUT, "/some/file"), (thincli.HTTP_GET, "/other/file")]
+    blob = ok(p.blob.get_by_uuid(s, uuid))
+    assert ok(p.blob.get_size(s, blob)) == str(len(payload))
+    assert ok(p.host.get_blobs(s, h)) == {"notes": blob}
+    # a client that fails the upload fails the command
+    r = proto(host, "blob-put", "uuid=" + uuid, "filename=/x")
+    assert r.exit == 1 and "did not complete" in r.stderr
+
+
+def test_xe_blob_put_and_get(host, api, tmp_path):
+    p, s = api
+    vm, vm_uuid = new_vm(p, s, "with-a-blob")
+    r = xe(host, "blob-create", "name=icon", "mime-type=image/png", "vm-uuid=" + vm_uuid)
+    assert r.returncode == 0, r.stderr
+    uuid = r.stdout.strip()
+    src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+    src.write_bytes(os.urandom(3 << 20))
+    assert xe(host, "blob-put", "uuid=" + uuid, "filename=%s" % src).returncode == 0
+    assert xe(host, "blob-get", "uuid=" + uuid, "filename=%s" % dst).returncode == 0
+    assert dst.read_bytes() == src.read_bytes()
+    # xe writes only a file named on its command line, and never over one
+    r = xe(host, "blob-get", "uuid=" + uuid, "filename=%s" % dst)
+    assert r.returncode == 1
+    blob = ok(p.blob.get_by_uuid(s, uuid))
+    assert ok(p.blob.get_mime_type(s, blob)) == "image/png"
+    r = xe(host, "vm-param-get", "uuid=" + vm_uuid, "param-name=blobs")
+    assert r.stdout == "icon: %s\n" % uuid
+
+
+def test_blob_http_access(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    private = ok(p.host.create_new_blob(s, h, "private", "text/plain", False))
+    public = ok(p.host.create_new_blob(s, h, "public", "text/plain", True))
+    for b in (private, public):
+        assert http_exchange(host, "PUT", "/blob?ref=%s&session_id=%s" % (b, s),
+                             b"data of " + b.encode())[0] == 200
+    assert http_exchange(host, "GET", "/blob?ref=" + private)[0] == 403
+    assert http_exchange(host, "PUT", "/blob?ref=" + public, b"x")[0] == 403
+    assert http_exchange(host, "GET", "/blob?ref=" + public) == (200, b"data of " +
+                                                                 public.encode())
+    assert http_exchange(host, "GET", "/blob?ref=OpaqueRef:none&session_id=" + s)[0] == 404
+    # an upload that breaks off leaves the blob as it was
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+        sock.sendall(b"PUT /blob?ref=%s&session_id=%s HTTP/1.0\r\nContent-Length: 1000\r\n\r\n"
+                     % (private.encode(), s.encode()))
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"partial")
+    wait_for(lambda: ok(p.blob.get_size(s, private)) == str(len("data of ") + len(private)))
+    status, body = http_exchange(host, "GET", "/blob?ref=%s&session_id=%s" % (private, s))
+    assert (status, body) == (200, b"data of " + private.encode())
+    ok(p.blob.destroy(s, private))
+    assert "private" not in ok(p.host.get_blobs(s, h))
+
+
+def test_progress_bar_on_a_terminal(host, api, tmp_path):
+    """On a terminal, an upload or download of more than a MiB draws a
+    bar on stderr; piped, it draws nothing (see the tests above)."""
+    import pty
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    blob = ok(p.host.create_new_blob(s, h, "big", "", False))
+    uuid = ok(p.blob.get_uuid(s, blob))
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(4 << 20))
+    master, slave = pty.openpty()
+    cmd = [XE, "-s", "127.0.0.1", "-p", str(host.port), "--nossl", "-u", "root", "-pw",
+           host.password, "blob-put", "uuid=" + uuid, "filename=%s" % src]
+    r = subprocess.run(cmd, stderr=slave, stdout=subprocess.PIPE, timeout=60)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:
+            break
+        if not b:
+            break
+        seen += b
+    os.close(master)
+    assert r.returncode == 0
+    assert b"] 100%" in seen and b"[#" in seen, seen[-200:]
+    assert ok(p.blob.get_size(s, blob)) == str(4 << 20)
+
+
+def test_bash_completion(host, api):
+    """cli/xe-completion.bash, sourced into bash, completes commands,
+    parameter names and values by asking the host."""
+    from conftest import REPO
+    p, s = api
+    _, uuid = new_vm(p, s, "completed")
+    script = r'''
+source "%s/cli/xe-completion.bash"
+comp() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _xe; printf '%%s\n' "${COMPREPLY[@]}"; echo --; }
+X=(%s --state %s)
+comp "${X[@]}" vm-sta
+comp "${X[@]}" vm-shutdown ""
+comp "${X[@]}" vm-param-list uuid=%s
+comp "${X[@]}" vm-start vm=comp
+comp "${X[@]}" vm-param-get param-name=power
+''' % (REPO, XE, host.state, uuid[:8], )
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    parts = r.stdout.split("--\n")
+    assert parts[0].split() == ["vm-start"]
+    assert parts[1].split() == ["force="]
+    assert parts[2].split() == ["uuid=" + uuid]
+    assert parts[3].strip() == "vm=completed"
+    assert parts[4].split() == ["param-name=power-state"]
+
+
+def test_install_puts_xe_and_its_completion_in_place(tmp_path):
+    """The install rules make install runs (meson install), staged."""
+    r = subprocess.run(["meson", "install", "-C", BUILD, "--no-rebuild", "--destdir",
+                        str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    found = {os.path.relpath(os.path.join(d, f), tmp_path)
+             for d, _, fs in os.walk(tmp_path) for f in fs}
+    assert any(f.endswith("bin/xe") for f in found), found
+    assert any(f.endswith("bash-completion/completions/xe") for f in found), found
+    xe_bin = [os.path.join(tmp_path, f) for f in found if f.endswith("bin/xe")][0]
+    r = subprocess.run([xe_bin, "-version"], capture_output=True, text=True, timeout=10)
+    assert r.stdout == "ThinCLI protocol: 0.2\n"

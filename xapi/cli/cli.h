@@ -143,6 +143,9 @@ struct val *cli_whole(struct cli_ctx *c, struct val *v);
 /* Reads the client's answer to a command (Wait heartbeats skipped): 0
  * for OK, -1 for Failed or a client gone. */
 int cli_expect_ok(struct cli_ctx *c);
+/* Has the client upload file to url (put), or download url into file
+ * ("": its stdout), on a connection of its own: 0 when it says OK. */
+int cli_http_transfer(struct cli_ctx *c, bool put, const char *file, const char *url);
 /* Asks the person at the client for a line (Prompt): the answer, trimmed
  * and in lower case, or NULL when the client failed or went away. */
 const char *cli_prompt(struct cli_ctx *c);

@@ -174,7 +174,7 @@ long cli_select(struct cli_ctx *c, const struct cli_class *cc, const char *const
         cli_fail(c, "the session's roles may not read %s objects", api_classes[cc->cls].name);
         return -1;
     }
-    struct cli_filter *fs;
+    struct cli_filter *fs = NULL;
     long n_fs = cli_filters(c, cc, extra, &fs);
     return n_fs < 0 ? -1 : cli_find(c, cc, fs, (size_t)n_fs, refs);
 }

@@ -470,6 +470,73 @@ static int cli_message_create(struct cli_ctx *c)
     return made ? 0 : -1;
 }
 
+/* --- blobs --- */
+
+/* blob-create name= [mime-type=] [public=] [vm-uuid= | host-uuid= |
+ * sr-uuid= | network-uuid= | pool-uuid=]: prints the new blob's uuid. */
+static int cli_blob_create(struct cli_ctx *c)
+{
+    static const struct {
+        const char *param;
+        int msg;
+    } owners[] = {{"vm-uuid", API_M_VM_create_new_blob},
+                  {"host-uuid", API_M_host_create_new_blob},
+                  {"sr-uuid", API_M_SR_create_new_blob},
+                  {"network-uuid", API_M_network_create_new_blob},
+                  {"pool-uuid", API_M_pool_create_new_blob}};
+    const char *name = cli_param(c, "name"), *mime = cli_param(c, "mime-type");
+    const char *pub = cli_param(c, "public");
+    struct val *public = val_bool(c->a, false);
+    if (pub &&
+        !(public = cli_value_of(c, api_messages[API_M_blob_create].params[2].type, pub, "public")))
+        return -1;
+    struct val *made = NULL;
+    for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]) && !made; i++) {
+        const char *uuid = cli_param(c, owners[i].param);
+        if (!uuid)
+            continue;
+        const struct api_message *m = &api_messages[owners[i].msg];
+        struct val *owner = cli_value_of(c, m->params[1].type, uuid, owners[i].param);
+        if (!owner)
+            return -1;
+        made = cli_call(c, owners[i].msg, owner, val_string(c->a, name),
+                        val_string(c->a, mime ? mime : ""), public, NULL);
+        if (!made)
+            return -1;
+    }
+    if (!made)
+        return cli_fail(c, "say whose blob it is: vm-uuid=, host-uuid=, sr-uuid=, network-uuid= "
+                           "or pool-uuid=");
+    const char *uuid = cli_uuid_of(c, val_str(made));
+    cli_print_list(c, &uuid, 1);
+    return 0;
+}
+
+/* blob-put and blob-get: the client sends or fetches filename= itself,
+ * on a connection of its own, to /blob in this command's session. */
+static int cli_blob_transfer(struct cli_ctx *c, bool put)
+{
+    const char *file = cli_param(c, "filename");
+    struct val *blob = cli_value_of(c, api_messages[API_M_blob_destroy].params[1].type,
+                                    cli_param(c, "uuid"), "uuid");
+    if (!blob)
+        return -1;
+    const char *url = arena_printf(c->a, "/blob?session_id=%s&ref=%s", c->session, val_str(blob));
+    if (cli_http_transfer(c, put, file, url) < 0)
+        return cli_fail(c, "the %s of %s did not complete", put ? "upload" : "download", file);
+    return 0;
+}
+
+static int cli_blob_put(struct cli_ctx *c)
+{
+    return cli_blob_transfer(c, true);
+}
+
+static int cli_blob_get(struct cli_ctx *c)
+{
+    return cli_blob_transfer(c, false);
+}
+
 /* Whether the client went away (it sends nothing while a command runs). */
 static bool cli_client_gone(struct cli_ctx *c)
 {
@@ -638,5 +705,11 @@ const struct cli_cmd cli_explicit_cmds[] = {
      cli_event_wait, 0, NULL},
     {"message-create", "name,priority,body", "vm-uuid,host-uuid,sr-uuid,pool-uuid",
      "Creates a message about an object.", cli_message_create, 0, NULL},
+    {"blob-create", "name", "mime-type,public,vm-uuid,host-uuid,sr-uuid,network-uuid,pool-uuid",
+     "Creates a blob kept with an object; prints its uuid.", cli_blob_create, CLI_CMD_HIDDEN, NULL},
+    {"blob-put", "uuid,filename", "", "Stores the file as the blob's data.", cli_blob_put,
+     CLI_CMD_HIDDEN, NULL},
+    {"blob-get", "uuid,filename", "", "Fetches the blob's data into the file.", cli_blob_get,
+     CLI_CMD_HIDDEN, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };

@@ -442,6 +442,12 @@ int cli_expect_ok(struct cli_ctx *c)
     }
 }
 
+int cli_http_transfer(struct cli_ctx *c, bool put, const char *file, const char *url)
+{
+    cli_put_http(cli_out, put ? CLI_HTTP_PUT : CLI_HTTP_GET, file ? file : "", url);
+    return cli_expect_ok(c);
+}
+
 /* The longest answer to a Prompt. */
 #define CLI_MAX_ANSWER 4096
 

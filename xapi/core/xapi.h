@@ -251,6 +251,6 @@ struct rpc_reply xapi_async(struct xapi_call *c, xapi_explicit_fn fn);
 
 /* The modules of core/ (module.h). */
 extern const struct xapi_module session_module, task_module, event_module, message_module,
-    rbac_module, xenops_module;
+    rbac_module, xenops_module, blob_module;
 
 #endif
