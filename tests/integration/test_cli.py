@@ -698,3 +698,121 @@ def test_install_puts_xe_and_its_completion_in_place(tmp_path):
     xe_bin = [os.path.join(tmp_path, f) for f in found if f.endswith("bin/xe")][0]
     r = subprocess.run([xe_bin, "-version"], capture_output=True, text=True, timeout=10)
     assert r.stdout == "ThinCLI protocol: 0.2\n"
+
+
+# --- fixtures: the upstream layout, byte for byte ------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "cli")
+
+
+def fixture(file_name, **values):
+    with open(os.path.join(FIXTURES, file_name)) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace("{%s}" % k, v)
+    assert "{" not in text, text
+    return text
+
+
+def test_fixtures(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "fixture vm")
+    r = xe(host, "vm-list", "uuid=" + uuid)
+    assert r.stdout == fixture("vm-list.txt", uuid=uuid, name="fixture vm", power="halted")
+    pool = ok(p.pool.get_all(s))[0]
+    prec = ok(p.pool.get_record(s, pool))
+    master = ok(p.host.get_uuid(s, prec["master"]))
+    r = xe(host, "pool-list")
+    assert r.stdout == fixture("pool-list.txt", uuid=prec["uuid"], name=prec["name_label"],
+                               description=prec["name_description"], master=master)
+    r = xe(host, "vm-param-list", "uuid=no-such-vm")
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == fixture("error-uuid-invalid.txt", uuid="no-such-vm")
+    r = xe(host, "vm-list", "not-a-field=1")
+    assert r.stderr == fixture("error-missing-parameter.txt", name="not-a-field")
+    ref2, _ = new_vm(p, s, "a,b\\c")
+    ref3, _ = new_vm(p, s, "plain")
+    for r_ in (ref2, ref3):
+        ok(p.VM.add_to_other_config(s, r_, "fixture", "escaped"))
+    # objects are listed in the order they were made
+    r = xe(host, "vm-list", "other-config:fixture=escaped", "params=name-label", "--minimal")
+    assert r.stdout == fixture("minimal-escaped.txt")
+    ok(p.pool.add_to_other_config(s, pool, "fixture-key", "fixture value"))
+    r = xe(host, "pool-param-get", "uuid=" + prec["uuid"], "param-name=other-config",
+           "param-key=fixture-key")
+    assert r.stdout == fixture("param-get-map-key.txt", value="fixture value")
+    r = xe(host, "help", "vm-shutdown")
+    assert r.stdout == fixture(
+        "help-vm-shutdown.txt",
+        description="Shuts the selected VMs down (--force: at once). The VMs are selected "
+                    "by field=value (the pseudo-field vm matches a uuid or a name-label); where "
+                    "several match, --multiple acts on all of them.")
+
+
+def test_more_vm_commands(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "lifecycle")
+    assert xe(host, "vm-start", "uuid=" + uuid).returncode == 0
+    assert xe(host, "vm-reboot", "uuid=" + uuid, "--force").returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    r = xe(host, "vm-vcpu-hotplug", "uuid=" + uuid, "new-vcpus=1")
+    assert r.returncode == 0, r.stderr
+    assert xe(host, "vm-suspend", "uuid=" + uuid).returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Suspended"
+    assert xe(host, "vm-resume", "uuid=" + uuid).returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    assert xe(host, "vm-reboot", "uuid=" + uuid).returncode == 0  # the simulated guest helps
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    assert xe(host, "vm-shutdown", "uuid=" + uuid).returncode == 0
+    assert ok(p.VM.get_power_state(s, ref)) == "Halted"
+    assert xe(host, "vm-start", "uuid=" + uuid).returncode == 0
+    assert xe(host, "vm-shutdown", "uuid=" + uuid, "--force").returncode == 0
+    r = xe(host, "vm-copy", "uuid=" + uuid, "new-name-label=copied")
+    assert r.returncode == 0, r.stderr
+    copy = ok(p.VM.get_by_uuid(s, r.stdout.strip()))
+    assert ok(p.VM.get_name_label(s, copy)) == "copied"
+    r = xe(host, "vm-copy", "uuid=" + uuid, "new-name-label=x", "sr-uuid=no-such-sr")
+    assert r.returncode == 1 and "no SR has the uuid" in r.stderr
+
+
+def test_host_pool_and_task_commands(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    huuid = ok(p.host.get_uuid(s, h))
+    r = xe(host, "host-param-list", "uuid=" + huuid)
+    assert r.returncode == 0 and r.stdout.startswith("uuid ( RO)")
+    assert "name-label ( RW): " + ok(p.host.get_name_label(s, h)) in r.stdout
+    pool = ok(p.pool.get_all(s))[0]
+    puuid = ok(p.pool.get_uuid(s, pool))
+    assert xe(host, "pool-param-set", "uuid=" + puuid, "name-label=cli pool").returncode == 0
+    assert ok(p.pool.get_name_label(s, pool)) == "cli pool"
+    r = xe(host, "pool-param-get", "uuid=" + puuid, "param-name=name-label")
+    assert r.stdout == "cli pool\n"
+    task = ok(p.task.create(s, "cli-cancel", ""))
+    tuuid = ok(p.task.get_uuid(s, task))
+    r = xe(host, "task-cancel", "uuid=" + tuuid)
+    assert r.returncode == 0, r.stderr
+    assert ok(p.task.get_status(s, task)) == "cancelled"
+    r = xe(host, "task-cancel", "uuid=no-such-task")
+    assert r.returncode == 1 and "no task has the uuid" in r.stderr
+
+
+def test_stop_ends_a_conversation_waiting_on_its_client():
+    """xapi's stop does not wait for a person who never answers a Prompt."""
+    from conftest import own_host
+    with own_host("cxapi-cli-stop-") as h:
+        p = h.proxy()
+        s = h.login()
+        _, uuid = new_vm(p, s, "never answered")
+        sock = socket.create_connection(("127.0.0.1", h.port), timeout=30)
+        sock.sendall(thincli.request(["vm-uninstall", "uuid=" + uuid, "username=root",
+                                      "password=" + h.password]))
+        thincli.hello(sock)
+        while thincli.read_message(sock)[1] != thincli.PROMPT:
+            pass
+        t0 = time.monotonic()
+        r = h.stop()
+        assert r.returncode == 0, r.stderr
+        assert time.monotonic() - t0 < 20
+        assert sock.recv(100) == b""  # the host hung up
+        sock.close()

@@ -244,3 +244,40 @@ def test_pam_users_and_roles(accounts):
         assert failure(ro.raw("VM.get_record", vm))[0] == "SESSION_INVALID"
         assert failure(login(h, READER))[0] == "SESSION_AUTHENTICATION_FAILED"
         assert root.fail("host.disable_external_auth", host, {}) == ["AUTH_IS_DISABLED"]
+
+
+def test_xe_runs_as_the_logged_in_user(accounts):
+    """xe's commands run with the user's roles: a reader lists, and its
+    change is refused with RBAC_PERMISSION_DENIED, which a vm-operator
+    may not do either, while the operator starts and stops a VM."""
+    from test_cli import XE
+    with own_host("cxapi-pam-xe-") as h:
+        root = Api(h)
+        pool = root.call("pool.get_all")[0]
+        root.call("pool.enable_external_auth", pool, {}, "host-accounts", "PAM")
+        subject_for(root, root.call("auth.get_subject_identifier", READER), ["read-only"])
+        subject_for(root, root.call("auth.get_subject_identifier", OPERATOR), ["vm-operator"])
+        vm = install(root, "xe-rbac")
+        uuid = root.call("VM.get_uuid", vm)
+
+        def xe(user, *args):
+            return subprocess.run([XE, "-s", "127.0.0.1", "-p", str(h.port), "--nossl", "-u",
+                                   user, "-pw", PASSWORD] + list(args),
+                                  capture_output=True, text=True, timeout=60)
+
+        r = xe(READER, "vm-list", "uuid=" + uuid, "params=name-label", "--minimal")
+        assert (r.returncode, r.stdout) == (0, "xe-rbac\n"), r.stderr
+        r = xe(READER, "vm-param-set", "uuid=" + uuid, "name-label=renamed")
+        assert r.returncode == 1
+        assert r.stderr.startswith("The session's roles do not allow this operation.\n")
+        assert "vm.set_name_label" in r.stderr
+        assert root.call("VM.get_name_label", vm) == "xe-rbac"
+        r = xe(READER, "vm-start", "uuid=" + uuid)
+        assert r.returncode == 1 and "vm.start" in r.stderr
+        assert xe(OPERATOR, "vm-start", "uuid=" + uuid).returncode == 0
+        assert root.call("VM.get_power_state", vm) == "Running"
+        assert xe(OPERATOR, "vm-shutdown", "uuid=" + uuid, "--force").returncode == 0
+        r = xe(OPERATOR, "vm-uninstall", "uuid=" + uuid, "--force")
+        assert r.returncode == 1 and "vm.destroy" in r.stderr
+        r = xe(OPERATOR, "vm-list", "uuid=" + uuid, "-pw", "wrong")
+        assert r.returncode == 1 and r.stderr.startswith("Authentication failed")

@@ -19,11 +19,14 @@
 #include "core/module.h"
 #include "db/db.h"
 #include "log.h"
+#include "mem.h"
 #include "valout.h"
 #include "xmlrpc.h"
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +43,66 @@
 #define CLI_WRITE_TIMEOUT_S 60
 /* Output is sent once this much is pending, and before every read. */
 #define CLI_FLUSH_AT (64 * 1024)
+/* Conversations at once: each holds a thread of the front door. */
+#define CLI_MAX_CONVERSATIONS 1024
+
+/* The conversations under way: their sockets, for xapi's stop to end
+ * (the HTTP server no longer knows them once they are taken). */
+struct cli_conns {
+    pthread_mutex_t lock;
+    int fds[CLI_MAX_CONVERSATIONS];
+    size_t n;
+    bool stopping; /* under lock: no new conversation */
+};
+
+/* Adds fd; false when xapi stops or too many talk at once. */
+static bool cli_conns_add(struct cli_conns *cc, int fd)
+{
+    pthread_mutex_lock(&cc->lock);
+    bool ok = !cc->stopping && cc->n < CLI_MAX_CONVERSATIONS;
+    if (ok)
+        cc->fds[cc->n++] = fd;
+    pthread_mutex_unlock(&cc->lock);
+    return ok;
+}
+
+static void cli_conns_remove(struct cli_conns *cc, int fd)
+{
+    pthread_mutex_lock(&cc->lock);
+    for (size_t i = 0; i < cc->n; i++)
+        if (cc->fds[i] == fd) {
+            cc->fds[i] = cc->fds[--cc->n];
+            break;
+        }
+    pthread_mutex_unlock(&cc->lock);
+}
+
+static int cli_start(struct xapi *x)
+{
+    x->cli = xcalloc(1, sizeof(*x->cli));
+    pthread_mutex_init(&x->cli->lock, NULL);
+    return 0;
+}
+
+/* Ends every conversation: a command blocked on its client (a Prompt, an
+ * upload) returns, and its thread with it. */
+static void cli_quiesce(struct xapi *x)
+{
+    pthread_mutex_lock(&x->cli->lock);
+    x->cli->stopping = true;
+    for (size_t i = 0; i < x->cli->n; i++)
+        shutdown(x->cli->fds[i], SHUT_RDWR);
+    pthread_mutex_unlock(&x->cli->lock);
+}
+
+static void cli_free(struct xapi *x)
+{
+    if (!x->cli)
+        return;
+    pthread_mutex_destroy(&x->cli->lock);
+    free(x->cli);
+    x->cli = NULL;
+}
 
 /* The frames not sent yet: one per connection, so per thread. */
 static _Thread_local struct buf *cli_out;
@@ -409,7 +472,11 @@ static void cli_handler(struct xapi *x, struct http_req *req, const char *log_ct
     cli_socket_setup(c.fd);
     struct buf out = BUF_INIT;
     cli_out = &out;
-    if (cli_hello(&c) == 0) {
+    bool counted = cli_conns_add(x->cli, c.fd);
+    if (!counted)
+        log_info(log_ctx, "xe from %s: refused, xapi is stopping or %d conversations are under way",
+                 c.client.peer, CLI_MAX_CONVERSATIONS);
+    if (counted && cli_hello(&c) == 0) {
         cli_run(&c, body.data ? body.data : "");
         cli_put_exit(cli_out, c.failed ? 1 : 0);
         cli_flush(&c);
@@ -417,6 +484,8 @@ static void cli_handler(struct xapi *x, struct http_req *req, const char *log_ct
     cli_out = NULL;
     buf_free(&out);
     buf_free(&c.minimal_out);
+    if (counted)
+        cli_conns_remove(x->cli, c.fd);
     shutdown(c.fd, SHUT_WR);
     close(c.fd);
     arena_free(c.a);
@@ -492,4 +561,7 @@ static const struct xapi_http_route cli_routes[] = {
 const struct xapi_module cli_module = {
     .name = "cli",
     .routes = cli_routes,
+    .start = cli_start,
+    .quiesce = cli_quiesce,
+    .free = cli_free,
 };

@@ -51,6 +51,7 @@ struct db_txn;
 struct api_message;
 struct xenops;
 struct vm_service;
+struct cli_conns;
 struct tasks;
 struct task_run;
 struct events;
@@ -112,6 +113,7 @@ struct xapi {
     struct session_ext *ext;       /* session.c: external sessions' roles */
     struct xenops *xenops;         /* core/xenops.h: xenopsd's client */
     struct vm_service *vm;         /* vm/vm.h: following xenopsd */
+    struct cli_conns *cli;         /* cli/cli_server.c: xe's conversations */
     /* The modules' messages by message index and hooks by class (module.h);
      * written once at start, read-only after. */
     xapi_explicit_fn *handlers;
