@@ -816,3 +816,29 @@ def test_stop_ends_a_conversation_waiting_on_its_client():
         assert time.monotonic() - t0 < 20
         assert sock.recv(100) == b""  # the host hung up
         sock.close()
+
+
+def test_progress_of_a_long_call(host, api):
+    """--progress runs the call as a task and draws its progress on the
+    client's stderr, as upstream's does; the task is gone afterwards."""
+    p, s = api
+    ref, uuid = new_vm(p, s, "progressing")
+    tasks_before = set(ok(p.task.get_all(s)))
+    r = proto(host, "vm-start", "uuid=" + uuid, "--progress")
+    assert r.exit == 0, r.stderr
+    bars = [f[0] for k, t, f in r.messages if t == thincli.PRINT_STDERR]
+    assert bars[0].startswith("\r   0% ") and bars[-2].startswith("\r 100% ")
+    assert bars[-2].endswith("#" * 70) and bars[-1] == "\n"
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    assert set(ok(p.task.get_all(s))) == tasks_before
+    r = proto(host, "vm-start", "uuid=" + uuid, "--progress")
+    assert r.exit == 1 and "The VM is not in the power state" in r.stderr
+    assert set(ok(p.task.get_all(s))) == tasks_before
+    r = proto(host, "vm-clone", "uuid=" + uuid, "new-name-label=x", "--progress")
+    assert r.exit == 1
+    assert xe(host, "vm-shutdown", "uuid=" + uuid, "--force", "--progress").returncode == 0
+    r = xe(host, "vm-clone", "uuid=" + uuid, "new-name-label=progress clone", "--progress")
+    assert r.returncode == 0, r.stderr
+    clone = ok(p.VM.get_by_uuid(s, r.stdout.strip()))
+    assert ok(p.VM.get_name_label(s, clone)) == "progress clone"
+    assert "100%" in r.stderr

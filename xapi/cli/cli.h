@@ -83,6 +83,7 @@ struct cli_ctx {
     struct cli_param *params;
     size_t n_params;
     bool minimal;
+    bool progress;          /* --progress: long calls run as tasks, their progress drawn */
     struct buf minimal_out; /* --minimal: the values, joined at the end */
     bool minimal_any;
     bool negations; /* event-wait: field=/=value means "differs" */
@@ -135,7 +136,8 @@ int cli_fail(struct cli_ctx *c, const char *fmt, ...) __attribute__((format(prin
 int cli_api_error(struct cli_ctx *c, const struct val *error);
 /* Calls a XenAPI message as the command's session: the arguments after
  * the session, NULL-terminated. Returns the result, or NULL after the
- * error was reported. */
+ * error was reported. With --progress, a message that has an Async.
+ * form runs as a task whose progress the client's terminal shows. */
 struct val *cli_call(struct cli_ctx *c, int msg, ...) __attribute__((sentinel));
 /* A result as a whole value: a streamed one (get_all, event.from) is
  * written out and read back, which keeps every type. */
@@ -149,6 +151,8 @@ int cli_http_transfer(struct cli_ctx *c, bool put, const char *file, const char 
 /* Asks the person at the client for a line (Prompt): the answer, trimmed
  * and in lower case, or NULL when the client failed or went away. */
 const char *cli_prompt(struct cli_ctx *c);
+/* Whether the client went away (it sends nothing while a command runs). */
+bool cli_client_gone(struct cli_ctx *c);
 /* Whether the session may read class cls (its get_record). */
 bool cli_may_read(struct cli_ctx *c, int cls);
 

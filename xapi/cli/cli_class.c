@@ -19,9 +19,9 @@
 /* Parameters that are never filters, as upstream's stdparams. */
 static bool cli_reserved(const char *key)
 {
-    static const char *const names[] = {"server",           "password", "port",     "username",
-                                        "minimal",          "force",    "multiple", "all",
-                                        "message-priority", "trace",    "params",   NULL};
+    static const char *const names[] = {"server", "password", "port", "username",         "minimal",
+                                        "force",  "multiple", "all",  "message-priority", "trace",
+                                        "params", "progress", NULL};
     for (size_t i = 0; names[i]; i++)
         if (strcmp(key, names[i]) == 0)
             return true;

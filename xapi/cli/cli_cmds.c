@@ -11,7 +11,6 @@
 #include "cli/cli.h"
 #include "db/db.h"
 
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -537,14 +536,6 @@ static int cli_blob_get(struct cli_ctx *c)
     return cli_blob_transfer(c, false);
 }
 
-/* Whether the client went away (it sends nothing while a command runs). */
-static bool cli_client_gone(struct cli_ctx *c)
-{
-    struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
-    return c->gone ||
-           (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)));
-}
-
 /* event-wait class= field=value ...: returns once an object of the
  * class matches every condition (field=/=value: does not equal). */
 static int cli_event_wait(struct cli_ctx *c)
@@ -652,7 +643,8 @@ static int cli_help(struct cli_ctx *c)
     if (!c->minimal)
         cli_print(c, "Usage:\n  xe <command> [ -s <server> ] [ -p <port> ] [ -u <username> "
                      "-pw <password> | -pwf <password file> ]\n"
-                     "     [ --nossl ] [ --debug ] [ --minimal ] [ <parameter>=<value> ... ]\n\n"
+                     "     [ --nossl ] [ --debug ] [ --minimal ] [ --progress ] "
+                     "[ <parameter>=<value> ... ]\n\n"
                      "Help on a command: xe help <command>\n");
     cli_print(c, all ? "All the commands:" : "Common commands (xe help --all lists them all):");
     struct cli_help h = {c, BUF_INIT, all};

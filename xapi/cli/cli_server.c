@@ -16,6 +16,7 @@
  */
 #include "cli/cli.h"
 #include "cli_proto.h"
+#include "clock.h"
 #include "core/module.h"
 #include "db/db.h"
 #include "log.h"
@@ -25,6 +26,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdarg.h>
@@ -242,16 +244,114 @@ bool cli_may_read(struct cli_ctx *c, int cls)
     return xapi_may_read_class(&call, cls);
 }
 
+bool cli_client_gone(struct cli_ctx *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+    if (!c->gone && poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
+        c->gone = true;
+    return c->gone;
+}
+
+/* --progress: the share of the task done, as upstream draws it on
+ * stderr (the client's terminal), redrawn in place. */
+static void cli_progress_bar(struct cli_ctx *c, double progress)
+{
+    static const char spin[] = "|/-\\";
+    int pct = (int)(progress * 100);
+    char hashes[71];
+    int n = (int)(progress * 70);
+    n = n < 0 ? 0 : n > 70 ? 70 : n;
+    memset(hashes, '#', (size_t)n);
+    hashes[n] = '\0';
+    char line[128];
+    snprintf(line, sizeof(line), "\r %3d%% %c %s", pct, spin[(pct < 0 ? 0 : pct) % 4], hashes);
+    cli_print_stderr(c, line);
+    cli_flush(c);
+}
+
+/* The task's state, read under the lock: its status, progress, result
+ * and error (in the arena); false when it is gone. */
+static bool cli_task_state(struct cli_ctx *c, const char *task, const char **status,
+                           double *progress, const char **result, struct val **error, uint64_t *gen)
+{
+    db_read_lock(c->x->db);
+    const struct db_obj *o = db_get(c->x->db, API_C_task, task);
+    if (o) {
+        *status = arena_strdup(c->a, db_obj_str(o, API_F_task_status));
+        *progress = db_obj_float(o, API_F_task_progress);
+        *result = arena_strdup(c->a, db_obj_str(o, API_F_task_result));
+        *error = val_copy(c->a, db_obj_field(o, API_F_task_error_info));
+    }
+    *gen = db_generation(c->x->db);
+    db_read_unlock(c->x->db);
+    return o != NULL;
+}
+
+/* A call on the task itself (cancel, destroy), never tracked. */
+static void cli_task_call(struct cli_ctx *c, int msg, struct val *task)
+{
+    bool progress = c->progress;
+    c->progress = false;
+    cli_call(c, msg, task, NULL);
+    c->progress = progress;
+}
+
+/* A call run as a task (Async.), its progress drawn until it ends; then
+ * its result, as cli_call's. A client that goes away cancels the task. */
+static struct val *cli_track(struct cli_ctx *c, const struct api_message *m, struct val *params)
+{
+    struct rpc_call call = {.method = arena_printf(c->a, "Async.%s", m->wire_name),
+                            .params = params};
+    struct rpc_reply r = xapi_dispatch(c->x, c->a, &call, c->log_ctx, &c->client);
+    if (r.error) {
+        cli_api_error(c, r.error);
+        return NULL;
+    }
+    const char *task = val_str(r.value), *status = "pending", *result = "";
+    struct val *error = NULL, *tref = val_string(c->a, task);
+    double progress = 0;
+    int shown = -1;
+    uint64_t gen;
+    struct db_classes tasks = {{0}};
+    db_classes_add(&tasks, API_C_task);
+    while (cli_task_state(c, task, &status, &progress, &result, &error, &gen)) {
+        if ((int)(progress * 100) != shown) {
+            shown = (int)(progress * 100);
+            cli_progress_bar(c, progress);
+        }
+        if (strcmp(status, "pending") != 0)
+            break;
+        if (cli_client_gone(c) || atomic_load(&c->x->quiescing)) {
+            cli_task_call(c, API_M_task_cancel, tref);
+            return NULL;
+        }
+        db_wait_for(c->x->db, &tasks, gen, clock_now_ms() + 500, NULL, NULL);
+    }
+    cli_print_stderr(c, "\n");
+    struct val *value = NULL;
+    const char *err = NULL;
+    if (strcmp(status, "success") == 0 &&
+        (!*result || xmlrpc_parse_value(c->a, result, strlen(result), &value, &err) < 0))
+        value = val_string(c->a, result);
+    cli_task_call(c, API_M_task_destroy, tref);
+    if (!value)
+        cli_api_error(c, error && error->type == VAL_ARRAY ? error : val_array(c->a));
+    return value;
+}
+
 struct val *cli_call(struct cli_ctx *c, int msg, ...)
 {
     const struct api_message *m = &api_messages[msg];
-    struct rpc_call call = {.method = m->wire_name, .params = val_array(c->a)};
-    val_array_push(c->a, call.params, val_string(c->a, c->session));
+    struct val *params = val_array(c->a);
+    val_array_push(c->a, params, val_string(c->a, c->session));
     va_list ap;
     va_start(ap, msg);
     for (struct val *v; (v = va_arg(ap, struct val *));)
-        val_array_push(c->a, call.params, v);
+        val_array_push(c->a, params, v);
     va_end(ap);
+    if (c->progress && m->has_async)
+        return cli_track(c, m, params);
+    struct rpc_call call = {.method = m->wire_name, .params = params};
     struct rpc_reply r = xapi_dispatch(c->x, c->a, &call, c->log_ctx, &c->client);
     if (r.error) {
         cli_api_error(c, r.error);
@@ -382,6 +482,7 @@ static void cli_run(struct cli_ctx *c, char *body)
     }
     const char *minimal = cli_param(c, "minimal");
     c->minimal = minimal && strcasecmp(minimal, "true") == 0;
+    c->progress = cli_flag(c, "progress");
     cli_log_command(c);
     struct cli_cmd cmd;
     if (!cli_cmd_find(c->a, c->cmd, &cmd)) {
