@@ -13,6 +13,7 @@
 #include "core/xapi.h"
 #include "core/module.h"
 #include "db/db.h"
+#include "pool/role.h"
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
@@ -46,7 +47,8 @@ struct xapi *xapi_new(const struct xapi_settings *s)
     if (!s->modules)
         x->settings.modules = xapi_modules;
     pthread_mutex_init(&x->id_lock, NULL);
-    /* A host is the master of a pool of its own until pool/ says otherwise. */
+    /* A host is the master of a pool of its own until STATE/pool.conf
+     * says otherwise (read at the start: pool/role.h). */
     x->role.master = true;
     return x;
 }
@@ -110,6 +112,10 @@ static int xapi_open(struct xapi *x)
     int rc = hostdir_load(a, x->state_dir, &x->id, &why);
     if (rc < 0)
         log_error(NULL, "cannot load the host identity: %s", why);
+    if (rc == 0 && (rc = pool_role_load(a, x->state_dir, &x->role, &why)) < 0)
+        log_error(NULL, "cannot read the host's role in its pool: %s", why);
+    if (rc == 0 && !x->role.master)
+        log_info(NULL, "a slave of %s", x->role.master_address);
     if (rc == 0) {
         x->db = db_open(a, arena_printf(a, "%s/xapi.db", x->state_dir), &why);
         if (!x->db) {

@@ -110,3 +110,33 @@ def test_refused_without_root_leaves_nothing(pool_dir):
     assert not os.path.exists(os.path.join(pool_dir, "p"))
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert "cxpprobe" not in ns
+
+
+def test_xe_follows_host_is_slave_to_the_master(pool_dir):
+    """A host whose pool.conf names a master answers HOST_IS_SLAVE with
+    that address, and xe goes on to the master (on real hosts)."""
+    r = pool("start", "--dir", pool_dir, "--hosts", "2", "--root-password", PW, "--build", BUILD)
+    assert r.returncode == 0, r.stderr
+    (a1, a2) = [l.split()[1] for l in r.stdout.splitlines()]
+    s1 = xmlrpc.client.ServerProxy("http://%s:80/" % a1)
+    sess = s1.session.login_with_password("root", PW, "1.0", "harness")["Value"]
+    master_uuid = s1.host.get_uuid(sess, s1.session.get_this_host(sess, sess)["Value"])["Value"]
+    with open(os.path.join(pool_dir, "h2", "pool.conf"), "w") as f:
+        f.write("slave:%s\n" % a1)
+    assert pool("restart", "--dir", pool_dir, "2").returncode == 0
+    s2 = xmlrpc.client.ServerProxy("http://%s:80/" % a2)
+    r = s2.session.login_with_password("root", PW, "1.0", "harness")
+    assert r["ErrorDescription"] == ["HOST_IS_SLAVE", a1], r
+    xe = [os.path.join(BUILD, "xe"), "-s", a2, "--nossl", "-u", "root", "-pw", PW]
+    r = subprocess.run(xe + ["host-list", "params=uuid", "--minimal", "--debug"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == master_uuid + "\n"
+    assert "trying its master %s" % a1 in r.stderr
+    # a pool.conf that says something else stops the host from starting
+    with open(os.path.join(pool_dir, "h2", "pool.conf"), "w") as f:
+        f.write("boss\n")
+    r = pool("restart", "--dir", pool_dir, "2")
+    assert r.returncode == 1
+    with open(os.path.join(pool_dir, "h2", "log", "xapi.log")) as f:
+        assert "says neither" in f.read()
