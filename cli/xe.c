@@ -41,6 +41,7 @@ struct xe {
     const char *server; /* NULL: the local socket */
     int port;           /* 0: 80 */
     const char *user, *password, *password_file, *state;
+    const char *traceparent; /* --traceparent: sent as a header */
     bool nossl, debug, debug_on_fail;
     struct buf args;        /* the command line for the server, one per line */
     const char **permitted; /* file names on the command line */
@@ -108,6 +109,8 @@ static bool xe_keyword(struct xe *xe, const char *k, const char *v)
         xe->debug_on_fail = strcmp(v, "true") == 0;
     else if (strcmp(k, "state") == 0)
         xe->state = v;
+    else if (strcmp(k, "traceparent") == 0)
+        xe->traceparent = v;
     else
         return false;
     return true;
@@ -190,9 +193,9 @@ static void xe_extra_args(struct xe *xe)
     int n = 0;
     struct buf cur = BUF_INIT;
     for (const char *p = extra;; p++) {
-        if (*p == '\\' && p[1] == ',') {
-            buf_putc(&cur, ',');
-            p++;
+        if (*p == '\\') { /* "\," is a comma in an item; backslashes go, as upstream's */
+            if (p[1] == ',')
+                buf_putc(&cur, *++p);
         } else if (*p == ',' || !*p) {
             if (cur.len)
                 items[n++] = arena_strdup(xe->mem, cur.data);
@@ -306,6 +309,7 @@ static int xe_open(struct xe *xe, const char *server)
 
 struct xe_run {
     struct xe *xe;
+    const char *server; /* where this run goes: NULL for the local socket */
     int fd;
     int exit_code;
     char *master; /* HOST_IS_SLAVE's master, to try next */
@@ -336,14 +340,16 @@ static bool xe_permitted(struct xe *xe, const char *file)
 static int xe_load(struct xe_run *r, const char *file)
 {
     struct buf b = BUF_INIT;
-    int fd = xe_permitted(r->xe, file) ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+    if (!xe_permitted(r->xe, file)) {
+        fprintf(stderr,
+                "File not permitted: the host asked for %s, which is not on the command "
+                "line.\n",
+                file);
+        return -2;
+    }
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > INT32_MAX) {
-        if (!xe_permitted(r->xe, file))
-            fprintf(stderr,
-                    "File not permitted: the server asked for %s, which is not on the "
-                    "command line.\n",
-                    file);
         if (fd >= 0)
             close(fd);
         cli_put_response(&b, CLI_FAILED);
@@ -459,53 +465,116 @@ static int xe_copy(struct xe_run *r, int from, int to, long long total)
     return rc;
 }
 
+/* Sends a stream of unknown length (a pipe) as HTTP/1.1 chunks. */
+static int xe_copy_chunked(struct xe_run *r, int from, int to)
+{
+    char data[65536], head[32];
+    for (ssize_t n; (n = read(from, data, sizeof(data))) != 0;) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        int len = snprintf(head, sizeof(head), "%zx\r\n", (size_t)(n < 0 ? 0 : n));
+        if (n < 0 || cli_write_full(to, head, (size_t)len) < 0 ||
+            cli_write_full(to, data, (size_t)n) < 0 || cli_write_full(to, "\r\n", 2) < 0)
+            return -1;
+    }
+    (void)r;
+    return cli_write_full(to, "0\r\n\r\n", 5);
+}
+
+/* After an upload: the host closes once it has stored the data, and
+ * resets the connection when it could not. */
+static bool xe_upload_stored(int fd)
+{
+    char drain[256];
+    ssize_t n;
+    shutdown(fd, SHUT_WR);
+    while ((n = read(fd, drain, sizeof(drain))) > 0)
+        ;
+    return n == 0;
+}
+
+/* Counts what a download writes, to compare with its Content-Length. */
+static int xe_download(struct xe_run *r, int from, const char *file, long long length)
+{
+    int to =
+        !*file ? dup(STDOUT_FILENO) : open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (to < 0) {
+        fprintf(stderr, "Operation failed. Error: %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    struct stat before;
+    fstat(to, &before);
+    int rc = xe_copy(r, from, to, length);
+    struct stat after;
+    if (rc == 0 && length >= 0 && *file && fstat(to, &after) == 0 &&
+        after.st_size - before.st_size != length) {
+        fprintf(stderr, "Operation failed. Error: the download of %s broke off\n", file);
+        rc = -1;
+    }
+    close(to);
+    return rc;
+}
+
 /* HttpPut (upload a file) and HttpGet (download into a file, or to
- * stdout for ""), each on a connection of its own; then OK or Failed. */
+ * stdout for ""), each on a connection of its own to the host the
+ * command runs on (or the URL's); then OK or Failed. A file the command
+ * line does not name is never touched: that ends xe (as upstream's). */
 static int xe_http(struct xe_run *r, bool put, const char *file, const char *url)
 {
     char host[256];
     const char *path = xe_url_path(url, host, sizeof(host));
-    bool ok = false;
-    int local = -1;
-    if (put) {
-        if (xe_permitted(r->xe, file))
-            local = open(file, O_RDONLY | O_CLOEXEC);
-        else
-            fprintf(stderr, "File not permitted: %s is not on the command line.\n", file);
-    } else if (!*file) {
-        local = dup(STDOUT_FILENO);
-    } else if (xe_permitted(r->xe, file)) {
-        local = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (local < 0)
-            fprintf(stderr, "Operation failed. Error: %s: %s\n", file, strerror(errno));
+    if ((put || *file) && !xe_permitted(r->xe, file)) {
+        fprintf(stderr,
+                "File not permitted: the host asked for %s, which is not on the command "
+                "line.\n",
+                file);
+        return -2;
     }
-    int fd = local < 0 ? -1
-             : host[0] ? xe_connect_tcp(r->xe, host, r->xe->port)
-                       : xe_open(r->xe, r->xe->server);
+    int local = -1;
+    struct stat st;
+    if (put && (local = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "Operation failed. Error: file '%s' does not exist\n", file);
+        struct buf b = BUF_INIT;
+        cli_put_response(&b, CLI_FAILED);
+        xe_send(r, &b);
+        buf_free(&b);
+        return -2;
+    }
+    bool ok = false;
+    int port = 0; /* a URL's host:port, [v6]:port */
+    char *colon = strrchr(host, ':');
+    if (colon && (host[0] == '[' ? colon[-1] == ']' : strchr(host, ':') == colon)) {
+        port = atoi(colon + 1);
+        *colon = '\0';
+    }
+    int fd = host[0] ? xe_connect_tcp(r->xe, host, port) : xe_open(r->xe, r->server);
     if (fd >= 0) {
-        struct stat st;
         char req[4096];
         long long size = -1, length;
-        if (put && fstat(local, &st) == 0 && S_ISREG(st.st_mode)) {
+        bool chunked = put && (fstat(local, &st) < 0 || !S_ISREG(st.st_mode));
+        if (put && !chunked) {
             size = (long long)st.st_size;
             snprintf(req, sizeof(req), "PUT %s HTTP/1.0\r\nContent-Length: %lld\r\n\r\n", path,
                      size);
-        } else
-            snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\n\r\n", put ? "PUT" : "GET", path);
+        } else if (chunked) {
+            snprintf(req, sizeof(req),
+                     "PUT %s HTTP/1.1\r\nHost: xe\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n",
+                     path);
+        } else {
+            snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+        }
         xe_debug(r->xe, "%s %s\n", put ? "PUT" : "GET", path);
         /* the response's head comes first, an upload's body after it */
         if (cli_write_full(fd, req, strlen(req)) == 0) {
             int status = xe_http_status(fd, &length);
-            if (status == 200)
-                ok = put ? xe_copy(r, local, fd, size) == 0 : xe_copy(r, fd, local, length) == 0;
-            else
+            if (status != 200)
                 fprintf(stderr, "The server answered HTTP %d to %s\n", status, path);
-            if (ok && put) { /* the host has it all once it closes */
-                char drain[256];
-                shutdown(fd, SHUT_WR);
-                while (read(fd, drain, sizeof(drain)) > 0)
-                    ;
-            }
+            else if (!put)
+                ok = xe_download(r, fd, file, length) == 0;
+            else
+                ok = (chunked ? xe_copy_chunked(r, local, fd) : xe_copy(r, local, fd, size)) == 0 &&
+                     xe_upload_stored(fd);
         }
         close(fd);
     }
@@ -522,8 +591,11 @@ static int xe_http(struct xe_run *r, bool put, const char *file, const char *url
 static int xe_prompt(struct xe_run *r)
 {
     char line[4096];
-    if (!fgets(line, sizeof(line), stdin))
-        line[0] = '\0';
+    if (!fgets(line, sizeof(line), stdin)) {
+        fputs("Lost connection to the server.\n",
+              stderr); /* as upstream says at the end of input */
+        return -1;
+    }
     line[strcspn(line, "\n")] = '\0';
     struct buf b = BUF_INIT;
     cli_put_chunk(&b, (uint32_t)strlen(line));
@@ -589,10 +661,14 @@ static int xe_converse(struct xe_run *r)
 {
     struct buf req = BUF_INIT;
     struct xe *xe = r->xe;
-    buf_printf(&req,
-               "POST /cli HTTP/1.0\r\nUser-agent: xe-cli/Unix/%d.%d\r\noriginator: cli\r\n"
-               "content-length: %zu\r\n\r\n",
-               CLI_PROTO_MAJOR, CLI_PROTO_MINOR, xe->args.len ? xe->args.len - 1 : 0);
+    buf_printf(&req, "POST /cli HTTP/1.0\r\nUser-agent: xe-cli/Unix/%d.%d\r\noriginator: cli\r\n",
+               CLI_PROTO_MAJOR, CLI_PROTO_MINOR);
+    const char *baggage = getenv("BAGGAGE");
+    if (xe->traceparent && !strpbrk(xe->traceparent, "\r\n"))
+        buf_printf(&req, "traceparent: %s\r\n", xe->traceparent);
+    if (baggage && !strpbrk(baggage, "\r\n"))
+        buf_printf(&req, "baggage: %s\r\n", baggage);
+    buf_printf(&req, "content-length: %zu\r\n\r\n", xe->args.len ? xe->args.len - 1 : 0);
     buf_append(&req, xe->args.data, xe->args.len ? xe->args.len - 1 : 0);
     int rc = xe_send(r, &req);
     buf_free(&req);
@@ -631,9 +707,11 @@ static int xe_converse(struct xe_run *r)
         } else if (m.tag == CLI_PROMPT) {
             done = xe_prompt(r) < 0 ? -1 : -2;
         } else if (m.tag == CLI_LOAD) {
-            done = xe_load(r, m.s1) < 0 ? -1 : -2;
+            int sent = xe_load(r, m.s1);
+            done = sent == -2 ? 1 : sent < 0 ? -1 : -2;
         } else if (m.tag == CLI_HTTP_PUT || m.tag == CLI_HTTP_GET) {
-            done = xe_http(r, m.tag == CLI_HTTP_PUT, m.s1, m.s2) < 0 ? -1 : -2;
+            int sent = xe_http(r, m.tag == CLI_HTTP_PUT, m.s1, m.s2);
+            done = sent == -2 ? 1 : sent < 0 ? -1 : -2;
         } else { /* HttpConnect: consoles arrive with their handlers */
             struct buf b = BUF_INIT;
             fputs("Error: this xe cannot connect to consoles yet\n", stderr);
@@ -651,19 +729,20 @@ static int xe_converse(struct xe_run *r)
  * the same port): the exit status, or -1. */
 static int xe_run_command(struct xe *xe)
 {
-    if (xe->server && !xe->nossl) {
-        fputs("Error: this xe speaks plain HTTP only for now: add --nossl (TLS arrives with "
-              "stunnel on the hosts)\n",
-              stderr);
-        return 1;
-    }
     const char *server = xe->server;
-    int status = -1;
     for (int hop = 0; hop <= XE_MAX_HOPS; hop++) {
-        struct xe_run r = {.xe = xe, .fd = xe_open(xe, server)};
+        /* never TLS to this machine itself, as upstream's xe */
+        if (server && !xe->nossl && strcmp(server, "127.0.0.1") != 0) {
+            fprintf(stderr,
+                    "Error: this xe speaks plain HTTP only for now: add --nossl to reach "
+                    "%s (TLS arrives with stunnel on the hosts)\n",
+                    server);
+            return 1;
+        }
+        struct xe_run r = {.xe = xe, .server = server, .fd = xe_open(xe, server)};
         if (r.fd < 0)
             return 1;
-        status = xe_converse(&r);
+        int status = xe_converse(&r);
         close(r.fd);
         if (!r.master) /* what a command said when it failed was shown */
             return status;

@@ -298,7 +298,8 @@ ssize_t http_req_read_body(struct http_req *r, void *dst, size_t len)
         if (r->expect_continue) {
             r->expect_continue = false;
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if (http_send_all(r, cont, sizeof(cont) - 1) < 0)
+            /* after the response's head, the client is sending already */
+            if (!r->replied && http_send_all(r, cont, sizeof(cont) - 1) < 0)
                 return -1;
         }
         if (hs_recv(r, clock_now_ms() + r->opts.io_timeout_ms) <= 0) {
@@ -383,7 +384,7 @@ static void hs_reset(struct http_req *r)
     r->hdr.len = 0;
     r->n_hdr = 0;
     r->hdr_state = HDR_NONE;
-    r->headers_too_big = r->headers_done = r->msg_done = false;
+    r->headers_too_big = r->headers_done = r->msg_done = r->streamed = false;
     r->refused = 0;
     r->head_scan = (struct http_head_scan){0};
     r->keep_alive = r->expect_continue = false;
@@ -476,12 +477,12 @@ static void hs_headers_ready(struct http_req *r)
 
 /* Whether the handler should run: the whole request is read, or more
  * of its body than is buffered before the handler sees it (the handler
- * streams it, or refuses it at once). A PUT is an upload, streamed by
- * its handler from the start: upstream's xe sends the body only once it
- * has the response's head. */
-static bool hs_ready(const struct http_req *r)
+ * streams it, or refuses it at once), or a body the handler streams from
+ * the start (opts.streams_body: upstream's xe sends an upload's body only
+ * once it has the response's head). */
+static bool hs_ready(struct http_req *r)
 {
-    if (r->msg_done || r->parser.upgrade || r->parser.method == HTTP_PUT)
+    if (r->msg_done || r->parser.upgrade || r->streamed)
         return true;
     size_t max = r->opts.max_body_buffer;
     return r->body.len >= max || r->content_length > (int64_t)max || r->body_reach > max;
@@ -507,6 +508,8 @@ static enum http_conn_next hs_parse_step(struct http_req *r)
     if (!had_headers) {
         hs_headers_ready(r);
         hs_phase(r, PH_BODY);
+        r->streamed = r->opts.streams_body &&
+                      r->opts.streams_body(r->opts.ctx, http_method_str(r->parser.method), r->path);
     }
     if (hs_ready(r))
         return HC_HANDLE;
@@ -614,6 +617,8 @@ enum http_conn_next http_conn_handle(struct http_req *r)
         else if (!r->reply_done)
             r->dead = true; /* a half-sent response: only closing ends it */
         if (r->reply_close || r->parser.upgrade)
+            r->dead = true;
+        if (r->streamed && !r->msg_done) /* an upload left unread is not drained */
             r->dead = true;
         if (!r->dead)
             hs_drain(r);

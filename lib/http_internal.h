@@ -105,6 +105,7 @@ struct http_req {
     struct http_head_scan head_scan;
     bool headers_done;
     bool msg_done;
+    bool streamed; /* its body goes to the handler unbuffered (opts.streams_body) */
     bool keep_alive;
     bool expect_continue;
     const char *method;

@@ -130,9 +130,20 @@ const char *http_status_text(int status)
     }
 }
 
+/* Whether s can stand in a header: no control character, so no CR or LF
+ * that would end the header and start another (header injection). */
+static bool hs_header_safe(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\t')
+            return false;
+    return true;
+}
+
 void http_reply_header(struct http_req *r, const char *name, const char *value)
 {
-    buf_printf(&r->reply_hdr, "%s: %s\r\n", name, value);
+    if (hs_header_safe(name) && hs_header_safe(value))
+        buf_printf(&r->reply_hdr, "%s: %s\r\n", name, value);
 }
 
 void http_req_close_after(struct http_req *r)
@@ -156,6 +167,8 @@ static void hs_head(struct http_req *r, struct buf *out, int status, const char 
     buf_putc(out, ' ');
     buf_puts(out, http_status_text(status));
     buf_puts(out, "\r\n");
+    if (content_type && !hs_header_safe(content_type))
+        content_type = "application/octet-stream";
     if (content_type) {
         buf_puts(out, "Content-Type: ");
         buf_puts(out, content_type);

@@ -41,8 +41,13 @@ struct http_server_opts {
     int io_timeout_ms;       /* longest stall reading a body or writing; 0 = 60 s */
     int max_connections;     /* open at once, per kind (TCP, Unix); 0 = 4096 */
     int max_per_address;     /* TCP connections from one address; 0 = 256; over it: 503 */
-    size_t max_body_buffer;  /* body read before the handler runs (not a PUT's); 0 = 1 MiB */
+    size_t max_body_buffer;  /* body read before the handler runs; 0 = 1 MiB */
     int min_body_rate;       /* bytes/s a buffered body must keep up; 0 = 1024 */
+    /* Whether the handler streams this request's body from the start (an
+     * upload, whose client may wait for the response's head before it
+     * sends the body): then nothing of it is buffered first, and a body
+     * the handler leaves unread ends the connection. NULL: none does. */
+    bool (*streams_body)(void *ctx, const char *method, const char *path);
 };
 
 struct http_server *http_server_new(const struct http_server_opts *opts);

@@ -74,6 +74,7 @@ static int xapi_listen(struct xapi *x)
     const struct xapi_settings *s = &x->settings;
     struct http_server_opts opts = {
         .handler = xapi_frontdoor,
+        .streams_body = xapi_streams_body,
         .ctx = x,
         .header_timeout_ms = s->header_timeout_ms,
         .idle_timeout_ms = s->idle_timeout_ms,

@@ -87,10 +87,14 @@ def test_protocol_error_message_for_a_code_without_text(host, api):
     assert r.exit == 1
     assert r.stderr.startswith("No object of this class has the uuid.\n")
     assert "type: VM\nuuid: nope\n" in r.stderr
-    r = proto(host, "vm-list", "no-such-field=1")
+    p, s = api
+    vm = dom0(p, s)[1]["uuid"]
+    r = proto(host, "vm-param-get", "uuid=" + vm, "param-name=no-such-field")
     assert r.exit == 1
     errors = [f for k, t, f in r.messages if t == thincli.ERROR]
     assert errors == [["Missing parameter", ["no-such-field"]]], r.messages
+    r = proto(host, "vm-list", "no-such-field=1")
+    assert (r.exit, r.stderr) == (1, "Error: Unknown field 'no-such-field'\n")
 
 
 def test_protocol_prompt_yes_and_no(host, api):
@@ -183,7 +187,7 @@ def test_vm_param_list_layout(host, api):
                  line("memory-static-max ( RW)", "1073741824"),
                  line("other-config (MRW)", "k1: v1; k2: v2"),
                  line("tags (SRW)", "blue"),
-                 line("HVM-shadow-multiplier ( RW)", "1."),
+                 line("HVM-shadow-multiplier ( RW)", "1.000"),
                  line("ha-always-run ( RW) [DEPRECATED]", "false"),
                  line("resident-on ( RO)", "<not in database>")]:
         assert want in lines, want
@@ -728,7 +732,7 @@ def test_fixtures(host, api):
     r = xe(host, "vm-param-list", "uuid=no-such-vm")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == fixture("error-uuid-invalid.txt", uuid="no-such-vm")
-    r = xe(host, "vm-list", "not-a-field=1")
+    r = xe(host, "vm-param-get", "uuid=" + uuid, "param-name=not-a-field")
     assert r.stderr == fixture("error-missing-parameter.txt", name="not-a-field")
     ref2, _ = new_vm(p, s, "a,b\\c")
     ref3, _ = new_vm(p, s, "plain")
@@ -842,3 +846,117 @@ def test_progress_of_a_long_call(host, api):
     clone = ok(p.VM.get_by_uuid(s, r.stdout.strip()))
     assert ok(p.VM.get_name_label(s, clone)) == "progress clone"
     assert "100%" in r.stderr
+
+
+# --- what the reviews found ----------------------------------------------
+
+def test_concurrent_uploads_of_one_blob_do_not_mix(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    blob = ok(p.host.create_new_blob(s, h, "raced", "text/plain", False))
+    url = "/blob?ref=%s&session_id=%s" % (blob, s)
+    socks = []
+    for body in (b"A" * 100, b"B" * 10):
+        sock = socket.create_connection(("127.0.0.1", host.port), timeout=10)
+        sock.sendall(b"PUT %s HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % (url.encode(), len(body)))
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+        socks.append((sock, body))
+    socks[0][0].sendall(socks[0][1])  # A first, whole
+    socks[0][0].shutdown(socket.SHUT_WR)
+    socks[0][0].recv(100)
+    socks[1][0].sendall(socks[1][1])
+    socks[1][0].shutdown(socket.SHUT_WR)
+    socks[1][0].recv(100)
+    for sock, _ in socks:
+        sock.close()
+    status, data = http_exchange(host, "GET", url)
+    assert status == 200 and data == b"B" * 10
+    assert ok(p.blob.get_size(s, blob)) == "10"
+
+
+def test_a_mime_type_cannot_inject_headers(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    r = p.host.create_new_blob(s, h, "evil", "text/html\r\nSet-Cookie: x=1", True)
+    assert r["ErrorDescription"][:2] == ["INVALID_VALUE", "mime_type"], r
+    r = p.blob.create(s, "a\nb", True)
+    assert r["ErrorDescription"][0] == "INVALID_VALUE", r
+
+
+def test_uploads_say_their_length_and_pipes_are_chunked(host, api):
+    p, s = api
+    h = ok(p.session.get_this_host(s, s))
+    blob = ok(p.host.create_new_blob(s, h, "piped", "", False))
+    url = "/blob?ref=%s&session_id=%s" % (blob, s)
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+        sock.sendall(b"PUT %s HTTP/1.0\r\n\r\n" % url.encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 411")
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+        sock.sendall(b"PUT %s HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % (url.encode(), 1 << 30))
+        assert sock.recv(100).startswith(b"HTTP/1.1 413")
+    uuid = ok(p.blob.get_uuid(s, blob))
+    data = "".join("line %d\n" % i for i in range(1000))
+    r = xe(host, "blob-put", "uuid=" + uuid, "filename=/dev/stdin", stdin=data)
+    assert r.returncode == 0, r.stderr
+    assert ok(p.blob.get_size(s, blob)) == str(len(data))
+    assert http_exchange(host, "GET", url) == (200, data.encode())
+
+
+def test_a_client_not_saying_hello_is_dropped_and_cannot_crowd_others(host):
+    silent = []
+    for _ in range(40):  # more than one address may hold
+        sock = socket.create_connection(("127.0.0.1", host.port), timeout=30)
+        sock.sendall(thincli.request(["help"]))
+        silent.append(sock)
+    # the local socket, and another address, still get in
+    assert xe(host, "help", local=True).returncode == 0
+    r = thincli.run(("127.0.0.1", host.port), ["help"], source="127.0.0.2")
+    assert r.exit == 0
+    with pytest.raises(EOFError):  # but not the address that holds 40 already
+        thincli.run(("127.0.0.1", host.port), ["help"])
+    t0 = time.monotonic()
+    for sock in silent:
+        sock.settimeout(30)
+        while True:
+            try:
+                if not sock.recv(4096):
+                    break
+            except ConnectionResetError:
+                break
+        sock.close()
+    assert time.monotonic() - t0 < 25  # dropped after the hello's 10 s
+
+
+def test_hello_sent_with_the_request(host):
+    """A client that sends its hello without waiting for the host's."""
+    with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+        sock.sendall(thincli.request(["help", "--minimal"]) + thincli.PREFIX +
+                     thincli.i32(0) + thincli.i32(2))
+        assert thincli.read_exact(sock, len(thincli.PREFIX) + 8).startswith(thincli.PREFIX)
+        tags = []
+        while not tags or tags[-1] != thincli.EXIT:
+            tags.append(thincli.read_message(sock)[1])
+    assert tags[-1] == thincli.EXIT
+
+
+def test_vm_start_on_a_host_and_resume_on(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "placed")
+    h = ok(p.session.get_this_host(s, s))
+    r = xe(host, "vm-start", "vm=placed", "on=" + ok(p.host.get_name_label(s, h)))
+    assert r.returncode == 0, r.stderr
+    assert ok(p.VM.get_resident_on(s, ref)) == h
+    assert xe(host, "vm-suspend", "uuid=" + uuid).returncode == 0
+    r = xe(host, "vm-resume", "uuid=" + uuid, "on=" + ok(p.host.get_uuid(s, h)))
+    assert r.returncode == 0, r.stderr
+    assert ok(p.VM.get_power_state(s, ref)) == "Running"
+    assert xe(host, "vm-shutdown", "uuid=" + uuid, "--force").returncode == 0
+
+
+def test_secrets_stay_out_of_the_log(host):
+    xe(host, "user-password-change", "old=oldsecretpw", "new=newsecretpw")
+    xe(host, "vm-list", "url=http://u:urlsecret@x/")
+    with open(os.path.join(host.state, "log", "xapi.log")) as f:
+        log = f.read()
+    for secret in ("oldsecretpw", "newsecretpw", "urlsecret", host.password):
+        assert secret not in log

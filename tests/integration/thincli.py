@@ -115,11 +115,13 @@ def request(args, headers=None):
     return head.encode() + body
 
 
-def connect(where, timeout=30):
+def connect(where, timeout=30, source=None):
     if isinstance(where, str):
         s = socket.socket(socket.AF_UNIX)
     else:
         s = socket.socket(socket.AF_INET)
+        if source:
+            s.bind((source, 0))
     s.settimeout(timeout)
     s.connect(where)
     return s
@@ -134,10 +136,11 @@ def hello(sock):
     return major, minor
 
 
-def run(where, args, answer=None, on_command=None, timeout=30):
-    """Runs one command line as xe would; the Result."""
+def run(where, args, answer=None, on_command=None, timeout=30, source=None):
+    """Runs one command line as xe would (from the address source, if
+    given); the Result."""
     res = Result()
-    with connect(where, timeout) as s:
+    with connect(where, timeout, source) as s:
         s.sendall(request(args))
         res.server_version = hello(s)
         while res.exit is None:

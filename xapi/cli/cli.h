@@ -196,6 +196,15 @@ struct val *cli_value_of(struct cli_ctx *c, const struct api_type *t, const char
  * filters. Returns their refs (in the arena), or -1 after an error. */
 long cli_select(struct cli_ctx *c, const struct cli_class *cc, const char *const *extra,
                 const char ***refs);
+/* The same, without the class's own filters when class_filters is false
+ * (the VMs of "vm" that include templates). */
+long cli_select_from(struct cli_ctx *c, const struct cli_class *cc, bool class_filters,
+                     const char *const *extra, const char ***refs);
+/* The objects of cc (its own filters apply) whose field (its CLI name)
+ * is value: the command line's parameters are not filters here (a host
+ * named by on=, a template by template=). */
+long cli_lookup(struct cli_ctx *c, const struct cli_class *cc, const char *field, const char *value,
+                const char ***refs);
 /* The CLI class called name, or NULL. */
 const struct cli_class *cli_class_find(const char *name);
 

@@ -64,12 +64,12 @@ struct cli_filter {
 
 /* The filters of the command line (and the class's own, first). Returns
  * how many, or -1 after reporting a name that is no field. */
-static long cli_filters(struct cli_ctx *c, const struct cli_class *cc, const char *const *extra,
-                        struct cli_filter **out)
+static long cli_filters(struct cli_ctx *c, const struct cli_class *cc, bool class_filters,
+                        const char *const *extra, struct cli_filter **out)
 {
     size_t n = 0, cap = c->n_params + 16;
     struct cli_filter *fs = arena_zalloc(c->a, cap * sizeof(*fs));
-    const char *const *lists[] = {cc->filters, extra};
+    const char *const *lists[] = {class_filters ? cc->filters : NULL, extra};
     for (size_t l = 0; l < 2; l++)
         for (const char *const *p = lists[l]; p && p[0] && n < cap; p += 2) {
             fs[n].f = cli_field_find(cc, p[0]);
@@ -86,10 +86,17 @@ static long cli_filters(struct cli_ctx *c, const struct cli_class *cc, const cha
         if (colon)
             *colon++ = '\0';
         const struct cli_field *f = cli_field_find(cc, name);
-        bool ok = f && (!colon || (f->flags & CLI_F_MAP) ||
-                        ((f->flags & CLI_F_SET) && strcmp(colon, "contains") == 0));
-        if (!ok)
-            return cli_no_such_field(c, p->key);
+        if (!f) {
+            db_read_lock(c->x->db);
+            size_t objects = db_count(c->x->db, cc->cls);
+            db_read_unlock(c->x->db);
+            if (!objects) /* nothing to filter: nothing to say */
+                continue;
+            return cli_fail(c, "Unknown field '%s'", p->key);
+        }
+        if (colon && !(f->flags & CLI_F_MAP) &&
+            !((f->flags & CLI_F_SET) && strcmp(colon, "contains") == 0))
+            return cli_fail(c, "Field '%s' is not a set or map", f->name);
         bool negate = c->negations && strncmp(p->value, "/=", 2) == 0;
         fs[n++] = (struct cli_filter){f, colon, negate ? p->value + 2 : p->value, negate};
     }
@@ -170,13 +177,39 @@ static long cli_find(struct cli_ctx *c, const struct cli_class *cc, const struct
 long cli_select(struct cli_ctx *c, const struct cli_class *cc, const char *const *extra,
                 const char ***refs)
 {
+    return cli_select_from(c, cc, true, extra, refs);
+}
+
+long cli_select_from(struct cli_ctx *c, const struct cli_class *cc, bool class_filters,
+                     const char *const *extra, const char ***refs)
+{
     if (!cli_may_read(c, cc->cls)) {
         cli_fail(c, "the session's roles may not read %s objects", api_classes[cc->cls].name);
         return -1;
     }
     struct cli_filter *fs = NULL;
-    long n_fs = cli_filters(c, cc, extra, &fs);
+    long n_fs = cli_filters(c, cc, class_filters, extra, &fs);
     return n_fs < 0 ? -1 : cli_find(c, cc, fs, (size_t)n_fs, refs);
+}
+
+long cli_lookup(struct cli_ctx *c, const struct cli_class *cc, const char *field, const char *value,
+                const char ***refs)
+{
+    if (!cli_may_read(c, cc->cls)) {
+        cli_fail(c, "the session's roles may not read %s objects", api_classes[cc->cls].name);
+        return -1;
+    }
+    size_t n = 0;
+    struct cli_filter fs[16];
+    for (const char *const *p = cc->filters; p && p[0] && n < 15; p += 2) {
+        const struct cli_field *f = cli_field_find(cc, p[0]);
+        if (f)
+            fs[n++] = (struct cli_filter){f, NULL, p[1], false};
+    }
+    const struct cli_field *f = cli_field_find(cc, field);
+    if (f)
+        fs[n++] = (struct cli_filter){f, NULL, value, false};
+    return cli_find(c, cc, fs, n, refs);
 }
 
 /* Whether field f is one of params=a,b,c (all: every field). */
@@ -388,7 +421,7 @@ static int cli_class_param_set(struct cli_ctx *c)
             *key++ = '\0';
         const struct cli_field *f = cli_field_find(cc, name);
         if (!f)
-            return cli_no_such_field(c, p->key);
+            return cli_fail(c, "Unknown field '%s'", p->key);
         if (key && (f->flags & CLI_F_MAP)) {
             if (cli_map_put(c, cc, ref, f, key, p->value) < 0)
                 return -1;
@@ -420,10 +453,11 @@ static int cli_class_param_add(struct cli_ctx *c)
             return cli_fail(c, "name the member to add to the set %s with param-key=", f->name);
         return cli_call(c, f->add_msg, val_string(c->a, ref), val_string(c->a, key), NULL) ? 0 : -1;
     }
-    for (size_t i = 0; i < c->n_params; i++) {
+    for (size_t i = 0; i < c->n_params; i++) { /* a key already there: MAP_DUPLICATE_KEY */
         struct cli_param *p = &c->params[i];
         if (!p->used && !cli_reserved(p->key) && strcmp(p->key, "uuid") != 0 &&
-            cli_map_put(c, c->cc, ref, f, p->key, p->value) < 0)
+            !cli_call(c, f->add_msg, val_string(c->a, ref), val_string(c->a, p->key),
+                      val_string(c->a, p->value), NULL))
             return -1;
     }
     return 0;

@@ -16,24 +16,28 @@
 
 /* --- selecting VMs --- */
 
-/* How many VMs a command may act on. */
+/* How many VMs a command may act on, and which. */
 enum cli_many {
-    CLI_ONE,      /* exactly one */
-    CLI_MULTIPLE, /* several with --multiple */
-    CLI_ALL,      /* every VM that matches */
+    CLI_ONE = 0,       /* exactly one */
+    CLI_MULTIPLE = 1,  /* several with --multiple */
+    CLI_ALL = 2,       /* every VM that matches */
+    CLI_DOM0 = 4,      /* the control domain may be selected */
+    CLI_TEMPLATES = 8, /* and templates */
 };
 
 /* The VMs a command acts on: the vm= pseudo-field matches a uuid or a
  * name-label; any other field=value filters; templates and the control
- * domain are never selected. Returns how many, or -1 after reporting
- * why not. */
-static long cli_vms(struct cli_ctx *c, enum cli_many many_ok, const char ***refs)
+ * domain only where the command takes them, as upstream's commands do.
+ * Returns how many, or -1 after reporting why not. */
+static long cli_vms(struct cli_ctx *c, unsigned how, const char ***refs)
 {
     const char *vm = cli_param(c, "vm");
+    unsigned many_ok = how & 3;
     bool multiple = many_ok == CLI_MULTIPLE;
     bool many = many_ok == CLI_ALL || (multiple && cli_flag(c, "multiple"));
     static const char *const not_dom0[] = {"is-control-domain", "false", NULL};
-    long n = cli_select(c, cli_class_find("vm"), not_dom0, refs);
+    long n = cli_select_from(c, cli_class_find("vm"), !(how & CLI_TEMPLATES),
+                             how & CLI_DOM0 ? NULL : not_dom0, refs);
     if (n < 0)
         return -1;
     if (vm) {
@@ -86,26 +90,34 @@ static int cli_each_vm(struct cli_ctx *c, const struct cli_vm_op *op, const char
     return rc;
 }
 
+/* The host on= names (a uuid or a name-label): 0 with *host (NULL when
+ * on= is not given), or -1 after reporting why not. */
+static int cli_on_host(struct cli_ctx *c, struct val **host)
+{
+    const char *on = cli_param(c, "on");
+    *host = NULL;
+    if (!on)
+        return 0;
+    const char **hosts;
+    long h = cli_lookup(c, cli_class_find("host"), "uuid", on, &hosts);
+    if (h == 0)
+        h = cli_lookup(c, cli_class_find("host"), "name-label", on, &hosts);
+    if (h < 0)
+        return -1;
+    if (h != 1)
+        return cli_fail(c, "on=%s names %s host", on, h ? "more than one" : "no");
+    *host = val_string(c->a, hosts[0]);
+    return 0;
+}
+
 static int cli_vm_start(struct cli_ctx *c)
 {
     bool force = cli_flag(c, "force"), paused = cli_flag(c, "paused");
-    const char *on = cli_param(c, "on");
-    struct val *host = NULL;
-    if (on) {
-        const char **hosts;
-        const char *const by_name[] = {"name-label", on, NULL};
-        const char *const by_uuid[] = {"uuid", on, NULL};
-        long h = cli_select(c, cli_class_find("host"), by_uuid, &hosts);
-        if (h == 0)
-            h = cli_select(c, cli_class_find("host"), by_name, &hosts);
-        if (h < 0)
-            return -1;
-        if (h != 1)
-            return cli_fail(c, "on=%s names %s host", on, h ? "more than one" : "no");
-        host = val_string(c->a, hosts[0]);
-    }
+    struct val *host;
+    if (cli_on_host(c, &host) < 0)
+        return -1;
     const char **refs;
-    long n = cli_vms(c, CLI_MULTIPLE, &refs);
+    long n = cli_vms(c, CLI_MULTIPLE | CLI_DOM0, &refs);
     if (n < 0)
         return -1;
     struct cli_vm_op op = {API_M_VM_start, {val_bool(c->a, paused), val_bool(c->a, force)}};
@@ -166,15 +178,22 @@ static int cli_vm_unpause(struct cli_ctx *c)
 static int cli_vm_resume(struct cli_ctx *c)
 {
     bool force = cli_flag(c, "force");
+    struct val *host;
+    if (cli_on_host(c, &host) < 0)
+        return -1;
     const char **refs;
     long n = cli_vms(c, CLI_MULTIPLE, &refs);
     if (n < 0)
         return -1;
     struct cli_vm_op op = {API_M_VM_resume, {val_bool(c->a, false), val_bool(c->a, force)}};
+    if (host)
+        op = (struct cli_vm_op){API_M_VM_resume_on,
+                                {host, val_bool(c->a, false), val_bool(c->a, force)}};
     return cli_each_vm(c, &op, refs, n);
 }
 
-/* A new VM from one, by clone or copy: prints the new VM's uuid. */
+/* New VMs from VMs or templates, by clone (of each selected, with
+ * --multiple) or copy (of one): prints the new VMs' uuids. */
 static int cli_vm_clone_or_copy(struct cli_ctx *c, bool copy)
 {
     const char *name = cli_param(c, "new-name-label");
@@ -185,18 +204,22 @@ static int cli_vm_clone_or_copy(struct cli_ctx *c, bool copy)
         !(sr = cli_value_of(c, api_messages[API_M_VM_copy].params[3].type, sr_uuid, "sr-uuid")))
         return -1;
     const char **refs;
-    long n = cli_vms(c, CLI_ONE, &refs);
+    long n = cli_vms(c, (copy ? CLI_ONE : CLI_MULTIPLE) | CLI_TEMPLATES, &refs);
     if (n < 0)
         return -1;
-    struct val *vm = val_string(c->a, refs[0]), *nl = val_string(c->a, name);
-    struct val *made = copy ? cli_call(c, API_M_VM_copy, vm, nl, sr, NULL)
-                            : cli_call(c, API_M_VM_clone, vm, nl, NULL);
-    if (!made)
-        return -1;
-    if (desc && !cli_call(c, API_M_VM_set_name_description, made, val_string(c->a, desc), NULL))
-        return -1;
-    const char *uuid = cli_uuid_of(c, val_str(made));
-    cli_print_list(c, &uuid, 1);
+    const char **made = arena_alloc(c->a, (size_t)n * sizeof(*made));
+    for (long i = 0; i < n; i++) {
+        struct val *vm = val_string(c->a, refs[i]), *nl = val_string(c->a, name);
+        struct val *v = copy ? cli_call(c, API_M_VM_copy, vm, nl, sr, NULL)
+                             : cli_call(c, API_M_VM_clone, vm, nl, NULL);
+        if (!v)
+            return -1;
+        if (desc && i == 0 &&
+            !cli_call(c, API_M_VM_set_name_description, v, val_string(c->a, desc), NULL))
+            return -1;
+        made[i] = cli_uuid_of(c, val_str(v));
+    }
+    cli_print_list(c, made, (size_t)n);
     return 0;
 }
 
@@ -210,45 +233,102 @@ static int cli_vm_copy(struct cli_ctx *c)
     return cli_vm_clone_or_copy(c, true);
 }
 
-/* vm-install: a VM cloned from a template (by uuid or name-label), then
- * provisioned; prints its uuid. */
+/* The provision document with every disk's sr attribute set to uuid. */
+static const char *cli_disks_on(struct cli_ctx *c, const char *disks, const char *uuid)
+{
+    struct buf b = BUF_INIT;
+    for (const char *p = disks; *p;) {
+        const char *at = strstr(p, " sr=\"");
+        const char *end = at ? strchr(at + 5, '"') : NULL;
+        if (!end) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(at - p));
+        buf_printf(&b, " sr=\"%s\"", uuid);
+        p = end + 1;
+    }
+    const char *out = arena_strdup(c->a, b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
+/* The template vm-install starts from: template= (or template-uuid=,
+ * template-name-label=, template-name=) as a uuid or a name-label. */
+static const char *cli_template(struct cli_ctx *c)
+{
+    const char *keys[] = {"template", "template-uuid", "template-name-label", "template-name"};
+    const char *want = NULL;
+    for (size_t i = 0; i < 4; i++)
+        if (!want)
+            want = cli_param(c, keys[i]);
+    if (!want) {
+        cli_fail(c, "name the template to install from with template=");
+        return NULL;
+    }
+    const char **refs;
+    const struct cli_class *templates = cli_class_find("template");
+    long n = cli_lookup(c, templates, "uuid", want, &refs);
+    if (n == 0)
+        n = cli_lookup(c, templates, "name-label", want, &refs);
+    if (n < 0)
+        return NULL;
+    if (n != 1) {
+        cli_fail(c,
+                 n ? "Several templates are called '%s': give its uuid"
+                   : "No template is called '%s'",
+                 want);
+        return NULL;
+    }
+    return refs[0];
+}
+
+/* vm-install: a VM cloned from a template, its disks put on the SR given
+ * (sr-uuid= or sr-name-label=; else the pool's default SR), provisioned;
+ * prints its uuid. A VM that cannot be provisioned is not left behind. */
 static int cli_vm_install(struct cli_ctx *c)
 {
     const char *name = cli_param(c, "new-name-label");
-    const char *tmpl = cli_param(c, "template");
-    const char *sr_uuid = cli_param(c, "sr-uuid");
-    const char *sr_name = cli_param(c, "sr-name-label");
-    if (!tmpl)
-        return cli_fail(c, "name the template to install from with template=");
+    const char *sr_uuid = cli_param(c, "sr-uuid"), *sr_name = cli_param(c, "sr-name-label");
+    const char *sr = NULL;
     if (sr_uuid || sr_name) {
         const char **srs;
-        const char *const by[] = {sr_uuid ? "uuid" : "name-label", sr_uuid ? sr_uuid : sr_name,
-                                  NULL};
-        long n = cli_select(c, cli_class_find("sr"), by, &srs);
+        long n = cli_lookup(c, cli_class_find("sr"), sr_uuid ? "uuid" : "name-label",
+                            sr_uuid ? sr_uuid : sr_name, &srs);
         if (n < 0)
             return -1;
         if (n != 1)
             return cli_fail(c, "%s names %s SR", sr_uuid ? "sr-uuid" : "sr-name-label",
                             n ? "more than one" : "no");
+        sr = cli_uuid_of(c, srs[0]);
     }
-    const char **refs;
-    const char *const by_uuid[] = {"uuid", tmpl, NULL};
-    const char *const by_name[] = {"name-label", tmpl, NULL};
-    const struct cli_class *templates = cli_class_find("template");
-    long n = cli_select(c, templates, by_uuid, &refs);
-    if (n == 0)
-        n = cli_select(c, templates, by_name, &refs);
-    if (n < 0)
+    const char *tmpl = cli_template(c);
+    if (!tmpl)
         return -1;
-    if (n != 1)
-        return cli_fail(c,
-                        n ? "Several templates are called '%s': give its uuid"
-                          : "No template is called '%s'",
-                        tmpl);
     struct val *vm =
-        cli_call(c, API_M_VM_clone, val_string(c->a, refs[0]), val_string(c->a, name), NULL);
-    if (!vm || !cli_call(c, API_M_VM_provision, vm, NULL))
+        cli_call(c, API_M_VM_clone, val_string(c->a, tmpl), val_string(c->a, name), NULL);
+    if (!vm)
         return -1;
+    struct val *disks_key = val_string(c->a, "disks");
+    db_read_lock(c->x->db);
+    const struct db_obj *o = db_get(c->x->db, API_C_VM, val_str(vm));
+    const struct val *oc = o ? db_obj_field(o, API_F_VM_other_config) : NULL;
+    const struct val *disks = oc ? val_struct_get(oc, "disks") : NULL;
+    const char *spec = disks ? arena_strdup(c->a, val_str(disks)) : NULL;
+    db_read_unlock(c->x->db);
+    bool ok = cli_call(c, API_M_VM_set_name_description, vm,
+                       val_string(c->a, "Installed via xe CLI"), NULL) != NULL;
+    if (ok && sr && spec)
+        ok = cli_call(c, API_M_VM_remove_from_other_config, vm, disks_key, NULL) &&
+             cli_call(c, API_M_VM_add_to_other_config, vm, disks_key,
+                      val_string(c->a, cli_disks_on(c, spec, sr)), NULL);
+    if (!ok || !cli_call(c, API_M_VM_provision, vm, NULL)) {
+        bool progress = c->progress;
+        c->progress = false;
+        cli_call(c, API_M_VM_destroy, vm, NULL); /* no half-installed VM is left */
+        c->progress = progress;
+        return -1;
+    }
     const char *uuid = cli_uuid_of(c, val_str(vm));
     cli_print_list(c, &uuid, 1);
     return 0;
@@ -266,46 +346,101 @@ static bool cli_user_says_yes(struct cli_ctx *c)
     return ok;
 }
 
-/* vm-uninstall: the VM's disks (not CDs) and then the VM itself. */
+/* What vm-uninstall destroys of one VM: the VM, and the VDIs of its
+ * VBDs that say they own their disk (other-config:owner), and its
+ * suspend image. Lines describe them, as upstream lists them. */
+struct cli_doomed {
+    const char **refs; /* VMs first, then VDIs */
+    bool *is_vm;
+    size_t n, cap;
+};
+
+static void cli_doom(struct cli_ctx *c, struct cli_doomed *d, const struct db_obj *o, bool vm)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->refs[i], o->ref) == 0)
+            return;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 16;
+        d->refs = arena_realloc(c->a, d->refs, d->cap * sizeof(*d->refs), cap * sizeof(*d->refs));
+        d->is_vm =
+            arena_realloc(c->a, d->is_vm, d->cap * sizeof(*d->is_vm), cap * sizeof(*d->is_vm));
+        d->cap = cap;
+    }
+    d->refs[d->n] = arena_strdup(c->a, o->ref);
+    d->is_vm[d->n++] = vm;
+    const char *line;
+    if (vm) {
+        line = arena_printf(c->a, "VM : %s (%s)", db_obj_str(o, API_F_VM_uuid),
+                            db_obj_str(o, API_F_VM_name_label));
+    } else {
+        const struct val *vbds = db_obj_field(o, API_F_VDI_VBDs);
+        line = arena_printf(c->a, "VDI: %s (%s) %s", db_obj_str(o, API_F_VDI_uuid),
+                            db_obj_str(o, API_F_VDI_name_label),
+                            vbds && vbds->u.arr.n > 1 ? " ** WARNING: disk is shared by other VMs"
+                                                      : "");
+    }
+    cli_print(c, line);
+}
+
+/* One VM's part (hold the read lock). */
+static void cli_doom_vm(struct cli_ctx *c, struct cli_doomed *d, const struct db_obj *vm)
+{
+    cli_doom(c, d, vm, true);
+    const struct db_obj *vbd, *vdi;
+    for (size_t i = 0; (vbd = db_obj_next(c->x->db, vm, API_F_VM_VBDs, &i));) {
+        const struct val *oc = db_obj_field(vbd, API_F_VBD_other_config);
+        if ((vdi = db_obj_follow(c->x->db, vbd, API_F_VBD_VDI)) && oc &&
+            val_struct_get(oc, "owner"))
+            cli_doom(c, d, vdi, false);
+    }
+    if ((vdi = db_obj_follow(c->x->db, vm, API_F_VM_suspend_VDI)))
+        cli_doom(c, d, vdi, false);
+}
+
+/* vm-uninstall: the selected VMs and their snapshots, with the disks
+ * they own, after listing them and asking (--force: without asking);
+ * a VM that runs is shut down first. */
 static int cli_vm_uninstall(struct cli_ctx *c)
 {
     bool force = cli_flag(c, "force");
     const char **refs;
-    long n = cli_vms(c, CLI_ONE, &refs);
+    long n = cli_vms(c, CLI_MULTIPLE, &refs);
     if (n < 0)
         return -1;
-    size_t cap = 16, n_vdis = 0;
-    const char **vdis = arena_alloc(c->a, cap * sizeof(*vdis));
+    struct cli_doomed d = {0};
+    cli_print(c, "The following items are about to be destroyed");
     db_read_lock(c->x->db);
-    const struct db_obj *vm = db_get(c->x->db, API_C_VM, refs[0]);
-    const char *vm_uuid = vm ? arena_strdup(c->a, db_obj_str(vm, API_F_VM_uuid)) : "";
-    const struct db_obj *vbd;
-    for (size_t i = 0; vm && (vbd = db_obj_next(c->x->db, vm, API_F_VM_VBDs, &i));) {
-        const struct db_obj *vdi = db_obj_follow(c->x->db, vbd, API_F_VBD_VDI);
-        if (!vdi || strcmp(db_obj_str(vbd, API_F_VBD_type), "Disk") != 0)
+    for (long i = 0; i < n; i++) {
+        const struct db_obj *vm = db_get(c->x->db, API_C_VM, refs[i]), *snap;
+        if (!vm)
             continue;
-        if (n_vdis == cap) {
-            vdis = arena_realloc(c->a, vdis, cap * sizeof(*vdis), 2 * cap * sizeof(*vdis));
-            cap *= 2;
-        }
-        vdis[n_vdis++] = arena_strdup(c->a, vdi->ref);
+        cli_doom_vm(c, &d, vm);
+        for (size_t k = 0; (snap = db_obj_next(c->x->db, vm, API_F_VM_snapshots, &k));)
+            cli_doom_vm(c, &d, snap);
     }
     db_read_unlock(c->x->db);
-    if (!force) {
-        cli_print(c, "The following items are about to be destroyed");
-        cli_print(c, arena_printf(c->a, "VM : %s", vm_uuid));
-        for (size_t i = 0; i < n_vdis; i++)
-            cli_print(c, arena_printf(c->a, "VDI: %s", cli_uuid_of(c, vdis[i])));
-        if (!cli_user_says_yes(c))
-            return 0;
+    if (!force && !cli_user_says_yes(c))
+        return 0;
+    int rc = 0;
+    for (size_t i = 0; i < d.n && rc == 0; i++) {
+        struct val *ref = val_string(c->a, d.refs[i]);
+        if (d.is_vm[i]) {
+            db_read_lock(c->x->db);
+            const struct db_obj *vm = db_get(c->x->db, API_C_VM, d.refs[i]);
+            bool halted = !vm || strcmp(db_obj_str(vm, API_F_VM_power_state), "Halted") == 0;
+            db_read_unlock(c->x->db);
+            if (!halted && !cli_call(c, API_M_VM_hard_shutdown, ref, NULL))
+                rc = -1;
+            if (rc == 0 && !cli_call(c, API_M_VM_destroy, ref, NULL))
+                rc = -1;
+        } else if (!cli_call(c, API_M_VDI_destroy, ref, NULL)) {
+            rc = -1;
+        }
     }
-    for (size_t i = 0; i < n_vdis; i++)
-        if (!cli_call(c, API_M_VDI_destroy, val_string(c->a, vdis[i]), NULL))
-            return -1;
-    if (!cli_call(c, API_M_VM_destroy, val_string(c->a, refs[0]), NULL))
-        return -1;
-    cli_print(c, "All objects destroyed");
-    return 0;
+    if (rc == 0)
+        cli_print(c, "All objects destroyed");
+    return rc;
 }
 
 /* An integer parameter the command requires; NULL after reporting. */
@@ -322,7 +457,7 @@ static int cli_vm_memory_limits_set(struct cli_ctx *c)
     if (!smin || !smax || !dmin || !dmax)
         return -1;
     const char **refs;
-    long n = cli_vms(c, CLI_MULTIPLE, &refs);
+    long n = cli_vms(c, CLI_MULTIPLE | CLI_DOM0 | CLI_TEMPLATES, &refs);
     if (n < 0)
         return -1;
     struct cli_vm_op op = {API_M_VM_set_memory_limits, {smin, smax, dmin, dmax}};
@@ -544,22 +679,34 @@ static int cli_event_wait(struct cli_ctx *c)
     if (!cc)
         return cli_fail(c, "no class %s", cli_param(c, "class"));
     c->negations = true;
-    struct val *token = val_string(c->a, "");
-    struct val *classes = val_array(c->a);
-    val_array_push(c->a, classes, val_string(c->a, api_classes[cc->cls].lc_name));
-    for (;;) {
+    struct buf token = BUF_INIT;
+    buf_puts(&token, "");
+    struct arena *outer = c->a;
+    int rc = 1;
+    /* each pass in an arena of its own: the wait may last for days */
+    while (rc > 0) {
+        c->a = arena_new();
         const char **refs;
-        long n = cli_select(c, cc, NULL, &refs);
+        long n = cli_select_from(c, cc, false, NULL, &refs); /* every object of the class */
+        struct val *classes = val_array(c->a), *r = NULL;
+        val_array_push(c->a, classes, val_string(c->a, api_classes[cc->cls].lc_name));
         if (n != 0)
-            return n < 0 ? -1 : 0;
-        if (cli_client_gone(c) || atomic_load(&c->x->quiescing))
-            return cli_fail(c, "stopped waiting");
-        struct val *r = cli_call(c, API_M_event_from, classes, token, val_float(c->a, 30.0), NULL);
-        if (!r)
-            return -1;
-        const struct val *t = val_struct_get(r, "token");
-        token = t ? val_string(c->a, val_str(t)) : token;
+            rc = n < 0 ? -1 : 0;
+        else if (cli_client_gone(c) || atomic_load(&c->x->quiescing))
+            rc = cli_fail(c, "stopped waiting");
+        else if (!(r = cli_call(c, API_M_event_from, classes, val_string(c->a, token.data),
+                                val_float(c->a, 30.0), NULL)))
+            rc = -1;
+        const struct val *t = r ? val_struct_get(r, "token") : NULL;
+        if (t && val_str(t)) {
+            buf_reset(&token);
+            buf_puts(&token, val_str(t));
+        }
+        arena_free(c->a);
+        c->a = outer;
     }
+    buf_free(&token);
+    return rc;
 }
 
 /* help [--all] [command ...]: what a command takes, or the commands. */

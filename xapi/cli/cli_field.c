@@ -6,7 +6,7 @@
  * for a null or dangling ref), or by its name-label where the field says
  * so; sets joined by "; " (a few by ", ", as upstream keeps them);
  * maps as "key: value; key: value"; enums in lower case; floats as
- * OCaml prints them ("1." for one).
+ * upstream's CLI prints them (three decimals).
  */
 #include "cli/cli.h"
 #include "db/db.h"
@@ -30,23 +30,15 @@ static void cli_ref_text(struct cli_ctx *c, struct buf *b, const char *ref, bool
     buf_puts(b, idx < 0 ? CLI_NOT_IN_DB : db_obj_str(o, API_FIELD_ID(o->cls, idx)));
 }
 
-/* A double as OCaml's string_of_float: twelve significant digits, and a
- * trailing dot when that reads as an integer. */
+/* A double as upstream's CLI prints one: three decimals. */
 static void cli_float_text(struct buf *b, double f)
 {
-    char tmp[64];
-    if (isnan(f)) {
+    if (isnan(f))
         buf_puts(b, "nan");
-        return;
-    }
-    if (isinf(f)) {
+    else if (isinf(f))
         buf_puts(b, f < 0 ? "-inf" : "inf");
-        return;
-    }
-    snprintf(tmp, sizeof(tmp), "%.12g", f);
-    buf_puts(b, tmp);
-    if (!strpbrk(tmp, ".e"))
-        buf_putc(b, '.');
+    else
+        buf_printf(b, "%.3f", f);
 }
 
 static void cli_value_text(struct cli_ctx *c, struct buf *b, const struct api_type *t,
@@ -171,31 +163,40 @@ const char *cli_field_key(struct cli_ctx *c, const struct cli_field *f)
                         f->flags & CLI_F_DEPRECATED ? " [DEPRECATED]" : "");
 }
 
-/* An integer, with an optional binary size suffix (memory-static-max=2GiB). */
+/* An integer, with an optional size suffix as upstream reads sizes:
+ * b or bytes, k/kb/kib, m/mb/mib, g/gb/gib, t/tb/tib, any case, with or
+ * without a space (memory-static-max=2GiB); no negative size with one. */
 static bool cli_parse_int(const char *s, int64_t *out)
 {
     static const struct {
-        const char *suffix;
+        const char *names[3];
         int shift;
-    } units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+    } units[] = {{{"b", "bytes", ""}, 0},
+                 {{"k", "kb", "kib"}, 10},
+                 {{"m", "mb", "mib"}, 20},
+                 {{"g", "gb", "gib"}, 30},
+                 {{"t", "tb", "tib"}, 40}};
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (end == s || errno)
         return false;
-    int shift = 0;
-    if (*end) {
-        size_t i = 0;
-        while (i < sizeof(units) / sizeof(units[0]) && strcmp(end, units[i].suffix) != 0)
-            i++;
-        if (i == sizeof(units) / sizeof(units[0]))
-            return false;
-        shift = units[i].shift;
+    while (*end == ' ')
+        end++;
+    if (!*end) {
+        *out = v;
+        return true;
     }
-    if (shift && (v > (INT64_MAX >> shift) || v < -(INT64_MAX >> shift)))
-        return false;
-    *out = (int64_t)v * ((int64_t)1 << shift);
-    return true;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        for (size_t k = 0; k < 3; k++)
+            if (*units[i].names[k] && strcasecmp(end, units[i].names[k]) == 0) {
+                int shift = units[i].shift;
+                if (v < 0 || v > (INT64_MAX >> shift))
+                    return false;
+                *out = (int64_t)v * ((int64_t)1 << shift);
+                return true;
+            }
+    return false;
 }
 
 struct val *cli_value_of(struct cli_ctx *c, const struct api_type *t, const char *text,

@@ -45,25 +45,52 @@
 #define CLI_WRITE_TIMEOUT_S 60
 /* Output is sent once this much is pending, and before every read. */
 #define CLI_FLUSH_AT (64 * 1024)
-/* Conversations at once: each holds a thread of the front door. */
+/* Conversations at once: each holds a thread of the front door. Those
+ * over the network leave room for the local socket's, and one address
+ * may hold only a few. */
 #define CLI_MAX_CONVERSATIONS 1024
+#define CLI_MAX_REMOTE 768
+#define CLI_MAX_PER_ADDRESS 32
+/* A client has this long for its hello, before anything is known of it. */
+#define CLI_HELLO_TIMEOUT_S 10
 
 /* The conversations under way: their sockets, for xapi's stop to end
  * (the HTTP server no longer knows them once they are taken). */
 struct cli_conns {
     pthread_mutex_t lock;
     int fds[CLI_MAX_CONVERSATIONS];
+    char addrs[CLI_MAX_CONVERSATIONS][64]; /* the peer without its port; "" for xapi.sock */
     size_t n;
     bool stopping; /* under lock: no new conversation */
 };
 
-/* Adds fd; false when xapi stops or too many talk at once. */
-static bool cli_conns_add(struct cli_conns *cc, int fd)
+/* The address of a peer ("ADDR:PORT", "[ADDR]:PORT", "unix") without
+ * its port. */
+static void cli_peer_address(char *out, size_t size, const char *peer, bool local)
+{
+    snprintf(out, size, "%s", local ? "" : peer);
+    char *colon = strrchr(out, ':');
+    if (!local && colon)
+        *colon = '\0';
+}
+
+/* Adds fd; false when xapi stops, or too many talk at once over the
+ * network, or from one address. The local socket always gets in (its
+ * connections are bounded by the HTTP server's own limit). */
+static bool cli_conns_add(struct cli_conns *cc, int fd, const char *addr)
 {
     pthread_mutex_lock(&cc->lock);
-    bool ok = !cc->stopping && cc->n < CLI_MAX_CONVERSATIONS;
-    if (ok)
-        cc->fds[cc->n++] = fd;
+    size_t same = 0, remote = 0;
+    for (size_t i = 0; i < cc->n; i++) {
+        remote += cc->addrs[i][0] != '\0';
+        same += *addr && strcmp(cc->addrs[i], addr) == 0;
+    }
+    bool ok = !cc->stopping && cc->n < CLI_MAX_CONVERSATIONS &&
+              (!*addr || (remote < CLI_MAX_REMOTE && same < CLI_MAX_PER_ADDRESS));
+    if (ok) {
+        cc->fds[cc->n] = fd;
+        snprintf(cc->addrs[cc->n++], sizeof(cc->addrs[0]), "%s", addr);
+    }
     pthread_mutex_unlock(&cc->lock);
     return ok;
 }
@@ -73,7 +100,9 @@ static void cli_conns_remove(struct cli_conns *cc, int fd)
     pthread_mutex_lock(&cc->lock);
     for (size_t i = 0; i < cc->n; i++)
         if (cc->fds[i] == fd) {
-            cc->fds[i] = cc->fds[--cc->n];
+            cc->n--;
+            cc->fds[i] = cc->fds[cc->n];
+            memcpy(cc->addrs[i], cc->addrs[cc->n], sizeof(cc->addrs[0]));
             break;
         }
     pthread_mutex_unlock(&cc->lock);
@@ -269,18 +298,23 @@ static void cli_progress_bar(struct cli_ctx *c, double progress)
     cli_flush(c);
 }
 
-/* The task's state, read under the lock: its status, progress, result
- * and error (in the arena); false when it is gone. */
-static bool cli_task_state(struct cli_ctx *c, const char *task, const char **status,
-                           double *progress, const char **result, struct val **error, uint64_t *gen)
+/* The task's state, read under the lock: its status and progress, and
+ * once it has ended (ended), its result and error copied into c's
+ * arena; false when it is gone. Returns the generation seen in *gen. */
+static bool cli_task_state(struct cli_ctx *c, const char *task, bool *ended, double *progress,
+                           const char **result, struct val **error, uint64_t *gen)
 {
     db_read_lock(c->x->db);
     const struct db_obj *o = db_get(c->x->db, API_C_task, task);
     if (o) {
-        *status = arena_strdup(c->a, db_obj_str(o, API_F_task_status));
+        *ended = strcmp(db_obj_str(o, API_F_task_status), "pending") != 0;
         *progress = db_obj_float(o, API_F_task_progress);
-        *result = arena_strdup(c->a, db_obj_str(o, API_F_task_result));
-        *error = val_copy(c->a, db_obj_field(o, API_F_task_error_info));
+        if (*ended) {
+            *result = strcmp(db_obj_str(o, API_F_task_status), "success") == 0
+                          ? arena_strdup(c->a, db_obj_str(o, API_F_task_result))
+                          : NULL;
+            *error = val_copy(c->a, db_obj_field(o, API_F_task_error_info));
+        }
     }
     *gen = db_generation(c->x->db);
     db_read_unlock(c->x->db);
@@ -307,19 +341,20 @@ static struct val *cli_track(struct cli_ctx *c, const struct api_message *m, str
         cli_api_error(c, r.error);
         return NULL;
     }
-    const char *task = val_str(r.value), *status = "pending", *result = "";
+    const char *task = val_str(r.value), *result = NULL;
     struct val *error = NULL, *tref = val_string(c->a, task);
     double progress = 0;
+    bool ended = false;
     int shown = -1;
     uint64_t gen;
     struct db_classes tasks = {{0}};
     db_classes_add(&tasks, API_C_task);
-    while (cli_task_state(c, task, &status, &progress, &result, &error, &gen)) {
+    while (cli_task_state(c, task, &ended, &progress, &result, &error, &gen)) {
         if ((int)(progress * 100) != shown) {
             shown = (int)(progress * 100);
             cli_progress_bar(c, progress);
         }
-        if (strcmp(status, "pending") != 0)
+        if (ended)
             break;
         if (cli_client_gone(c) || atomic_load(&c->x->quiescing)) {
             cli_task_call(c, API_M_task_cancel, tref);
@@ -330,8 +365,7 @@ static struct val *cli_track(struct cli_ctx *c, const struct api_message *m, str
     cli_print_stderr(c, "\n");
     struct val *value = NULL;
     const char *err = NULL;
-    if (strcmp(status, "success") == 0 &&
-        (!*result || xmlrpc_parse_value(c->a, result, strlen(result), &value, &err) < 0))
+    if (result && (!*result || xmlrpc_parse_value(c->a, result, strlen(result), &value, &err) < 0))
         value = val_string(c->a, result);
     cli_task_call(c, API_M_task_destroy, tref);
     if (!value)
@@ -393,17 +427,30 @@ static int cli_parse(struct cli_ctx *c, char *body, const char **session, const 
     return 0;
 }
 
-/* The log line of a command, without secrets: any parameter whose name
- * holds "password" or "secret", and a secret's value. */
+/* Whether a parameter's value stays out of the log: whatever names a
+ * password, a secret's value or a secret, an auth's config:pass, a
+ * url (it may carry credentials), the old and new passwords of
+ * user-password-change, a plugin's args and an update token, as
+ * upstream hides them. */
+static bool cli_secret_param(const char *cmd, const char *k)
+{
+    size_t cl = strlen(cmd);
+    return strstr(k, "password") || strcasestr(k, "secret") || strcmp(k, "url") == 0 ||
+           (strcasestr(cmd, "secret") && strcmp(k, "value") == 0) ||
+           (cl >= 4 && strcmp(cmd + cl - 4, "auth") == 0 && strcmp(k, "config:pass") == 0) ||
+           (strcmp(cmd, "user-password-change") == 0 &&
+            (strcmp(k, "old") == 0 || strcmp(k, "new") == 0)) ||
+           (strcmp(cmd, "host-call-plugin") == 0 && strncmp(k, "args", 4) == 0) ||
+           (strcmp(cmd, "pool-sync-updates") == 0 && strcmp(k, "token") == 0);
+}
+
+/* The log line of a command, without secrets. */
 static void cli_log_command(struct cli_ctx *c)
 {
     struct buf b = BUF_INIT;
-    bool secret_cmd = strstr(c->cmd, "secret") != NULL;
     for (size_t i = 0; i < c->n_params; i++) {
         const char *k = c->params[i].key;
-        bool hide = strstr(k, "password") || strstr(k, "secret") ||
-                    (secret_cmd && strcmp(k, "value") == 0) || strncmp(k, "config:pass", 11) == 0;
-        buf_printf(&b, " %s=%s", k, hide ? "(omitted)" : c->params[i].value);
+        buf_printf(&b, " %s=%s", k, cli_secret_param(c->cmd, k) ? "(omitted)" : c->params[i].value);
     }
     char f[LOG_FIELD_BUF], g[LOG_FIELD_BUF];
     log_info(c->log_ctx, "xe %s%s from %s", log_field(f, c->cmd),
@@ -526,7 +573,7 @@ static void cli_socket_setup(int fd)
 }
 
 /* The hellos: ours, then the client's, which must be of major 0. */
-static int cli_hello(struct cli_ctx *c)
+static int cli_hello(struct cli_ctx *c, const struct buf *pending)
 {
     struct buf hello = BUF_INIT;
     cli_put_hello(&hello);
@@ -534,7 +581,20 @@ static int cli_hello(struct cli_ctx *c)
     buf_free(&hello);
     unsigned char theirs[CLI_PROTO_HELLO_LEN];
     int32_t major, minor;
-    if (rc < 0 || cli_read_full(c->fd, theirs, sizeof(theirs)) < 0) {
+    /* a client that did not wait for ours: its hello came with the body */
+    size_t early = pending->len < sizeof(theirs) ? pending->len : sizeof(theirs);
+    if (early)
+        memcpy(theirs, pending->data, early);
+    if (pending->len > sizeof(theirs)) {
+        log_info(c->log_ctx, "xe from %s: sent more than its hello before ours", c->client.peer);
+        return -1;
+    }
+    struct timeval short_wait = {CLI_HELLO_TIMEOUT_S, 0}, long_wait = {CLI_READ_TIMEOUT_S, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof(short_wait));
+    if (rc == 0 && early < sizeof(theirs))
+        rc = cli_read_full(c->fd, theirs + early, sizeof(theirs) - early);
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
+    if (rc < 0) {
         log_info(c->log_ctx, "xe from %s: went away before its hello", c->client.peer);
         return -1;
     }
@@ -569,15 +629,18 @@ static void cli_handler(struct xapi *x, struct http_req *req, const char *log_ct
     struct buf pending = BUF_INIT;
     c.fd = http_req_take_socket(req, &pending);
     c.client.fd = c.fd;
-    buf_free(&pending); /* the client waits for our hello: nothing can be pending */
     cli_socket_setup(c.fd);
     struct buf out = BUF_INIT;
     cli_out = &out;
-    bool counted = cli_conns_add(x->cli, c.fd);
+    char addr[64];
+    cli_peer_address(addr, sizeof(addr), c.client.peer, c.client.local);
+    bool counted = cli_conns_add(x->cli, c.fd, addr);
     if (!counted)
-        log_info(log_ctx, "xe from %s: refused, xapi is stopping or %d conversations are under way",
-                 c.client.peer, CLI_MAX_CONVERSATIONS);
-    if (counted && cli_hello(&c) == 0) {
+        log_info(log_ctx,
+                 "xe from %s: refused: xapi is stopping, or too many conversations are "
+                 "under way (from there, or in all)",
+                 c.client.peer);
+    if (counted && cli_hello(&c, &pending) == 0) {
         cli_run(&c, body.data ? body.data : "");
         cli_put_exit(cli_out, c.failed ? 1 : 0);
         cli_flush(&c);
@@ -587,6 +650,7 @@ static void cli_handler(struct xapi *x, struct http_req *req, const char *log_ct
     buf_free(&c.minimal_out);
     if (counted)
         cli_conns_remove(x->cli, c.fd);
+    buf_free(&pending);
     shutdown(c.fd, SHUT_WR);
     close(c.fd);
     arena_free(c.a);
@@ -599,16 +663,19 @@ int cli_expect_ok(struct cli_ctx *c)
     for (;;) {
         struct cli_msg m;
         const char *err = NULL;
-        int rc = c->gone ? -1 : cli_read_msg(c->fd, c->a, 4096, &m, &err);
+        struct arena *scratch = arena_new(); /* heartbeats may come by the million */
+        int rc = c->gone ? -1 : cli_read_msg(c->fd, scratch, 4096, &m, &err);
+        if (rc == -2)
+            log_info(c->log_ctx, "xe: the client sent a malformed message: %s", err);
+        bool wait = rc == 0 && m.kind == CLI_RESPONSE && m.tag == CLI_WAIT;
+        bool ok = rc == 0 && m.kind == CLI_RESPONSE && m.tag == CLI_OK;
+        arena_free(scratch);
         if (rc < 0) {
             c->gone = true;
-            if (rc == -2)
-                log_info(c->log_ctx, "xe: the client sent a malformed message: %s", err);
             return -1;
         }
-        if (m.kind == CLI_RESPONSE && m.tag == CLI_WAIT)
-            continue; /* a heartbeat */
-        return m.kind == CLI_RESPONSE && m.tag == CLI_OK ? 0 : -1;
+        if (!wait) /* else a heartbeat */
+            return ok ? 0 : -1;
     }
 }
 
@@ -655,8 +722,8 @@ const char *cli_prompt(struct cli_ctx *c)
 }
 
 static const struct xapi_http_route cli_routes[] = {
-    {"POST", "/cli", cli_handler},
-    {NULL, NULL, NULL},
+    {"POST", "/cli", cli_handler, false},
+    {NULL, NULL, NULL, false},
 };
 
 const struct xapi_module cli_module = {

@@ -6,9 +6,11 @@
  *
  * The blob object is in the database; its bytes are a file
  * STATE/blobs/UUID, replaced whole by each PUT: written to a temporary
- * file, synced, renamed over the old one, and only then is the object's
- * size and last_updated changed. A PUT that breaks off leaves the blob
- * as it was. A GET of a public blob needs no session.
+ * file of its own, synced, and renamed over the old one under the
+ * database's write lock, in the transaction that changes the object's
+ * size and last_updated. A PUT that breaks off, or is too large, leaves
+ * the blob as it was and ends with a reset, so that its client knows. A
+ * GET of a public blob needs no session.
  */
 #include "api/api.h"
 #include "api/api_value.h"
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +64,24 @@ static struct db_obj *blob_new(struct xapi_call *c, struct db_txn *t, const char
     return db_txn_create(t, API_C_blob, &v, NULL);
 }
 
+/* A mime type goes out as a Content-Type header: no control characters. */
+static bool blob_mime_ok(const struct val *mime)
+{
+    for (const char *p = val_str(mime); p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static struct rpc_reply blob_bad_mime(struct xapi_call *c, const struct val *mime)
+{
+    return rpc_reply_error(c->a, API_ERR_INVALID_VALUE, "mime_type", val_str(mime), NULL);
+}
+
 static struct rpc_reply blob_create(struct xapi_call *c)
 {
+    if (!blob_mime_ok(xapi_arg(c, API_P_blob_create_mime_type)))
+        return blob_bad_mime(c, xapi_arg(c, API_P_blob_create_mime_type));
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *b = blob_new(c, t, "", xapi_arg(c, API_P_blob_create_mime_type),
                                 xapi_arg(c, API_P_blob_create_public));
@@ -79,6 +98,8 @@ static struct rpc_reply blob_create_new(struct xapi_call *c)
         i++;
     const char *self = val_str(c->args[1]);
     const char *name = val_str(c->args[2]);
+    if (!blob_mime_ok(c->args[3]))
+        return blob_bad_mime(c, c->args[3]);
     struct db_txn *t = db_begin(c->x->db);
     struct db_obj *o = db_get(c->x->db, c->m->cls, self);
     if (!o) {
@@ -247,37 +268,75 @@ static void blob_sync_dir(const char *dir)
     }
 }
 
+/* A failed upload ends with a reset, not a clean close: the client,
+ * which had its 200 before it sent the body, learns that it failed. */
+static void blob_abort(struct http_req *req)
+{
+    struct linger lg = {1, 0};
+    setsockopt(http_req_watch_fd(req), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    http_req_close_after(req);
+}
+
+/* Puts the received file in place and records its size, under the
+ * database's write lock: two uploads of one blob end one after the
+ * other, and an upload to a blob destroyed meanwhile is dropped. */
+static int blob_commit(struct xapi *x, const char *uuid, const char *part, const char *path,
+                       const char *dir, int64_t size, const char *log_ctx)
+{
+    struct arena *a = arena_new();
+    struct db_txn *t = db_begin(x->db);
+    struct db_obj *o = db_get_by_uuid(x->db, API_C_blob, uuid);
+    int rc = -1;
+    const char *err;
+    if (!o) {
+        db_abort(t);
+        log_info(log_ctx, "PUT /blob %s: the blob was destroyed meanwhile", uuid);
+    } else if (rename(part, path) < 0) {
+        db_abort(t);
+        log_warn(log_ctx, "PUT /blob %s: rename: %s", uuid, strerror(errno));
+    } else {
+        blob_sync_dir(dir);
+        db_txn_set(t, o, API_F_blob_size, val_int(a, size));
+        db_txn_set(t, o, API_F_blob_last_updated, api_value_datetime(a, time(NULL)));
+        if (db_commit(t, &err) < 0)
+            log_warn(log_ctx, "PUT /blob %s: %s", uuid, err);
+        else
+            rc = 0;
+    }
+    arena_free(a);
+    return rc;
+}
+
 static void blob_put(struct xapi *x, struct http_req *req, const struct blob_target *b,
                      const char *log_ctx)
 {
+    int64_t length = http_req_content_length(req);
+    const char *te = http_req_header(req, "Transfer-Encoding");
+    if (!http_req_header(req, "Content-Length") && !te) {
+        blob_text(req, 411, "the upload needs a Content-Length or chunked encoding\n");
+        return;
+    }
+    if (length > BLOB_MAX_BYTES) {
+        blob_text(req, 413, "the blob is too large\n");
+        return;
+    }
     struct buf dir = BUF_INIT, part = BUF_INIT, path = BUF_INIT;
     buf_printf(&dir, "%s/blobs", x->state_dir);
-    blob_path(&part, x, b->uuid, true);
     blob_path(&path, x, b->uuid, false);
+    buf_printf(&part, "%s/.%s.XXXXXX", dir.data, b->uuid); /* each upload its own */
     mkdir(dir.data, 0700);
-    int fd = open(part.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = mkostemp(part.data, O_CLOEXEC);
     if (fd < 0) {
         log_warn(log_ctx, "PUT /blob: %s: %s", part.data, strerror(errno));
         blob_text(req, 500, "cannot store the blob\n");
     } else if (http_reply_start(req, 200, "text/plain", 0) == 0 && http_reply_end(req) == 0) {
         /* the head first: the client sends the body once it has it */
         int64_t size = blob_receive(req, fd, log_ctx);
-        if (size >= 0 && rename(part.data, path.data) == 0) {
-            blob_sync_dir(dir.data);
-            struct arena *a = arena_new();
-            struct db_txn *t = db_begin(x->db);
-            struct db_obj *o = db_get_by_uuid(x->db, API_C_blob, b->uuid);
-            if (o) {
-                db_txn_set(t, o, API_F_blob_size, val_int(a, size));
-                db_txn_set(t, o, API_F_blob_last_updated, api_value_datetime(a, time(NULL)));
-            }
-            const char *err;
-            if (db_commit(t, &err) < 0)
-                log_warn(log_ctx, "PUT /blob: %s", err);
-            else
-                log_info(log_ctx, "PUT /blob %s: %lld bytes", b->uuid, (long long)size);
-            arena_free(a);
-        }
+        if (size < 0 || (length >= 0 && size != length) ||
+            blob_commit(x, b->uuid, part.data, path.data, dir.data, size, log_ctx) < 0)
+            blob_abort(req);
+        else
+            log_info(log_ctx, "PUT /blob %s: %lld bytes", b->uuid, (long long)size);
         http_req_close_after(req);
     }
     if (fd >= 0) {
@@ -341,9 +400,9 @@ static const struct xapi_explicit blob_messages[] = {
 };
 
 static const struct xapi_http_route blob_routes[] = {
-    {"GET", "/blob", blob_http},
-    {"PUT", "/blob", blob_http},
-    {NULL, NULL, NULL},
+    {"GET", "/blob", blob_http, false},
+    {"PUT", "/blob", blob_http, true},
+    {NULL, NULL, NULL, false},
 };
 
 const struct xapi_module blob_module = {

@@ -61,6 +61,7 @@ struct xapi_http_route {
     const char *method;
     const char *path;
     void (*fn)(struct xapi *x, struct http_req *req, const char *log_ctx);
+    bool streams_body; /* an upload: the handler reads the body itself, from the start */
 };
 
 struct xapi_module {

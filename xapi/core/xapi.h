@@ -194,8 +194,10 @@ int xapi_route(struct xapi_call *c, struct rpc_reply *reply);
 struct rpc_reply xapi_commit(struct xapi_call *c, struct db_txn *t, struct val *result);
 struct rpc_reply xapi_handle_invalid(struct xapi_call *c, int cls, const char *ref);
 
-/* frontdoor.c: the HTTP handler for every listener. */
+/* frontdoor.c: the HTTP handler for every listener, and which requests'
+ * bodies it streams (http_server_opts.streams_body). */
 void xapi_frontdoor(struct http_req *req, void *ctx);
+bool xapi_streams_body(void *ctx, const char *method, const char *path);
 
 /* implicit.c: the messages the schema implies (accessors, records,
  * get_all*, create, destroy). */

@@ -158,6 +158,13 @@ static void frontdoor_rpc(struct xapi *x, struct http_req *req, enum frontdoor_w
     buf_free(&body);
 }
 
+bool xapi_streams_body(void *ctx, const char *method, const char *path)
+{
+    bool method_ok;
+    const struct xapi_http_route *r = xapi_http_route_of(ctx, method, path, &method_ok);
+    return r && method_ok && r->streams_body;
+}
+
 void xapi_frontdoor(struct http_req *req, void *ctx)
 {
     struct xapi *x = ctx;
