@@ -76,7 +76,7 @@ _xe() {
         param-name)
             values=$(_xe_ask help "$class-list" |
                 sed -n 's/^ *optional params *: //p' | tr -d ' ' | tr ',' '\n' |
-                grep -v '^params$')
+                grep -v '^params$' | grep -v ':')
             ;;
         esac
         local IFS=$'\n'
@@ -87,7 +87,7 @@ _xe() {
     local params
     params=$(_xe_ask help "$_xe_cmd" |
         sed -n 's/^ *\(reqd\|optional\) params *: //p' | tr -d ' ' | tr ',' '\n' |
-        grep -v '^<' | grep -v '^$' | sed 's/$/=/')
+        grep -v '^<' | grep -v '^$' | grep -v ':$' | sed 's/$/=/')
     COMPREPLY=($(compgen -W "$params" -- "$cur"))
 }
 

@@ -960,3 +960,36 @@ def test_secrets_stay_out_of_the_log(host):
         log = f.read()
     for secret in ("oldsecretpw", "newsecretpw", "urlsecret", host.password):
         assert secret not in log
+
+
+def test_upstream_details(host, api):
+    p, s = api
+    # --multiple: each failure on stdout, "operation failed on UUID: ...", exit 1
+    _, u1 = new_vm(p, s, "multi")
+    r2, u2 = new_vm(p, s, "multi")
+    ok(p.VM.start(s, r2, False, False))
+    r = xe(host, "vm-start", "name-label=multi", "--multiple")
+    assert r.returncode == 1
+    assert ("operation failed on %s: The VM is not in the power state the operation needs.\n"
+            "vm: %s (multi)\nexpected: halted\nactual: running\n" % (u2, u2)) in r.stdout
+    assert "operation failed on " + u1 not in r.stdout
+    xe(host, "vm-shutdown", "name-label=multi", "--multiple", "--force")
+    # booleans as upstream reads them
+    assert xe(host, "vm-start", "name-label=multi", "multiple=yes").returncode == 0
+    r = xe(host, "vm-shutdown", "name-label=multi", "multiple=1", "force=maybe")
+    assert r.returncode == 1 and "must be true or false" in r.stderr
+    assert xe(host, "vm-shutdown", "name-label=multi", "multiple=1", "force=y").returncode == 0
+    # --minimal prints only the values
+    ref, uuid = new_vm(p, s, "disked")
+    r = xe(host, "vm-disk-list", "uuid=" + uuid, "--minimal")
+    assert r.stdout == "\n"
+    r = xe(host, "vm-param-set", "uuid=" + uuid, "VCPUs-max=0")
+    assert (r.returncode, r.stderr) == (1, "A value given is not one the field accepts.\n"
+                                           "field: VCPUs_max\nvalue: 0\n")
+    # commands a class cannot have are not made
+    assert xe(host, "host-cpu-param-set", "uuid=x").stderr.startswith("Unknown command")
+    r = xe(host, "help", "vm-list")
+    assert "database:" in r.stdout and "tags:contains" in r.stdout
+    # an empty record: three newlines, as upstream
+    r = xe(host, "vm-list", "uuid=" + uuid, "params=no-such-field")
+    assert r.stdout == "\n\n\n"

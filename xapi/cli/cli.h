@@ -86,9 +86,11 @@ struct cli_ctx {
     bool progress;          /* --progress: long calls run as tasks, their progress drawn */
     struct buf minimal_out; /* --minimal: the values, joined at the end */
     bool minimal_any;
-    bool negations; /* event-wait: field=/=value means "differs" */
-    bool failed;    /* an error was reported: Exit 1 */
-    bool gone;      /* the client went away */
+    bool negations;        /* event-wait: field=/=value means "differs" */
+    bool collect;          /* API errors are kept in collected, not printed */
+    const char *collected; /* the last one's text */
+    bool failed;           /* an error was reported: Exit 1 */
+    bool gone;             /* the client went away */
 };
 
 /* A command's function: 0, or -1 after cli_fail/cli_api_error. */

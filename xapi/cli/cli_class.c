@@ -532,14 +532,38 @@ static const struct {
 };
 #define CLI_N_CLASS_OPS (sizeof(cli_class_ops) / sizeof(cli_class_ops[0]))
 
+/* Whether class cc has op: -param-set only with a field that can be set,
+ * -param-add and -remove with a set or map that takes members,
+ * -param-clear with something to clear (as upstream makes them). */
+static bool cli_class_has_op(const struct cli_class *cc, size_t op)
+{
+    const char *suffix = cli_class_ops[op].suffix;
+    for (size_t i = 0; i < cc->n_fields; i++) {
+        const struct cli_field *f = &cc->fields[i];
+        if (f->flags & CLI_F_HIDDEN)
+            continue;
+        bool settable = f->set_msg >= 0 || ((f->flags & CLI_F_MAP) && (f->flags & CLI_F_ADD));
+        if (strcmp(suffix, "-param-set") == 0 ? settable
+            : strcmp(suffix, "-param-add") == 0 || strcmp(suffix, "-param-remove") == 0
+                ? (f->flags & CLI_F_ADD) != 0
+            : strcmp(suffix, "-param-clear") == 0 ? settable || (f->flags & (CLI_F_SET | CLI_F_MAP))
+                                                  : true)
+            return true;
+    }
+    return false;
+}
+
 /* The optional parameters of -list: params and the fields. */
 static const char *cli_list_optn(struct arena *a, const struct cli_class *cc)
 {
     struct buf b = BUF_INIT;
-    buf_puts(&b, "params");
+    buf_puts(&b, "params,database:");
     for (size_t i = 0; i < cc->n_fields; i++)
         if (!(cc->fields[i].flags & CLI_F_HIDDEN))
             buf_printf(&b, ",%s", cc->fields[i].name);
+    for (size_t i = 0; i < cc->n_fields; i++)
+        if (!(cc->fields[i].flags & CLI_F_HIDDEN) && (cc->fields[i].flags & CLI_F_SET))
+            buf_printf(&b, ",%s:contains", cc->fields[i].name);
     const char *s = arena_strdup(a, b.data);
     buf_free(&b);
     return s;
@@ -570,7 +594,8 @@ bool cli_cmd_find(struct arena *a, const char *name, struct cli_cmd *out)
         if (strncmp(name, cli_classes[i].name, len) != 0)
             continue;
         for (size_t op = 0; op < CLI_N_CLASS_OPS; op++)
-            if (strcmp(name + len, cli_class_ops[op].suffix) == 0) {
+            if (strcmp(name + len, cli_class_ops[op].suffix) == 0 &&
+                cli_class_has_op(&cli_classes[i], op)) {
                 cli_class_cmd(a, &cli_classes[i], op, out);
                 return true;
             }

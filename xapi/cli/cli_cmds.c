@@ -82,11 +82,19 @@ struct cli_vm_op {
 static int cli_each_vm(struct cli_ctx *c, const struct cli_vm_op *op, const char **refs, long n)
 {
     int rc = 0;
+    c->collect = n > 1; /* several: each failure as upstream reports it, on stdout */
     for (long i = 0; i < n; i++) {
         struct val *vm = val_string(c->a, refs[i]);
-        if (!cli_call(c, op->msg, vm, op->extra[0], op->extra[1], op->extra[2], op->extra[3], NULL))
+        if (!cli_call(c, op->msg, vm, op->extra[0], op->extra[1], op->extra[2], op->extra[3],
+                      NULL)) {
             rc = -1;
+            if (c->collect)
+                cli_print(c,
+                          arena_printf(c->a, "operation failed on %s: %s", cli_uuid_of(c, refs[i]),
+                                       c->collected ? c->collected : ""));
+        }
     }
+    c->collect = false;
     return rc;
 }
 

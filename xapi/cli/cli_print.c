@@ -58,6 +58,8 @@ static void cli_record_text(struct buf *b, struct cli_kv *kv, size_t n)
         buf_putc(b, '\n');
     }
     buf_putc(b, '\n');
+    if (!n) /* upstream's empty record is one more newline */
+        buf_putc(b, '\n');
 }
 
 void cli_print_records(struct cli_ctx *c, struct cli_kv *const *recs, const size_t *n,
@@ -76,7 +78,7 @@ void cli_print_records(struct cli_ctx *c, struct cli_kv *const *recs, const size
     for (size_t r = 0; r < n_recs; r++) {
         buf_reset(&b);
         cli_record_text(&b, recs[r], n[r]);
-        cli_print(c, b.data ? b.data : "");
+        cli_print(c, b.data);
     }
     buf_free(&b);
 }

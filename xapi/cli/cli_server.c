@@ -157,6 +157,8 @@ static void cli_sent(struct cli_ctx *c)
 
 void cli_print(struct cli_ctx *c, const char *text)
 {
+    if (c->minimal) /* only the values, as upstream's --minimal */
+        return;
     cli_put_print(cli_out, CLI_PRINT, text, strlen(text));
     cli_sent(c);
 }
@@ -184,7 +186,8 @@ int cli_fail(struct cli_ctx *c, const char *fmt, ...)
     return -1;
 }
 
-/* A parameter of an error as xe shows it: a ref by its object's uuid. */
+/* A parameter of an error as xe shows it: a ref by its object's uuid and
+ * name, "UUID (NAME)", as upstream shows them. */
 static const char *cli_error_param(struct cli_ctx *c, const char *p)
 {
     if (strncmp(p, "OpaqueRef:", 10) != 0)
@@ -192,9 +195,14 @@ static const char *cli_error_param(struct cli_ctx *c, const char *p)
     const char *shown = p;
     db_read_lock(c->x->db);
     const struct db_obj *o = db_get_any(c->x->db, p);
-    if (o && api_classes[o->cls].uuid_field >= 0)
-        shown =
-            arena_strdup(c->a, db_obj_str(o, API_FIELD_ID(o->cls, api_classes[o->cls].uuid_field)));
+    const struct api_class *k = o ? &api_classes[o->cls] : NULL;
+    if (k && k->uuid_field >= 0) {
+        const char *uuid = db_obj_str(o, API_FIELD_ID(o->cls, k->uuid_field));
+        shown = k->name_label_field >= 0
+                    ? arena_printf(c->a, "%s (%s)", uuid,
+                                   db_obj_str(o, API_FIELD_ID(o->cls, k->name_label_field)))
+                    : arena_strdup(c->a, uuid);
+    }
     db_read_unlock(c->x->db);
     return shown;
 }
@@ -210,12 +218,26 @@ int cli_api_error(struct cli_ctx *c, const struct val *error)
     log_info(c->log_ctx, "xe %s failed: %s", log_field(f, c->cmd ? c->cmd : ""),
              log_field(g, code));
     c->failed = true;
-    const char *text = cli_error_text(code);
     const struct api_error *e = NULL;
     for (int i = 0; i < api_n_errors && !e; i++)
         if (strcmp(api_errors[i].code, code) == 0)
             e = &api_errors[i];
-    if (!text || !e) {
+    const char *text = cli_error_text(code);
+    if (!text && e) /* every code of the schema gets the layout scripts read */
+        text = arena_printf(c->a, "The server reported %s.", code);
+    if (c->collect) { /* one of several objects: the text, for the caller */
+        struct buf b = BUF_INIT;
+        buf_puts(&b, text ? text : code);
+        for (size_t i = 0; e && (i < (size_t)e->n_params || i < n); i++)
+            buf_printf(&b, "\n%s: %s", i < (size_t)e->n_params ? e->params[i] : "<extra>",
+                       i < n ? params[i] : "<unknown>");
+        for (size_t i = 0; !e && i < n; i++)
+            buf_printf(&b, "%s%s", i ? ", " : " ", params[i]);
+        c->collected = arena_strdup(c->a, b.data);
+        buf_free(&b);
+        return -1;
+    }
+    if (!e || strcmp(code, "HOST_IS_SLAVE") == 0) { /* xe follows this one */
         cli_put_error(cli_out, code, params, n);
         cli_sent(c);
         return -1;
@@ -261,10 +283,40 @@ const char *cli_param(struct cli_ctx *c, const char *key)
     return NULL;
 }
 
+/* A boolean as upstream reads one: true, t, yes, y, 1; false, f, no,
+ * n, 0. 1 or 0, or -1 for anything else. */
+static int cli_bool(const char *v)
+{
+    static const char *const yes[] = {"true", "t", "yes", "y", "1"};
+    static const char *const no[] = {"false", "f", "no", "n", "0"};
+    for (size_t i = 0; i < 5; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 bool cli_flag(struct cli_ctx *c, const char *key)
 {
     const char *v = cli_param(c, key);
-    return v && strcasecmp(v, "true") == 0;
+    return v && cli_bool(v) == 1;
+}
+
+/* The switches every command may be given must say yes or no. */
+static bool cli_flags_ok(struct cli_ctx *c)
+{
+    static const char *const flags[] = {"force",    "multiple", "minimal", "all",
+                                        "progress", "paused",   "live"};
+    for (size_t i = 0; i < c->n_params; i++)
+        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+            if (strcmp(c->params[i].key, flags[k]) == 0 && cli_bool(c->params[i].value) < 0) {
+                cli_fail(c, "parameter '%s' must be true or false, not '%s'", flags[k],
+                         c->params[i].value);
+                return false;
+            }
+    return true;
 }
 
 bool cli_may_read(struct cli_ctx *c, int cls)
@@ -527,8 +579,9 @@ static void cli_run(struct cli_ctx *c, char *body)
         cli_usage_error(c, "Syntax error", why);
         return;
     }
-    const char *minimal = cli_param(c, "minimal");
-    c->minimal = minimal && strcasecmp(minimal, "true") == 0;
+    if (!cli_flags_ok(c))
+        return;
+    c->minimal = cli_flag(c, "minimal");
     c->progress = cli_flag(c, "progress");
     cli_log_command(c);
     struct cli_cmd cmd;
@@ -555,8 +608,10 @@ static void cli_run(struct cli_ctx *c, char *body)
     }
     c->cc = cmd.cc;
     cmd.fn(c);
-    if (c->minimal && !c->failed)
-        cli_print(c, c->minimal_out.data ? c->minimal_out.data : "");
+    if (c->minimal && !c->failed) {
+        const char *all = c->minimal_out.data ? c->minimal_out.data : "";
+        cli_put_print(cli_out, CLI_PRINT, all, strlen(all));
+    }
     if (own)
         cli_logout(c, c->session);
 }
