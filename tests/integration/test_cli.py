@@ -993,3 +993,23 @@ def test_upstream_details(host, api):
     # an empty record: three newlines, as upstream
     r = xe(host, "vm-list", "uuid=" + uuid, "params=no-such-field")
     assert r.stdout == "\n\n\n"
+
+
+def test_enums_as_upstream_shows_them(host, api):
+    p, s = api
+    ref = ok(p.VM.create(s, {
+        "name_label": "enumerated", "memory_static_max": "1073741824",
+        "memory_dynamic_max": "1073741824", "memory_dynamic_min": "1073741824",
+        "memory_static_min": "536870912", "VCPUs_max": "1", "VCPUs_at_startup": "1",
+        "actions_after_crash": "coredump_and_restart"}))
+    uuid = ok(p.VM.get_uuid(s, ref))
+    get = lambda name: xe(host, "vm-param-get", "uuid=" + uuid, "param-name=" + name).stdout
+    assert get("actions-after-crash") == "Core dump and restart\n"
+    assert get("actions-after-shutdown") == "Destroy\n"
+    assert get("power-state") == "halted\n"
+    r = xe(host, "console-list", "params=protocol", "--minimal")
+    assert set(r.stdout.strip().split(",")) <= {"RFB", "VT100", "RDP"}, r.stdout
+    task = ok(p.task.create(s, "enum-task", ""))
+    r = xe(host, "task-list", "uuid=" + ok(p.task.get_uuid(s, task)), "params=status",
+           "--minimal")
+    assert r.stdout == "pending\n"

@@ -36,6 +36,7 @@ enum {
     CLI_F_DEPRECATED = 1 << 7, /* marked [DEPRECATED] */
     CLI_F_NAME = 1 << 8,       /* a ref shown by the name-label of its object */
     CLI_F_COMMA = 1 << 9,      /* a set joined with ", " (tags), not "; " */
+    CLI_F_UNCAP = 1 << 10,     /* an enum with its first letter in lower case (power-state) */
 };
 
 struct cli_field {
@@ -47,6 +48,9 @@ struct cli_field {
     int add_msg;      /* add_to_<field> (maps) or add_<field> (sets), or -1 */
     int remove_msg;   /* remove_from_<field> or remove_<field>, or -1 */
     unsigned flags;
+    /* enum values xe shows otherwise than the schema spells them: value,
+     * shown, ..., NULL; or NULL (as spelt) */
+    const char *const *shows;
 };
 
 struct cli_class {
@@ -177,7 +181,8 @@ void cli_escape_minimal(struct buf *out, const char *s);
 
 /* The text of field f of object o (hold the read lock): refs as the
  * uuid of their object, sets joined by "; ", maps as "k: v; k: v", enums
- * in lower case. NULL when the field shows a message's result. */
+ * as the schema spells them unless the field says otherwise. NULL when the field shows a message's
+ * result. */
 const char *cli_field_text(struct cli_ctx *c, const struct db_obj *o, const struct cli_field *f);
 /* A map field's value at key (hold the read lock), or NULL. */
 const char *cli_field_map_get(struct cli_ctx *c, const struct db_obj *o, const struct cli_field *f,

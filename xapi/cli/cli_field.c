@@ -41,9 +41,25 @@ static void cli_float_text(struct buf *b, double f)
         buf_printf(b, "%.3f", f);
 }
 
-static void cli_value_text(struct cli_ctx *c, struct buf *b, const struct api_type *t,
-                           const struct val *v, unsigned flags)
+/* An enum value as xe shows it (field f's own spelling, if it has one). */
+static void cli_enum_text(struct buf *b, const char *s, const struct cli_field *f)
 {
+    for (const char *const *p = f ? f->shows : NULL; p && p[0]; p += 2)
+        if (strcmp(p[0], s) == 0) {
+            buf_puts(b, p[1]);
+            return;
+        }
+    if (f && (f->flags & CLI_F_UNCAP) && *s) {
+        buf_putc(b, (char)tolower((unsigned char)*s));
+        s++;
+    }
+    buf_puts(b, s);
+}
+
+static void cli_value_text(struct cli_ctx *c, struct buf *b, const struct api_type *t,
+                           const struct val *v, const struct cli_field *f)
+{
+    unsigned flags = f ? f->flags : 0;
     if (!v)
         return;
     switch (t->kind) {
@@ -60,27 +76,29 @@ static void cli_value_text(struct cli_ctx *c, struct buf *b, const struct api_ty
         cli_ref_text(c, b, val_str(v) ? val_str(v) : "", flags & CLI_F_NAME);
         break;
     case API_ENUM:
-        for (const char *s = val_str(v); s && *s; s++)
-            buf_putc(b, (char)tolower((unsigned char)*s));
+        cli_enum_text(b, val_str(v) ? val_str(v) : "", f);
         break;
     case API_SET:
         for (size_t i = 0; v->type == VAL_ARRAY && i < v->u.arr.n; i++) {
             if (i)
                 buf_puts(b, flags & CLI_F_COMMA ? ", " : "; ");
-            cli_value_text(c, b, t->elem, v->u.arr.items[i], flags);
+            cli_value_text(c, b, t->elem, v->u.arr.items[i], f);
         }
         break;
     case API_MAP:
         for (size_t i = 0; v->type == VAL_STRUCT && i < v->u.st.n; i++) {
             if (i)
                 buf_puts(b, "; ");
-            buf_puts(b, v->u.st.members[i].name);
+            if (t->key && t->key->kind == API_ENUM)
+                cli_enum_text(b, v->u.st.members[i].name, f);
+            else
+                buf_puts(b, v->u.st.members[i].name);
             buf_puts(b, ": ");
-            cli_value_text(c, b, t->elem, v->u.st.members[i].value, flags);
+            cli_value_text(c, b, t->elem, v->u.st.members[i].value, f);
         }
         break;
     case API_OPTION:
-        cli_value_text(c, b, t->elem, v, flags);
+        cli_value_text(c, b, t->elem, v, f);
         break;
     default: /* strings and datetimes, as they are on the wire */
         if (v->type == VAL_STRING || v->type == VAL_DATETIME)
@@ -105,7 +123,7 @@ const char *cli_field_text(struct cli_ctx *c, const struct db_obj *o, const stru
     if (!from)
         return CLI_NOT_IN_DB;
     struct buf b = BUF_INIT;
-    cli_value_text(c, &b, api_field(f->src)->type, db_obj_field(from, f->src), f->flags);
+    cli_value_text(c, &b, api_field(f->src)->type, db_obj_field(from, f->src), f);
     const char *s = arena_strdup(c->a, b.data ? b.data : "");
     buf_free(&b);
     return s;
@@ -121,8 +139,7 @@ const char *cli_field_map_get(struct cli_ctx *c, const struct db_obj *o, const s
     for (size_t i = 0; m && m->type == VAL_STRUCT && i < m->u.st.n; i++)
         if (strcmp(m->u.st.members[i].name, key) == 0) {
             struct buf b = BUF_INIT;
-            cli_value_text(c, &b, api_field(f->src)->type->elem, m->u.st.members[i].value,
-                           f->flags);
+            cli_value_text(c, &b, api_field(f->src)->type->elem, m->u.st.members[i].value, f);
             const char *s = arena_strdup(c->a, b.data ? b.data : "");
             buf_free(&b);
             return s;
@@ -143,7 +160,7 @@ const char *cli_field_call(struct cli_ctx *c, const char *ref, const struct cli_
     struct val *v =
         r.value->has_stream || r.value->type == VAL_STREAM ? val_flatten(r.value) : r.value;
     db_read_lock(c->x->db);
-    cli_value_text(c, &b, m->result, v, f->flags);
+    cli_value_text(c, &b, m->result, v, f);
     db_read_unlock(c->x->db);
     const char *s = arena_strdup(c->a, b.data ? b.data : "");
     buf_free(&b);
