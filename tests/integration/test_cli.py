@@ -1013,3 +1013,26 @@ def test_enums_as_upstream_shows_them(host, api):
     r = xe(host, "task-list", "uuid=" + ok(p.task.get_uuid(s, task)), "params=status",
            "--minimal")
     assert r.stdout == "pending\n"
+
+
+def test_mac_filters_ignore_case(host, api):
+    p, s = api
+    ref, uuid = new_vm(p, s, "mac")
+    net = ok(p.network.create(s, {"name_label": "mac-net"}))
+    vif = ok(p.VIF.create(s, {"device": "0", "network": net, "VM": ref, "MAC": "aa:bb:cc:00:11:22",
+                              "MTU": "1500", "other_config": {}, "qos_algorithm_type": "",
+                              "qos_algorithm_params": {}}))
+    r = xe(host, "vif-list", "MAC=AA:BB:CC:00:11:22", "--minimal")
+    assert r.stdout == ok(p.VIF.get_uuid(s, vif)) + "\n"
+    r = xe(host, "vm-list", "name-label=MAC", "--minimal")  # other fields keep their case
+    assert r.stdout == "\n"
+
+
+def test_older_map_key_syntax(host, api):
+    """name-key=value, as upstream still takes beside name:key=value."""
+    p, s = api
+    ref, uuid = new_vm(p, s, "legacy")
+    assert xe(host, "vm-param-set", "uuid=" + uuid, "other-config-legacy-key=v1").returncode == 0
+    assert ok(p.VM.get_other_config(s, ref))["legacy-key"] == "v1"
+    r = xe(host, "vm-list", "other-config-legacy-key=v1", "--minimal")
+    assert r.stdout == uuid + "\n"

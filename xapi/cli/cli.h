@@ -37,6 +37,7 @@ enum {
     CLI_F_NAME = 1 << 8,       /* a ref shown by the name-label of its object */
     CLI_F_COMMA = 1 << 9,      /* a set joined with ", " (tags), not "; " */
     CLI_F_UNCAP = 1 << 10,     /* an enum with its first letter in lower case (power-state) */
+    CLI_F_NOCASE = 1 << 11,    /* filters ignore case (MAC) */
 };
 
 struct cli_field {

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Parameters that are never filters, as upstream's stdparams. */
 static bool cli_reserved(const char *key)
@@ -42,6 +43,33 @@ static const struct cli_field *cli_field_find(const struct cli_class *cc, const 
         if (strcmp(cc->fields[i].name, name) == 0)
             return &cc->fields[i];
     return NULL;
+}
+
+/* The field a parameter names, and the key after it: "field",
+ * "map:key" or "set:contains", or upstream's older "map-key" (the
+ * longest map name that starts the parameter). NULL when none. */
+static const struct cli_field *cli_param_field(struct cli_ctx *c, const struct cli_class *cc,
+                                               const char *param, const char **key)
+{
+    char *name = arena_strdup(c->a, param);
+    char *colon = strchr(name, ':');
+    if (colon)
+        *colon++ = '\0';
+    *key = colon;
+    const struct cli_field *f = cli_field_find(cc, name);
+    if (f || colon)
+        return f;
+    size_t best = 0;
+    for (size_t i = 0; i < cc->n_fields; i++) {
+        size_t n = strlen(cc->fields[i].name);
+        if ((cc->fields[i].flags & CLI_F_MAP) && n > best &&
+            strncmp(param, cc->fields[i].name, n) == 0 && param[n] == '-' && param[n + 1]) {
+            best = n;
+            f = &cc->fields[i];
+            *key = param + n + 1;
+        }
+    }
+    return f;
 }
 
 /* Upstream's answer when a parameter names no field of the class. */
@@ -81,11 +109,8 @@ static long cli_filters(struct cli_ctx *c, const struct cli_class *cc, bool clas
         struct cli_param *p = &c->params[i];
         if (p->used || cli_reserved(p->key))
             continue;
-        char *name = arena_strdup(c->a, p->key);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon++ = '\0';
-        const struct cli_field *f = cli_field_find(cc, name);
+        const char *colon;
+        const struct cli_field *f = cli_param_field(c, cc, p->key, &colon);
         if (!f) {
             db_read_lock(c->x->db);
             size_t objects = db_count(c->x->db, cc->cls);
@@ -112,6 +137,8 @@ static bool cli_filter_test(struct cli_ctx *c, const struct db_obj *o, const str
         const char *v = cli_field_map_get(c, o, f->f, f->key);
         return v && strcmp(v, f->value) == 0;
     }
+    if (f->f->flags & CLI_F_NOCASE)
+        return strcasecmp(cli_field_text(c, o, f->f), f->value) == 0;
     const char *text = cli_field_text(c, o, f->f);
     if (f->key) { /* set:contains */
         const char *sep = f->f->flags & CLI_F_COMMA ? ", " : "; ";
@@ -415,11 +442,8 @@ static int cli_class_param_set(struct cli_ctx *c)
         struct cli_param *p = &c->params[i];
         if (p->used || cli_reserved(p->key))
             continue;
-        char *name = arena_strdup(c->a, p->key);
-        char *key = strchr(name, ':');
-        if (key)
-            *key++ = '\0';
-        const struct cli_field *f = cli_field_find(cc, name);
+        const char *key;
+        const struct cli_field *f = cli_param_field(c, cc, p->key, &key);
         if (!f)
             return cli_fail(c, "Unknown field '%s'", p->key);
         if (key && (f->flags & CLI_F_MAP)) {
