@@ -440,13 +440,22 @@ static void xe_progress_step(struct xe_progress *p, long long n)
         fputc('\n', stderr);
 }
 
+/* A Wait to the host: the client is busy, not gone. */
+static int xe_heartbeat(struct xe_run *r)
+{
+    struct buf b = BUF_INIT;
+    cli_put_response(&b, CLI_WAIT);
+    int rc = xe_send(r, &b);
+    buf_free(&b);
+    return rc;
+}
+
 /* Copies from one fd to another, sending Wait heartbeats to the server. */
 static int xe_copy(struct xe_run *r, int from, int to, long long total)
 {
     struct xe_progress progress = {total, 0, -1, isatty(STDERR_FILENO) && total > (1 << 20)};
     char data[65536];
     time_t last = time(NULL);
-    struct buf b = BUF_INIT;
     int rc = 0;
     for (ssize_t n; rc == 0 && (n = read(from, data, sizeof(data))) != 0;) {
         if (n < 0) {
@@ -456,12 +465,10 @@ static int xe_copy(struct xe_run *r, int from, int to, long long total)
         rc = cli_write_full(to, data, (size_t)n);
         xe_progress_step(&progress, n);
         if (time(NULL) - last >= XE_HEARTBEAT_S) {
-            cli_put_response(&b, CLI_WAIT);
-            rc = rc ? rc : xe_send(r, &b);
+            rc = rc ? rc : xe_heartbeat(r);
             last = time(NULL);
         }
     }
-    buf_free(&b);
     return rc;
 }
 
@@ -469,6 +476,7 @@ static int xe_copy(struct xe_run *r, int from, int to, long long total)
 static int xe_copy_chunked(struct xe_run *r, int from, int to)
 {
     char data[65536], head[32];
+    time_t last = time(NULL);
     for (ssize_t n; (n = read(from, data, sizeof(data))) != 0;) {
         if (n < 0 && errno == EINTR)
             continue;
@@ -476,21 +484,28 @@ static int xe_copy_chunked(struct xe_run *r, int from, int to)
         if (n < 0 || cli_write_full(to, head, (size_t)len) < 0 ||
             cli_write_full(to, data, (size_t)n) < 0 || cli_write_full(to, "\r\n", 2) < 0)
             return -1;
+        if (time(NULL) - last >= XE_HEARTBEAT_S) {
+            if (xe_heartbeat(r) < 0)
+                return -1;
+            last = time(NULL);
+        }
     }
-    (void)r;
     return cli_write_full(to, "0\r\n\r\n", 5);
 }
 
-/* After an upload: the host closes once it has stored the data, and
- * resets the connection when it could not. */
+/* After an upload: the host's response ends with "stored" once it has
+ * the data on disk; anything else (a reset, "failed") is a failure. */
 static bool xe_upload_stored(int fd)
 {
-    char drain[256];
+    char rest[512];
+    size_t len = 0;
     ssize_t n;
     shutdown(fd, SHUT_WR);
-    while ((n = read(fd, drain, sizeof(drain))) > 0)
-        ;
-    return n == 0;
+    while ((n = read(fd, rest + len, sizeof(rest) - 1 - len)) > 0)
+        if ((len += (size_t)n) == sizeof(rest) - 1) /* keep the tail */
+            memmove(rest, rest + len / 2, len - len / 2), len -= len / 2;
+    rest[len] = '\0';
+    return n == 0 && strstr(rest, "stored\n") != NULL;
 }
 
 /* Counts what a download writes, to compare with its Content-Length. */

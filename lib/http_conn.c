@@ -384,7 +384,7 @@ static void hs_reset(struct http_req *r)
     r->hdr.len = 0;
     r->n_hdr = 0;
     r->hdr_state = HDR_NONE;
-    r->headers_too_big = r->headers_done = r->msg_done = r->streamed = false;
+    r->headers_too_big = r->headers_done = r->msg_done = r->streamed = r->abort = false;
     r->refused = 0;
     r->head_scan = (struct http_head_scan){0};
     r->keep_alive = r->expect_continue = false;
@@ -434,6 +434,11 @@ static void hs_fail(struct http_req *r, int status)
  * for a moment (PH_LINGER, waiting like any other input). */
 static enum http_conn_next hs_end(struct http_req *r)
 {
+    if (r->abort) { /* a reset, at once: the client must not take it for success */
+        struct linger lg = {1, 0};
+        setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        return HC_CLOSE;
+    }
     if (!r->replied || (r->msg_done && r->in_off == r->in.len))
         return HC_CLOSE;
     shutdown(r->fd, SHUT_WR);

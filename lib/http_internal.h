@@ -106,6 +106,7 @@ struct http_req {
     bool headers_done;
     bool msg_done;
     bool streamed; /* its body goes to the handler unbuffered (opts.streams_body) */
+    bool abort;    /* http_req_abort: end with a reset */
     bool keep_alive;
     bool expect_continue;
     const char *method;

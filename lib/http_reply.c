@@ -151,10 +151,21 @@ void http_req_close_after(struct http_req *r)
     r->close_after = true;
 }
 
+void http_req_abort(struct http_req *r)
+{
+    r->abort = r->close_after = r->dead = true;
+}
+
 static void hs_head(struct http_req *r, struct buf *out, int status, const char *content_type,
                     int64_t content_length)
 {
     bool http10 = r->parser.http_major == 1 && r->parser.http_minor == 0;
+    /* an upload answered before its body is read: the client waiting for
+     * a 100 Continue gets it first, or it would never send the body */
+    if (r->streamed && r->expect_continue && !r->msg_done) {
+        buf_puts(out, "HTTP/1.1 100 Continue\r\n\r\n");
+        r->expect_continue = false;
+    }
     r->reply_close = r->close_after || !r->keep_alive || r->dead || (content_length < 0 && http10);
     /* A client still holding its body back for a 100 Continue that will not
      * come can only end the request by closing. */

@@ -102,6 +102,10 @@ int http_reply_end(struct http_req *r);
 /* Closes the connection after this response even if the client asked to
  * keep it alive. */
 void http_req_close_after(struct http_req *r);
+/* Ends the connection with a reset once the handler returns, without
+ * lingering: for a failed upload whose client had its response before
+ * it sent the body, and must not take the close for success. */
+void http_req_abort(struct http_req *r);
 /* The request proved a session: the connection is the last to be closed
  * when a new one needs its place (see http_server.c). */
 void http_req_trust(struct http_req *r);

@@ -132,8 +132,11 @@ void cli_cmd_each(struct arena *a, void (*fn)(void *ctx, const struct cli_cmd *c
 const char *cli_param(struct cli_ctx *c, const char *key);
 /* A flag (--force, force=true): true for "true" (any case). */
 bool cli_flag(struct cli_ctx *c, const char *key);
-/* Sends one line (Print adds the newline on the client). */
+/* Sends one line (Print adds the newline on the client); not with
+ * --minimal, which prints values only. */
 void cli_print(struct cli_ctx *c, const char *text);
+/* The same, with --minimal too: failures and questions. */
+void cli_print_always(struct cli_ctx *c, const char *text);
 void cli_print_stderr(struct cli_ctx *c, const char *text);
 /* Reports a failure as upstream's CLI does for its own errors: "Error: "
  * and the text, on stderr. Returns -1. */

@@ -459,7 +459,11 @@ static int cli_class_param_set(struct cli_ctx *c)
                             f->flags & CLI_F_MAP ? "%s is a map: set its keys with %s:KEY=VALUE"
                                                  : "%s is read-only",
                             f->name, f->name);
-        struct val *v = cli_value_of(c, api_field(f->src)->type, p->value, f->name);
+        const char *given = p->value; /* as xe shows it ("pv-in-pvh"), or as the schema has it */
+        for (const char *const *sh = f->shows; sh && sh[0]; sh += 2)
+            if (strcasecmp(sh[1], given) == 0)
+                given = sh[0];
+        struct val *v = cli_value_of(c, api_field(f->src)->type, given, f->name);
         if (!v || !cli_call(c, f->set_msg, val_string(c->a, ref), v, NULL))
             return -1;
     }

@@ -85,13 +85,14 @@ static int cli_each_vm(struct cli_ctx *c, const struct cli_vm_op *op, const char
     c->collect = n > 1; /* several: each failure as upstream reports it, on stdout */
     for (long i = 0; i < n; i++) {
         struct val *vm = val_string(c->a, refs[i]);
+        c->collected = NULL;
         if (!cli_call(c, op->msg, vm, op->extra[0], op->extra[1], op->extra[2], op->extra[3],
                       NULL)) {
             rc = -1;
             if (c->collect)
-                cli_print(c,
-                          arena_printf(c->a, "operation failed on %s: %s", cli_uuid_of(c, refs[i]),
-                                       c->collected ? c->collected : ""));
+                cli_print_always(c, arena_printf(c->a, "operation failed on %s: %s",
+                                                 cli_uuid_of(c, refs[i]),
+                                                 c->collected ? c->collected : ""));
         }
     }
     c->collect = false;
@@ -216,19 +217,22 @@ static int cli_vm_clone_or_copy(struct cli_ctx *c, bool copy)
     if (n < 0)
         return -1;
     const char **made = arena_alloc(c->a, (size_t)n * sizeof(*made));
-    for (long i = 0; i < n; i++) {
+    long done = 0;
+    int rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
         struct val *vm = val_string(c->a, refs[i]), *nl = val_string(c->a, name);
         struct val *v = copy ? cli_call(c, API_M_VM_copy, vm, nl, sr, NULL)
                              : cli_call(c, API_M_VM_clone, vm, nl, NULL);
-        if (!v)
-            return -1;
-        if (desc && i == 0 &&
-            !cli_call(c, API_M_VM_set_name_description, v, val_string(c->a, desc), NULL))
-            return -1;
-        made[i] = cli_uuid_of(c, val_str(v));
+        if (!v) {
+            rc = -1;
+            break;
+        }
+        made[done++] = cli_uuid_of(c, val_str(v));
+        if (desc && !cli_call(c, API_M_VM_set_name_description, v, val_string(c->a, desc), NULL))
+            rc = -1;
     }
-    cli_print_list(c, made, (size_t)n);
-    return 0;
+    cli_print_list(c, made, (size_t)done); /* what was made, even when the rest failed */
+    return rc;
 }
 
 static int cli_vm_clone(struct cli_ctx *c)
@@ -346,11 +350,11 @@ static int cli_vm_install(struct cli_ctx *c)
  * destructive command without --force. */
 static bool cli_user_says_yes(struct cli_ctx *c)
 {
-    cli_print(c, "Type 'yes' to continue");
+    cli_print_always(c, "Type 'yes' to continue");
     const char *answer = cli_prompt(c);
     bool ok = answer && strcmp(answer, "yes") == 0;
     if (answer && !ok)
-        cli_print(c, arena_printf(c->a, "Aborted (you typed: '%s')", answer));
+        cli_print_always(c, arena_printf(c->a, "Aborted (you typed: '%s')", answer));
     return ok;
 }
 
@@ -360,6 +364,7 @@ static bool cli_user_says_yes(struct cli_ctx *c)
 struct cli_doomed {
     const char **refs; /* VMs first, then VDIs */
     bool *is_vm;
+    const char **lines; /* printed once the lock is let go */
     size_t n, cap;
 };
 
@@ -373,10 +378,12 @@ static void cli_doom(struct cli_ctx *c, struct cli_doomed *d, const struct db_ob
         d->refs = arena_realloc(c->a, d->refs, d->cap * sizeof(*d->refs), cap * sizeof(*d->refs));
         d->is_vm =
             arena_realloc(c->a, d->is_vm, d->cap * sizeof(*d->is_vm), cap * sizeof(*d->is_vm));
+        d->lines =
+            arena_realloc(c->a, d->lines, d->cap * sizeof(*d->lines), cap * sizeof(*d->lines));
         d->cap = cap;
     }
     d->refs[d->n] = arena_strdup(c->a, o->ref);
-    d->is_vm[d->n++] = vm;
+    d->is_vm[d->n] = vm;
     const char *line;
     if (vm) {
         line = arena_printf(c->a, "VM : %s (%s)", db_obj_str(o, API_F_VM_uuid),
@@ -388,7 +395,7 @@ static void cli_doom(struct cli_ctx *c, struct cli_doomed *d, const struct db_ob
                             vbds && vbds->u.arr.n > 1 ? " ** WARNING: disk is shared by other VMs"
                                                       : "");
     }
-    cli_print(c, line);
+    d->lines[d->n++] = line;
 }
 
 /* One VM's part (hold the read lock). */
@@ -417,7 +424,6 @@ static int cli_vm_uninstall(struct cli_ctx *c)
     if (n < 0)
         return -1;
     struct cli_doomed d = {0};
-    cli_print(c, "The following items are about to be destroyed");
     db_read_lock(c->x->db);
     for (long i = 0; i < n; i++) {
         const struct db_obj *vm = db_get(c->x->db, API_C_VM, refs[i]), *snap;
@@ -428,6 +434,9 @@ static int cli_vm_uninstall(struct cli_ctx *c)
             cli_doom_vm(c, &d, snap);
     }
     db_read_unlock(c->x->db);
+    cli_print_always(c, "The following items are about to be destroyed");
+    for (size_t i = 0; i < d.n; i++)
+        cli_print_always(c, d.lines[i]);
     if (!force && !cli_user_says_yes(c))
         return 0;
     int rc = 0;
@@ -447,7 +456,7 @@ static int cli_vm_uninstall(struct cli_ctx *c)
         }
     }
     if (rc == 0)
-        cli_print(c, "All objects destroyed");
+        cli_print_always(c, "All objects destroyed");
     return rc;
 }
 

@@ -25,6 +25,7 @@
 #include "xmlrpc.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -155,12 +156,16 @@ static void cli_sent(struct cli_ctx *c)
         cli_flush(c);
 }
 
-void cli_print(struct cli_ctx *c, const char *text)
+void cli_print_always(struct cli_ctx *c, const char *text)
 {
-    if (c->minimal) /* only the values, as upstream's --minimal */
-        return;
     cli_put_print(cli_out, CLI_PRINT, text, strlen(text));
     cli_sent(c);
+}
+
+void cli_print(struct cli_ctx *c, const char *text)
+{
+    if (!c->minimal) /* only the values, as upstream's --minimal */
+        cli_print_always(c, text);
 }
 
 void cli_print_stderr(struct cli_ctx *c, const char *text)
@@ -225,7 +230,7 @@ int cli_api_error(struct cli_ctx *c, const struct val *error)
     const char *text = cli_error_text(code);
     if (!text && e) /* every code of the schema gets the layout scripts read */
         text = arena_printf(c->a, "The server reported %s.", code);
-    if (c->collect) { /* one of several objects: the text, for the caller */
+    if (c->collect && strcmp(code, "HOST_IS_SLAVE") != 0) { /* one of several: for the caller */
         struct buf b = BUF_INIT;
         buf_puts(&b, text ? text : code);
         for (size_t i = 0; e && (i < (size_t)e->n_params || i < n); i++)
@@ -608,10 +613,8 @@ static void cli_run(struct cli_ctx *c, char *body)
     }
     c->cc = cmd.cc;
     cmd.fn(c);
-    if (c->minimal && !c->failed) {
-        const char *all = c->minimal_out.data ? c->minimal_out.data : "";
-        cli_put_print(cli_out, CLI_PRINT, all, strlen(all));
-    }
+    if (c->minimal && !c->failed)
+        cli_print_always(c, c->minimal_out.data ? c->minimal_out.data : "");
     if (own)
         cli_logout(c, c->session);
 }
@@ -644,11 +647,21 @@ static int cli_hello(struct cli_ctx *c, const struct buf *pending)
         log_info(c->log_ctx, "xe from %s: sent more than its hello before ours", c->client.peer);
         return -1;
     }
-    struct timeval short_wait = {CLI_HELLO_TIMEOUT_S, 0}, long_wait = {CLI_READ_TIMEOUT_S, 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof(short_wait));
-    if (rc == 0 && early < sizeof(theirs))
-        rc = cli_read_full(c->fd, theirs + early, sizeof(theirs) - early);
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
+    /* the whole hello within the deadline, however it is split */
+    int64_t deadline = clock_now_ms() + CLI_HELLO_TIMEOUT_S * 1000;
+    for (size_t got = early; rc == 0 && got < sizeof(theirs);) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        int64_t left = deadline - clock_now_ms();
+        ssize_t n = left > 0 && poll(&p, 1, (int)left) > 0
+                        ? read(c->fd, theirs + got, sizeof(theirs) - got)
+                        : -1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = -1;
+        else
+            got += (size_t)n;
+    }
     if (rc < 0) {
         log_info(c->log_ctx, "xe from %s: went away before its hello", c->client.peer);
         return -1;

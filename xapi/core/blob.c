@@ -9,7 +9,9 @@
  * file of its own, synced, and renamed over the old one under the
  * database's write lock, in the transaction that changes the object's
  * size and last_updated. A PUT that breaks off, or is too large, leaves
- * the blob as it was and ends with a reset, so that its client knows. A
+ * the blob as it was. Its response's head comes first (upstream's xe
+ * sends the body only once it has it), and its body says at the end
+ * whether the upload was stored; a failure also ends with a reset. A
  * GET of a public blob needs no session.
  */
 #include "api/api.h"
@@ -268,15 +270,6 @@ static void blob_sync_dir(const char *dir)
     }
 }
 
-/* A failed upload ends with a reset, not a clean close: the client,
- * which had its 200 before it sent the body, learns that it failed. */
-static void blob_abort(struct http_req *req)
-{
-    struct linger lg = {1, 0};
-    setsockopt(http_req_watch_fd(req), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    http_req_close_after(req);
-}
-
 /* Puts the received file in place and records its size, under the
  * database's write lock: two uploads of one blob end one after the
  * other, and an upload to a blob destroyed meanwhile is dropped. */
@@ -320,6 +313,7 @@ static void blob_put(struct xapi *x, struct http_req *req, const struct blob_tar
         blob_text(req, 413, "the blob is too large\n");
         return;
     }
+    http_req_close_after(req); /* one upload per connection, said in its head */
     struct buf dir = BUF_INIT, part = BUF_INIT, path = BUF_INIT;
     buf_printf(&dir, "%s/blobs", x->state_dir);
     blob_path(&path, x, b->uuid, false);
@@ -329,15 +323,20 @@ static void blob_put(struct xapi *x, struct http_req *req, const struct blob_tar
     if (fd < 0) {
         log_warn(log_ctx, "PUT /blob: %s: %s", part.data, strerror(errno));
         blob_text(req, 500, "cannot store the blob\n");
-    } else if (http_reply_start(req, 200, "text/plain", 0) == 0 && http_reply_end(req) == 0) {
-        /* the head first: the client sends the body once it has it */
+    } else if (http_reply_start(req, 200, "text/plain", -1) == 0) {
+        /* The head first: the client sends the body once it has it. The
+         * response's body, after the upload, says how it ended: "stored"
+         * (xe looks for it); a failure also ends with a reset. */
         int64_t size = blob_receive(req, fd, log_ctx);
         if (size < 0 || (length >= 0 && size != length) ||
-            blob_commit(x, b->uuid, part.data, path.data, dir.data, size, log_ctx) < 0)
-            blob_abort(req);
-        else
+            blob_commit(x, b->uuid, part.data, path.data, dir.data, size, log_ctx) < 0) {
+            http_reply_write(req, "failed\n", 7);
+            http_req_abort(req);
+        } else {
             log_info(log_ctx, "PUT /blob %s: %lld bytes", b->uuid, (long long)size);
-        http_req_close_after(req);
+            if (http_reply_write(req, "stored\n", 7) == 0)
+                http_reply_end(req);
+        }
     }
     if (fd >= 0) {
         close(fd);
