@@ -36,6 +36,7 @@ struct xapi *xapi_new(const struct xapi_settings *s)
     x->settings.state_dir = x->state_dir;
     x->settings.run_dir = x->run_dir;
     x->settings.address = s->address ? xstrdup(s->address) : NULL;
+    x->settings.management_address = s->management_address ? xstrdup(s->management_address) : NULL;
     const char **product[] = {&x->settings.product.brand,
                               &x->settings.product.version,
                               &x->settings.product.version_text,
@@ -196,6 +197,7 @@ void xapi_free(struct xapi *x)
     db_close(x->db);
     pthread_mutex_destroy(&x->id_lock);
     free((char *)x->settings.address);
+    free((char *)x->settings.management_address);
     const char *product[] = {x->settings.product.brand,
                              x->settings.product.version,
                              x->settings.product.version_text,

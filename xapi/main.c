@@ -10,6 +10,7 @@
  *   max-rpc-size, http-header-timeout-ms, http-idle-timeout-ms,
  *   http-io-timeout-ms, max-connections, max-connections-per-address,
  *   max-sessions, failed-login-alert-freq (seconds), log-level;
+ *   management-address (host.address: where other hosts reach this one);
  *   what the host says it is (host.software_version): product-brand,
  *   product-version, product-version-text, platform-name,
  *   platform-version, build-number
@@ -36,6 +37,7 @@ static int xapi_read_settings(struct daemon *d, struct xapi_settings *s)
         .state_dir = d->state_dir,
         .run_dir = d->run_dir,
         .address = config_get(cfg, "address", NULL),
+        .management_address = config_get(cfg, "management-address", NULL),
         .port = (int)port,
         .max_rpc_size = (size_t)max_rpc,
         .header_timeout_ms = (int)header_ms,

@@ -81,6 +81,11 @@ def test_three_hosts_kill_restart_stop(pool_dir):
         sess = s.session.login_with_password("root", PW, "1.0", "harness")["Value"]
         uuids.add(s.host.get_uuid(sess, s.session.get_this_host(sess, sess)["Value"])["Value"])
     assert len(uuids) == 3
+    # each knows its own address (management-address in its xapi.conf)
+    for a in addrs:
+        s = xmlrpc.client.ServerProxy("http://%s:80/" % a)
+        sess = s.session.login_with_password("root", PW, "1.0", "harness")["Value"]
+        assert s.host.get_address(sess, s.session.get_this_host(sess, sess)["Value"])["Value"] == a
     # a power cut of host 2, and its return
     assert pool("kill", "--dir", pool_dir, "2").returncode == 0
     assert not reachable(addrs[1], timeout=2)

@@ -82,8 +82,11 @@ struct xapi_settings {
     const char *state_dir; /* the host's state directory */
     const char *run_dir;   /* its sockets; NULL: STATE/run */
     const char *address;   /* the TCP listener's address; NULL: every address */
-    int port;              /* 0: any free port (see http_server_port) */
-    size_t max_rpc_size;   /* largest XML-RPC/JSON-RPC body accepted */
+    /* the address other hosts and clients reach this host at (host.address,
+     * what HOST_IS_SLAVE will name); NULL: 127.0.0.1, a host on its own */
+    const char *management_address;
+    int port;            /* 0: any free port (see http_server_port) */
+    size_t max_rpc_size; /* largest XML-RPC/JSON-RPC body accepted */
     int header_timeout_ms, idle_timeout_ms, io_timeout_ms, max_connections, max_per_address;
     int max_sessions;         /* live sessions on the host; 0: SESSION_MAX_DEFAULT */
     int failed_login_alert_s; /* how often failed logins are reported; 0: an hour */

@@ -21,7 +21,9 @@
  * pool: the pool is its master's.
  *
  * There is no physical interface yet, so no PIF and no network for the
- * management interface: the host's address stays 127.0.0.1.
+ * management interface: the host's address is 127.0.0.1, or the
+ * management-address its xapi.conf gives (tools/pool gives each host
+ * its namespace's address).
  */
 #include "host/host.h"
 #include "api/api.h"
@@ -168,6 +170,8 @@ static void dbsync_host_facts(struct xapi *x, struct arena *a, struct db_txn *t,
     db_txn_update(t, h, API_F_host_software_version,
                   dbsync_software_version(a, &x->settings.product, f));
     db_txn_update(t, h, API_F_host_hostname, val_string(a, f->hostname));
+    if (x->settings.management_address) /* else as it was: 127.0.0.1 on its own */
+        db_txn_update(t, h, API_F_host_address, val_string(a, x->settings.management_address));
     db_txn_update(t, h, API_F_host_API_version_major, val_int(a, api_version_major));
     db_txn_update(t, h, API_F_host_API_version_minor, val_int(a, api_version_minor));
     db_txn_update(t, h, API_F_host_API_version_vendor, val_string(a, "XenSource"));
