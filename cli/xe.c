@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "cli_proto.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -317,7 +318,7 @@ struct xe_run {
 
 static int xe_send(struct xe_run *r, struct buf *b)
 {
-    int rc = cli_write_full(r->fd, b->data, b->len);
+    int rc = fd_write_full(r->fd, b->data, b->len);
     buf_reset(b);
     return rc;
 }
@@ -366,7 +367,7 @@ static int xe_load(struct xe_run *r, const char *file)
         if (n <= 0)
             rc = -1;
         else {
-            rc = cli_write_full(r->fd, data, (size_t)n);
+            rc = fd_write_full(r->fd, data, (size_t)n);
             left -= n;
         }
     }
@@ -462,7 +463,7 @@ static int xe_copy(struct xe_run *r, int from, int to, long long total)
             rc = errno == EINTR ? 0 : -1;
             continue;
         }
-        rc = cli_write_full(to, data, (size_t)n);
+        rc = fd_write_full(to, data, (size_t)n);
         xe_progress_step(&progress, n);
         if (time(NULL) - last >= XE_HEARTBEAT_S) {
             rc = rc ? rc : xe_heartbeat(r);
@@ -481,8 +482,8 @@ static int xe_copy_chunked(struct xe_run *r, int from, int to)
         if (n < 0 && errno == EINTR)
             continue;
         int len = snprintf(head, sizeof(head), "%zx\r\n", (size_t)(n < 0 ? 0 : n));
-        if (n < 0 || cli_write_full(to, head, (size_t)len) < 0 ||
-            cli_write_full(to, data, (size_t)n) < 0 || cli_write_full(to, "\r\n", 2) < 0)
+        if (n < 0 || fd_write_full(to, head, (size_t)len) < 0 ||
+            fd_write_full(to, data, (size_t)n) < 0 || fd_write_full(to, "\r\n", 2) < 0)
             return -1;
         if (time(NULL) - last >= XE_HEARTBEAT_S) {
             if (xe_heartbeat(r) < 0)
@@ -490,7 +491,7 @@ static int xe_copy_chunked(struct xe_run *r, int from, int to)
             last = time(NULL);
         }
     }
-    return cli_write_full(to, "0\r\n\r\n", 5);
+    return fd_write_full(to, "0\r\n\r\n", 5);
 }
 
 /* After an upload: the host's response ends with "stored" once it has
@@ -581,7 +582,7 @@ static int xe_http(struct xe_run *r, bool put, const char *file, const char *url
         }
         xe_debug(r->xe, "%s %s\n", put ? "PUT" : "GET", path);
         /* the response's head comes first, an upload's body after it */
-        if (cli_write_full(fd, req, strlen(req)) == 0) {
+        if (fd_write_full(fd, req, strlen(req)) == 0) {
             int status = xe_http_status(fd, &length);
             if (status != 200)
                 fprintf(stderr, "The server answered HTTP %d to %s\n", status, path);
@@ -639,7 +640,7 @@ static void xe_error(struct xe_run *r, const struct cli_msg *m)
 static int xe_hello(struct xe_run *r)
 {
     unsigned char hello[CLI_PROTO_HELLO_LEN];
-    if (cli_read_full(r->fd, hello, sizeof(hello)) < 0) {
+    if (fd_read_full(r->fd, hello, sizeof(hello)) < 0) {
         fputs("Lost connection to the server.\n", stderr);
         return -1;
     }

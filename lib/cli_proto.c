@@ -2,10 +2,9 @@
  * cli_proto.c - the thin CLI protocol's framing and messages (cli_proto.h).
  */
 #include "cli_proto.h"
+#include "fdio.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 static void cli_put_i32(struct buf *out, int32_t v)
 {
@@ -250,40 +249,10 @@ int cli_msg_decode(struct arena *a, const unsigned char *p, size_t len, struct c
     return rc;
 }
 
-int cli_read_full(int fd, void *dst, size_t len)
-{
-    unsigned char *p = dst;
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int cli_write_full(int fd, const void *src, size_t len)
-{
-    const unsigned char *p = src;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int cli_read_msg(int fd, struct arena *a, size_t max, struct cli_msg *m, const char **err)
 {
     unsigned char head[4];
-    if (cli_read_full(fd, head, 4) < 0)
+    if (fd_read_full(fd, head, 4) < 0)
         return -1;
     uint32_t len = cli_frame_len(head);
     if (len > max) {
@@ -291,7 +260,7 @@ int cli_read_msg(int fd, struct arena *a, size_t max, struct cli_msg *m, const c
         return -2;
     }
     unsigned char *body = arena_alloc(a, len ? len : 1);
-    if (cli_read_full(fd, body, len) < 0)
+    if (fd_read_full(fd, body, len) < 0)
         return -1;
     return cli_msg_decode(a, body, len, m, err) < 0 ? -2 : 0;
 }

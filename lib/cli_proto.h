@@ -97,11 +97,6 @@ uint32_t cli_frame_len(const unsigned char *head);
 int cli_msg_decode(struct arena *a, const unsigned char *p, size_t len, struct cli_msg *m,
                    const char **err);
 
-/* Reads exactly len bytes from fd (blocking; EINTR retried). Returns 0,
- * or -1 at the end of the stream or on an error. */
-int cli_read_full(int fd, void *dst, size_t len);
-/* Writes all of buf to fd; returns 0 or -1. */
-int cli_write_full(int fd, const void *src, size_t len);
 /* Reads one framed message from fd into a (at most max bytes). Returns 0;
  * -1 when the peer went away or the read failed; -2 when the message is
  * malformed or too large (*err says why). */

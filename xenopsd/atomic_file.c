@@ -5,6 +5,7 @@
  * the last one wins, instead of both writing into one PATH.tmp.
  */
 #include "atomic_file.h"
+#include "fdio.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -14,27 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static int atomic_file_fill(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int atomic_file_write(const char *path, const void *data, size_t len, bool sync)
 {
     size_t n = strlen(path) + sizeof(ATOMIC_FILE_TMP) + 6;
     char *tmp = xmalloc(n);
     snprintf(tmp, n, "%s" ATOMIC_FILE_TMP "XXXXXX", path);
     int fd = mkostemp(tmp, O_CLOEXEC);
-    int rc = fd < 0 ? -1 : atomic_file_fill(fd, data, len);
+    int rc = fd < 0 ? -1 : fd_write_full(fd, data, len);
     if (rc == 0 && sync && fsync(fd) != 0)
         rc = -1;
     if (fd >= 0 && close(fd) != 0)

@@ -178,8 +178,6 @@ void cli_print_records(struct cli_ctx *c, struct cli_kv *const *recs, const size
                        size_t n_recs);
 /* Prints a list of values (or, with --minimal, collects them). */
 void cli_print_list(struct cli_ctx *c, const char *const *values, size_t n);
-/* Escapes ',' and '\' for --minimal. */
-void cli_escape_minimal(struct buf *out, const char *s);
 
 /* --- cli_field.c: a field's value as xe shows it --- */
 

@@ -75,10 +75,9 @@ static const struct cli_field *cli_param_field(struct cli_ctx *c, const struct c
 /* Upstream's answer when a parameter names no field of the class. */
 static int cli_no_such_field(struct cli_ctx *c, const char *name)
 {
-    const char *params[] = {name};
     struct val *e = val_array(c->a);
     val_array_push(c->a, e, val_string(c->a, "Missing parameter"));
-    val_array_push(c->a, e, val_string(c->a, params[0]));
+    val_array_push(c->a, e, val_string(c->a, name));
     return cli_api_error(c, e);
 }
 

@@ -119,21 +119,29 @@ static int cli_on_host(struct cli_ctx *c, struct val **host)
     return 0;
 }
 
-static int cli_vm_start(struct cli_ctx *c)
+/* vm-start and vm-resume: msg, or msg_on with on=HOST, given (paused,
+ * force) after the VM (and the host). */
+static int cli_vm_run(struct cli_ctx *c, int msg, int msg_on, bool paused, unsigned how)
 {
-    bool force = cli_flag(c, "force"), paused = cli_flag(c, "paused");
+    bool force = cli_flag(c, "force");
     struct val *host;
     if (cli_on_host(c, &host) < 0)
         return -1;
     const char **refs;
-    long n = cli_vms(c, CLI_MULTIPLE | CLI_DOM0, &refs);
+    long n = cli_vms(c, how, &refs);
     if (n < 0)
         return -1;
-    struct cli_vm_op op = {API_M_VM_start, {val_bool(c->a, paused), val_bool(c->a, force)}};
+    struct val *p = val_bool(c->a, paused), *f = val_bool(c->a, force);
+    struct cli_vm_op op = {msg, {p, f}};
     if (host)
-        op = (struct cli_vm_op){API_M_VM_start_on,
-                                {host, val_bool(c->a, paused), val_bool(c->a, force)}};
+        op = (struct cli_vm_op){msg_on, {host, p, f}};
     return cli_each_vm(c, &op, refs, n);
+}
+
+static int cli_vm_start(struct cli_ctx *c)
+{
+    return cli_vm_run(c, API_M_VM_start, API_M_VM_start_on, cli_flag(c, "paused"),
+                      CLI_MULTIPLE | CLI_DOM0);
 }
 
 /* vm-shutdown and vm-reboot: clean, or hard with --force. */
@@ -186,19 +194,7 @@ static int cli_vm_unpause(struct cli_ctx *c)
 
 static int cli_vm_resume(struct cli_ctx *c)
 {
-    bool force = cli_flag(c, "force");
-    struct val *host;
-    if (cli_on_host(c, &host) < 0)
-        return -1;
-    const char **refs;
-    long n = cli_vms(c, CLI_MULTIPLE, &refs);
-    if (n < 0)
-        return -1;
-    struct cli_vm_op op = {API_M_VM_resume, {val_bool(c->a, false), val_bool(c->a, force)}};
-    if (host)
-        op = (struct cli_vm_op){API_M_VM_resume_on,
-                                {host, val_bool(c->a, false), val_bool(c->a, force)}};
-    return cli_each_vm(c, &op, refs, n);
+    return cli_vm_run(c, API_M_VM_resume, API_M_VM_resume_on, false, CLI_MULTIPLE);
 }
 
 /* New VMs from VMs or templates, by clone (of each selected, with

@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-void cli_escape_minimal(struct buf *out, const char *s)
+/* Escapes ',' and '\\' for --minimal. */
+static void cli_escape_minimal(struct buf *out, const char *s)
 {
     for (; *s; s++) {
         if (*s == ',' || *s == '\\')

@@ -16,6 +16,7 @@
  */
 #include "cli/cli.h"
 #include "cli_proto.h"
+#include "fdio.h"
 #include "clock.h"
 #include "core/module.h"
 #include "db/db.h"
@@ -143,7 +144,7 @@ static void cli_flush(struct cli_ctx *c)
 {
     if (!cli_out || !cli_out->len)
         return;
-    if (!c->gone && cli_write_full(c->fd, cli_out->data, cli_out->len) < 0) {
+    if (!c->gone && fd_write_full(c->fd, cli_out->data, cli_out->len) < 0) {
         c->gone = true;
         log_info(c->log_ctx, "xe: the client went away");
     }
@@ -635,7 +636,7 @@ static int cli_hello(struct cli_ctx *c, const struct buf *pending)
 {
     struct buf hello = BUF_INIT;
     cli_put_hello(&hello);
-    int rc = cli_write_full(c->fd, hello.data, hello.len);
+    int rc = fd_write_full(c->fd, hello.data, hello.len);
     buf_free(&hello);
     unsigned char theirs[CLI_PROTO_HELLO_LEN];
     int32_t major, minor;
@@ -770,7 +771,7 @@ const char *cli_prompt(struct cli_ctx *c)
     }
     size_t len = (size_t)m.n;
     char *answer = arena_alloc(c->a, len + 1);
-    if (cli_read_full(c->fd, answer, len) < 0 || cli_read_msg(c->fd, c->a, 64, &m, &err) < 0 ||
+    if (fd_read_full(c->fd, answer, len) < 0 || cli_read_msg(c->fd, c->a, 64, &m, &err) < 0 ||
         m.kind != CLI_BLOB || m.tag != CLI_END) {
         c->gone = true;
         log_info(c->log_ctx, "xe: the answer to the prompt broke off %s", err);

@@ -19,6 +19,7 @@
 #include "core/module.h"
 #include "core/xapi.h"
 #include "db/db.h"
+#include "fdio.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -48,9 +49,9 @@ static const struct {
 };
 #define BLOB_N_OWNERS (sizeof(blob_owners) / sizeof(blob_owners[0]))
 
-static void blob_path(struct buf *out, const struct xapi *x, const char *uuid, bool temp)
+static void blob_path(struct buf *out, const struct xapi *x, const char *uuid)
 {
-    buf_printf(out, "%s/blobs/%s%s", x->state_dir, uuid, temp ? ".part" : "");
+    buf_printf(out, "%s/blobs/%s", x->state_dir, uuid);
 }
 
 /* A new blob object in t. */
@@ -150,7 +151,7 @@ static struct rpc_reply blob_destroy(struct xapi_call *c)
         return xapi_handle_invalid(c, API_C_blob, self);
     }
     struct buf path = BUF_INIT;
-    blob_path(&path, c->x, db_obj_str(b, API_F_blob_uuid), false);
+    blob_path(&path, c->x, db_obj_str(b, API_F_blob_uuid));
     blob_unlink(c, t, self);
     db_txn_destroy(t, b);
     struct rpc_reply r = xapi_commit(c, t, val_nil(c->a));
@@ -241,15 +242,9 @@ static int64_t blob_receive(struct http_req *req, int fd, const char *log_ctx)
             log_info(log_ctx, "PUT /blob: %s", n < 0 ? "the upload broke off" : "too large");
             return -1;
         }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(fd, data + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                log_warn(log_ctx, "PUT /blob: write: %s", strerror(errno));
-                return -1;
-            }
-            off += w;
+        if (fd_write_full(fd, data, (size_t)n) < 0) {
+            log_warn(log_ctx, "PUT /blob: write: %s", strerror(errno));
+            return -1;
         }
         total += n;
     }
@@ -316,7 +311,7 @@ static void blob_put(struct xapi *x, struct http_req *req, const struct blob_tar
     http_req_close_after(req); /* one upload per connection, said in its head */
     struct buf dir = BUF_INIT, part = BUF_INIT, path = BUF_INIT;
     buf_printf(&dir, "%s/blobs", x->state_dir);
-    blob_path(&path, x, b->uuid, false);
+    blob_path(&path, x, b->uuid);
     buf_printf(&part, "%s/.%s.XXXXXX", dir.data, b->uuid); /* each upload its own */
     mkdir(dir.data, 0700);
     int fd = mkostemp(part.data, O_CLOEXEC);
@@ -351,7 +346,7 @@ static void blob_get(struct xapi *x, struct http_req *req, const struct blob_tar
                      const char *log_ctx)
 {
     struct buf path = BUF_INIT;
-    blob_path(&path, x, b->uuid, false);
+    blob_path(&path, x, b->uuid);
     int fd = open(path.data, O_RDONLY | O_CLOEXEC);
     struct stat st = {0};
     if (fd >= 0 && fstat(fd, &st) < 0) {
